@@ -1,0 +1,1 @@
+//! Analysis of run records. Pure: no I/O, no clock.

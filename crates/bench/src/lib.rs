@@ -1,0 +1,3 @@
+//! The benchmark runner: the study's matrix, measured and recorded one row per measurement.
+
+pub mod record;

@@ -1,0 +1,55 @@
+//! `stemz`: inspect, convert, compress, benchmark and choose codecs for 4D-STEM datacubes.
+//!
+//! One module per subcommand; each owns its `Args` and a `run` returning `anyhow::Result`.
+//! Every error reaches `main`, which prints one line and exits non-zero.
+
+mod compress;
+mod convert;
+mod inspect;
+mod methods;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "stemz",
+    version,
+    about = "Lossless compression for 4D-STEM data: inspect, convert, compress, benchmark, recommend",
+    long_about = "stemz reads EMD 1.0 / HDF5 / Merlin .mib / .npy datacubes and writes HDF5 files \
+                  that h5py + hdf5plugin, py4DSTEM and rosettasciio open, with any of the \
+                  compression methods of the 4D-STEM compression study (and newer ones)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Show format, shape, dtype, chunking, filters and value statistics of a datacube.
+    Inspect(inspect::Args),
+    /// Convert any readable datacube to an uncompressed EMD 1.0 file.
+    Convert(convert::Args),
+    /// Compress a datacube into HDF5 / EMD 1.0 with one method, verified after writing.
+    Compress(compress::Args),
+    /// List the compression methods with their HDF5 filter ids and settings.
+    Methods(methods::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.cmd {
+        Cmd::Inspect(a) => inspect::run(a),
+        Cmd::Convert(a) => convert::run(a),
+        Cmd::Compress(a) => compress::run(a),
+        Cmd::Methods(a) => methods::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("stemz: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

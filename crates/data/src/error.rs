@@ -1,0 +1,43 @@
+//! The data layer's one error type. Every variant names the file it is about, so the CLI can
+//! print one clear line.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = DataError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Format { path: PathBuf, message: String },
+    #[error("{path}: HDF5: {message}")]
+    Hdf5 { path: PathBuf, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl DataError {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        DataError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+    pub fn format(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        DataError::Format {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+    pub fn hdf5(path: impl Into<PathBuf>, err: impl std::fmt::Display) -> Self {
+        DataError::Hdf5 {
+            path: path.into(),
+            message: err.to_string(),
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! Datacubes: the 4D arrays `(scan_y, scan_x, det_y, det_x)` of 4D-STEM, read and written in
+//! hyperslabs so that no stage ever needs a whole dataset in memory.
+//!
+//! Key design decision: a slab travels as raw bytes in native byte order, C order, tagged by a
+//! [`DType`]. Every codec works on bytes, every format decodes into bytes, and typed views are a
+//! `bytemuck` cast away. A 3D spectrum image is the cube `(sy, sx, 1, E)`.
+//!
+//! Formats live one per module (`h5`/`emd` for HDF5 files, `mib` for Merlin, `npy`);
+//! `open` picks one from the file's content.
+
+pub mod atomic;
+pub mod cube;
+pub mod emd;
+pub mod error;
+pub mod h5;
+pub mod mib;
+pub mod npy;
+pub mod stats;
+pub mod synth;
+
+pub use atomic::AtomicFile;
+pub use cube::{CubeReader, CubeWriter, DType, Hyperslab, Shape4, SourceInfo};
+pub use error::{DataError, Result};

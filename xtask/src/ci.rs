@@ -1,0 +1,37 @@
+//! `cargo xtask ci`: the README's test command and all that `.ci/run` calls.
+
+use crate::flags::CiArgs;
+use crate::util::{cargo, exec};
+use anyhow::Result;
+
+pub fn run(args: &CiArgs) -> Result<()> {
+    crate::setup::run()?;
+    exec(cargo().args(["fmt", "--all", "--check"]))?;
+    exec(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    exec(cargo().args(["test", "--workspace"]))?;
+    if !args.no_interop {
+        let python = crate::pyenv::ensure()?;
+        exec(
+            cargo()
+                .args([
+                    "test",
+                    "--workspace",
+                    "--test",
+                    "interop",
+                    "--",
+                    "--ignored",
+                    "--test-threads=1",
+                ])
+                .env("STEMZ_INTEROP_PYTHON", &python),
+        )?;
+    }
+    eprintln!("ci: all checks passed");
+    Ok(())
+}
