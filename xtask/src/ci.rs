@@ -1,4 +1,8 @@
 //! `cargo xtask ci`: the README's test command and all that `.ci/run` calls.
+//!
+//! Convention: every `#[ignore]`d test in the workspace is an interop test that needs the real
+//! Python clients; it reads the venv's interpreter from `STEMZ_INTEROP_PYTHON` and fails (never
+//! skips) without it. Plain `cargo test` leaves them out; `cargo xtask ci` runs them.
 
 use crate::flags::CiArgs;
 use crate::util::{cargo, exec};

@@ -7,6 +7,7 @@ mod compress;
 mod convert;
 mod inspect;
 mod methods;
+mod synth;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -35,6 +36,8 @@ enum Cmd {
     Compress(compress::Args),
     /// List the compression methods with their HDF5 filter ids and settings.
     Methods(methods::Args),
+    /// Generate the synthetic stand-ins for the study's five datasets as EMD 1.0 files.
+    Synth(synth::Args),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
         Cmd::Convert(a) => convert::run(a),
         Cmd::Compress(a) => compress::run(a),
         Cmd::Methods(a) => methods::run(a),
+        Cmd::Synth(a) => synth::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -15,6 +15,7 @@ pub mod error;
 pub mod h5;
 pub mod mib;
 pub mod npy;
+pub mod open;
 pub mod stats;
 pub mod synth;
 
