@@ -17,6 +17,18 @@ pub enum Cmd {
     Ci(CiArgs),
     /// Create or update the pinned Python interop venv under target/ and print its python path.
     Pyenv,
+    /// Generate the synthetic datasets (data/generated/<scale>/), verify them, or calibrate them.
+    Datasets(DatasetsArgs),
+    /// Run the benchmark matrix on the synthetic datasets into data/runs/<run-id>/.
+    Bench(BenchArgs),
+    /// Regenerate paper/ and figures/ from the committed records.
+    Report,
+    /// Fail when any committed generated file differs from what the committed records produce.
+    Check,
+    /// set-up → datasets → calibration → benchmark → report, in one go (resumable).
+    Reproduce(ReproduceArgs),
+    /// stemz (serial, parallel) against h5py + hdf5plugin on the same data, same run.
+    Perf(PerfArgs),
 }
 
 #[derive(Debug, Args)]
@@ -24,4 +36,50 @@ pub struct CiArgs {
     /// Skip the interop tests (for quick local iterations; CI never passes this).
     #[arg(long)]
     pub no_interop: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DatasetsArgs {
+    /// tiny | small | paper
+    #[arg(long, default_value = "small")]
+    pub scale: String,
+    /// Recompute the SHA-256 of every dataset and compare with data/datasets.toml.
+    #[arg(long)]
+    pub verify: bool,
+    /// Measure sparsity, maxima and best ratios against the study and write paper/calibration.md.
+    #[arg(long)]
+    pub calibrate: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Everything after `--` goes to `stemz bench` (see `stemz bench --help`).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReproduceArgs {
+    /// tiny | small | paper
+    #[arg(long, default_value = "small")]
+    pub scale: String,
+    /// Runs per configuration (the study: 10).
+    #[arg(long, default_value_t = 3)]
+    pub runs: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct PerfArgs {
+    /// What to compare: `codecs` (per-method throughput) or `matrix` (the study's 13×3 matrix).
+    #[arg(default_value = "matrix")]
+    pub what: String,
+    /// tiny | small | paper
+    #[arg(long, default_value = "small")]
+    pub scale: String,
+    /// Dataset to measure on.
+    #[arg(long, default_value = "4D_Diff")]
+    pub dataset: String,
+    /// Repetitions (interleaved across the three implementations).
+    #[arg(long, default_value_t = 3)]
+    pub reps: u32,
 }

@@ -3,8 +3,10 @@
 
 mod ci;
 mod flags;
+mod perf;
 mod pyenv;
 mod setup;
+mod stages;
 mod util;
 
 use clap::Parser;
@@ -16,5 +18,11 @@ fn main() -> anyhow::Result<()> {
         Cmd::Setup => setup::run(),
         Cmd::Ci(ci) => ci::run(&ci),
         Cmd::Pyenv => pyenv::ensure().map(|py| println!("{}", py.display())),
+        Cmd::Datasets(a) => stages::datasets(&a),
+        Cmd::Bench(a) => stages::bench(&a),
+        Cmd::Report => stages::report(),
+        Cmd::Check => stages::check(),
+        Cmd::Reproduce(a) => stages::reproduce(&a),
+        Cmd::Perf(a) => perf::run(&a),
     }
 }
