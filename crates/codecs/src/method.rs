@@ -1,0 +1,226 @@
+//! The compression methods: the study's 16 (13 HDF5 filters plus 3 file formats of its own) and
+//! the newer ones stemz adds. A [`Method`] is a name and, for HDF5 methods, the exact
+//! [`FilterSpec`] h5py + hdf5plugin would put in the dataset-creation property list.
+//!
+//! Names are exactly the study's (`gzip_6`, `blosc_zstd`, `bitshuffle_lz4`, ...), so records
+//! written by stemz line up with the study's `all_runs_combined.csv` rows.
+
+use crate::error::{CodecError, Result};
+use crate::filters::{BitshuffleCodec, BloscCompressor, FilterSpec, Shuffle};
+use std::fmt;
+
+/// One compression method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Method {
+    /// Chunked, no filter.
+    None,
+    Gzip1,
+    Gzip6,
+    Gzip9,
+    Lzf,
+    /// h5py's default szip: nearest-neighbour coding, 8 pixels per block.
+    Szip,
+    BloscBloscLz,
+    BloscLz4,
+    BloscLz4Hc,
+    BloscZlib,
+    BloscZstd,
+    /// hdf5plugin's LZ4 filter (id 32004), default block size.
+    Lz4Hdf5,
+    /// hdf5plugin's Bitshuffle filter (id 32008) with LZ4, automatic block size.
+    BitshuffleLz4,
+    /// One CSR matrix per frame, in one binary file (see [`crate::nonhdf5::sparse_csr`]).
+    SparseCsr,
+    /// Values as u8 with 255 marking overflow, plus a deflated overflow list
+    /// (see [`crate::nonhdf5::uint8_overflow`]).
+    Uint8Overflow,
+    /// The whole array's `.npy` bytes through gzip level 9 (see [`crate::nonhdf5::simple_gzip`]).
+    SimpleGzip,
+    // Newer methods, not in the study.
+    Zstd3,
+    Zstd9,
+    BitshuffleZstd,
+    BloscZstdBitshuffle,
+    BloscLz4Bitshuffle,
+}
+
+/// The study's methods in the study's order (`compression_benchmark.py`: the HDF5 methods, then
+/// sparse, uint8 + overflow, simple gzip).
+const STUDY: [Method; 16] = [
+    Method::None,
+    Method::Gzip1,
+    Method::Gzip6,
+    Method::Gzip9,
+    Method::Lzf,
+    Method::Szip,
+    Method::BloscBloscLz,
+    Method::BloscLz4,
+    Method::BloscLz4Hc,
+    Method::BloscZlib,
+    Method::BloscZstd,
+    Method::Lz4Hdf5,
+    Method::BitshuffleLz4,
+    Method::SparseCsr,
+    Method::Uint8Overflow,
+    Method::SimpleGzip,
+];
+
+const NEW: [Method; 5] = [
+    Method::Zstd3,
+    Method::Zstd9,
+    Method::BitshuffleZstd,
+    Method::BloscZstdBitshuffle,
+    Method::BloscLz4Bitshuffle,
+];
+
+impl Method {
+    /// The study's 16 methods, in the study's order.
+    pub fn study() -> &'static [Method] {
+        &STUDY
+    }
+
+    /// The methods stemz adds (not in the study).
+    pub fn new_methods() -> &'static [Method] {
+        &NEW
+    }
+
+    /// Every method: the study's, then the new ones.
+    pub fn all() -> Vec<Method> {
+        STUDY.iter().chain(NEW.iter()).copied().collect()
+    }
+
+    /// Every method that writes an HDF5 dataset (study's first, then new).
+    pub fn hdf5() -> Vec<Method> {
+        Self::all().into_iter().filter(|m| m.is_hdf5()).collect()
+    }
+
+    /// The study's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::None => "none",
+            Method::Gzip1 => "gzip_1",
+            Method::Gzip6 => "gzip_6",
+            Method::Gzip9 => "gzip_9",
+            Method::Lzf => "lzf",
+            Method::Szip => "szip",
+            Method::BloscBloscLz => "blosc_blosclz",
+            Method::BloscLz4 => "blosc_lz4",
+            Method::BloscLz4Hc => "blosc_lz4hc",
+            Method::BloscZlib => "blosc_zlib",
+            Method::BloscZstd => "blosc_zstd",
+            Method::Lz4Hdf5 => "lz4_hdf5",
+            Method::BitshuffleLz4 => "bitshuffle_lz4",
+            Method::SparseCsr => "sparse_csr",
+            Method::Uint8Overflow => "uint8_overflow",
+            Method::SimpleGzip => "simple_gzip",
+            Method::Zstd3 => "zstd_3",
+            Method::Zstd9 => "zstd_9",
+            Method::BitshuffleZstd => "bitshuffle_zstd",
+            Method::BloscZstdBitshuffle => "blosc_zstd_bitshuffle",
+            Method::BloscLz4Bitshuffle => "blosc_lz4_bitshuffle",
+        }
+    }
+
+    /// The codec family, for grouping: `none`, `gzip`, `lzf`, `szip`, `blosc`, `lz4`,
+    /// `bitshuffle`, `zstd`, `sparse`, `uint8_overflow`, `npy_gzip`.
+    pub fn family(self) -> &'static str {
+        match self {
+            Method::None => "none",
+            Method::Gzip1 | Method::Gzip6 | Method::Gzip9 => "gzip",
+            Method::Lzf => "lzf",
+            Method::Szip => "szip",
+            Method::BloscBloscLz
+            | Method::BloscLz4
+            | Method::BloscLz4Hc
+            | Method::BloscZlib
+            | Method::BloscZstd
+            | Method::BloscZstdBitshuffle
+            | Method::BloscLz4Bitshuffle => "blosc",
+            Method::Lz4Hdf5 => "lz4",
+            Method::BitshuffleLz4 | Method::BitshuffleZstd => "bitshuffle",
+            Method::Zstd3 | Method::Zstd9 => "zstd",
+            Method::SparseCsr => "sparse",
+            Method::Uint8Overflow => "uint8_overflow",
+            Method::SimpleGzip => "npy_gzip",
+        }
+    }
+
+    /// The HDF5 filter, `None` for `none` and for the three non-HDF5 methods.
+    pub fn filter(self) -> Option<FilterSpec> {
+        let blosc = |compressor, clevel, shuffle| FilterSpec::Blosc {
+            compressor,
+            clevel,
+            shuffle,
+        };
+        match self {
+            Method::None | Method::SparseCsr | Method::Uint8Overflow | Method::SimpleGzip => None,
+            Method::Gzip1 => Some(FilterSpec::Deflate { level: 1 }),
+            Method::Gzip6 => Some(FilterSpec::Deflate { level: 6 }),
+            Method::Gzip9 => Some(FilterSpec::Deflate { level: 9 }),
+            Method::Lzf => Some(FilterSpec::Lzf),
+            Method::Szip => Some(FilterSpec::Szip {
+                pixels_per_block: 8,
+            }),
+            Method::BloscBloscLz => Some(blosc(BloscCompressor::BloscLz, 5, Shuffle::Byte)),
+            Method::BloscLz4 => Some(blosc(BloscCompressor::Lz4, 5, Shuffle::Byte)),
+            Method::BloscLz4Hc => Some(blosc(BloscCompressor::Lz4Hc, 5, Shuffle::Byte)),
+            Method::BloscZlib => Some(blosc(BloscCompressor::Zlib, 5, Shuffle::Byte)),
+            Method::BloscZstd => Some(blosc(BloscCompressor::Zstd, 3, Shuffle::Byte)),
+            Method::Lz4Hdf5 => Some(FilterSpec::Lz4 { block_size: 0 }),
+            Method::BitshuffleLz4 => Some(FilterSpec::Bitshuffle {
+                codec: BitshuffleCodec::Lz4,
+                block_size: 0,
+            }),
+            Method::Zstd3 => Some(FilterSpec::Zstd { level: 3 }),
+            Method::Zstd9 => Some(FilterSpec::Zstd { level: 9 }),
+            // hdf5plugin.Bitshuffle(cname="zstd") defaults to clevel=3.
+            Method::BitshuffleZstd => Some(FilterSpec::Bitshuffle {
+                codec: BitshuffleCodec::Zstd { level: 3 },
+                block_size: 0,
+            }),
+            Method::BloscZstdBitshuffle => Some(blosc(BloscCompressor::Zstd, 3, Shuffle::Bit)),
+            Method::BloscLz4Bitshuffle => Some(blosc(BloscCompressor::Lz4, 5, Shuffle::Bit)),
+        }
+    }
+
+    /// Whether the method writes an HDF5 dataset (every method but the study's three own formats).
+    pub fn is_hdf5(self) -> bool {
+        !matches!(
+            self,
+            Method::SparseCsr | Method::Uint8Overflow | Method::SimpleGzip
+        )
+    }
+
+    /// Whether the study benchmarked this method.
+    pub fn in_study(self) -> bool {
+        STUDY.contains(&self)
+    }
+
+    /// Parse a method name (exactly as [`Method::name`] spells it, case-insensitive).
+    pub fn parse(name: &str) -> Result<Method> {
+        let wanted = name.trim().to_ascii_lowercase();
+        Self::all()
+            .into_iter()
+            .find(|m| m.name() == wanted)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::all().iter().map(|m| m.name()).collect();
+                CodecError::Invalid(format!(
+                    "unknown method `{name}`; valid methods: {}",
+                    names.join(", ")
+                ))
+            })
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Method {
+    type Err = CodecError;
+    fn from_str(s: &str) -> Result<Self> {
+        Method::parse(s)
+    }
+}

@@ -1,0 +1,100 @@
+"""The Python peer for `cargo xtask perf`: the study's HDF5 matrix through h5py + hdf5plugin,
+timed exactly as the study did (write = create file, create_dataset with the data, close;
+read = `dset[:]` with the file already open).
+
+Generated data stay in memory as a NumPy array (as in the study). Appends one CSV row per
+measurement to --out: impl,method,chunking,rep,write_s,read_s,file_bytes,uncompressed_bytes,ratio,lossless
+"""
+import argparse
+import csv
+import os
+import sys
+import time
+
+import h5py
+import hdf5plugin
+import numpy as np
+
+BLOSC = hdf5plugin.Blosc
+
+
+def filter_kwargs(method):
+    """h5py/hdf5plugin keyword arguments per method name, as the study's benchmark used them."""
+    table = {
+        "none": {},
+        "gzip_1": {"compression": "gzip", "compression_opts": 1},
+        "gzip_6": {"compression": "gzip", "compression_opts": 6},
+        "gzip_9": {"compression": "gzip", "compression_opts": 9},
+        "lzf": {"compression": "lzf"},
+        "szip": {"compression": "szip"},
+        "blosc_blosclz": dict(BLOSC(cname="blosclz", clevel=5, shuffle=BLOSC.SHUFFLE)),
+        "blosc_lz4": dict(BLOSC(cname="lz4", clevel=5, shuffle=BLOSC.SHUFFLE)),
+        "blosc_lz4hc": dict(BLOSC(cname="lz4hc", clevel=5, shuffle=BLOSC.SHUFFLE)),
+        "blosc_zlib": dict(BLOSC(cname="zlib", clevel=5, shuffle=BLOSC.SHUFFLE)),
+        "blosc_zstd": dict(BLOSC(cname="zstd", clevel=3, shuffle=BLOSC.SHUFFLE)),
+        "lz4_hdf5": dict(hdf5plugin.LZ4()),
+        "bitshuffle_lz4": dict(hdf5plugin.Bitshuffle(cname="lz4")),
+        "bitshuffle_zstd": dict(hdf5plugin.Bitshuffle(cname="zstd")),
+        "zstd_3": dict(hdf5plugin.Zstd(clevel=3)),
+        "zstd_9": dict(hdf5plugin.Zstd(clevel=9)),
+        "blosc_zstd_bitshuffle": dict(BLOSC(cname="zstd", clevel=3, shuffle=BLOSC.BITSHUFFLE)),
+        "blosc_lz4_bitshuffle": dict(BLOSC(cname="lz4", clevel=5, shuffle=BLOSC.BITSHUFFLE)),
+    }
+    if method not in table:
+        sys.exit(f"peer.py: unknown method {method}")
+    return table[method]
+
+
+def chunk_shape(chunking, shape):
+    sy, sx, qy, qx = shape
+    if chunking == "real_space":
+        return (min(32, sy), min(32, sx), min(256, qy), min(256, qx))
+    if chunking == "balanced":
+        return (min(16, sy), min(16, sx), min(128, qy), min(128, qx))
+    if chunking == "single_frame":
+        return (1, 1, qy, qx)
+    sys.exit(f"peer.py: unknown chunking {chunking}")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--input", required=True)
+    p.add_argument("--dataset", default="version_1/data/datacubes/datacube_000/data")
+    p.add_argument("--methods", required=True)
+    p.add_argument("--chunkings", required=True)
+    p.add_argument("--rep", type=int, required=True)
+    p.add_argument("--workdir", required=True)
+    p.add_argument("--out", required=True)
+    a = p.parse_args()
+
+    with h5py.File(a.input, "r") as f:
+        data = f[a.dataset][...]
+    new = not os.path.exists(a.out)
+    with open(a.out, "a", newline="") as out:
+        w = csv.writer(out)
+        if new:
+            w.writerow(["impl", "method", "chunking", "rep", "write_s", "read_s", "file_bytes",
+                        "uncompressed_bytes", "ratio", "lossless"])
+        for method in a.methods.split(","):
+            for chunking in a.chunkings.split(","):
+                path = os.path.join(a.workdir, f"peer_{method}_{chunking}.h5")
+                chunks = chunk_shape(chunking, data.shape)
+                t0 = time.perf_counter()
+                with h5py.File(path, "w") as f:
+                    f.create_dataset("data", data=data, chunks=chunks, **filter_kwargs(method))
+                write_s = time.perf_counter() - t0
+                with h5py.File(path, "r") as f:
+                    d = f["data"]
+                    t0 = time.perf_counter()
+                    back = d[:]
+                    read_s = time.perf_counter() - t0
+                lossless = bool(np.array_equal(back.view(np.uint8), data.view(np.uint8)))
+                size = os.path.getsize(path)
+                os.remove(path)
+                w.writerow(["h5py", method, chunking, a.rep, f"{write_s:.6f}", f"{read_s:.6f}",
+                            size, data.nbytes, f"{data.nbytes / size:.6f}", lossless])
+                out.flush()
+
+
+if __name__ == "__main__":
+    main()
