@@ -1,1 +1,45 @@
-//! Analysis of run records. Pure: no I/O, no clock.
+//! Analysis of run records. Pure: no file I/O, no clock — every function takes records (or
+//! readers the caller opened) and returns values, so the whole stage is testable on the study's
+//! own published records.
+//!
+//! Aggregation is plain Rust over `BTreeMap`s rather than polars: the inputs are a few thousand
+//! rows, and a deterministic group order matters more than speed (see `aggregate`).
+//!
+//! - [`study`]: adapter from the reference study's CSV formats to [`record`] types, and the
+//!   study's static catalogue (methods, dataset descriptions, Table 4 families).
+//! - [`aggregate`]: per-configuration statistics (the study's `statistics.csv`).
+//! - [`tables`]: Tables 1–5 as typed rows.
+//! - [`fit`]: Equation 1, the power law C = a·s^b + c.
+//! - [`bounds`]: entropy bounds per dataset.
+//! - [`claims`]: the headline claims recomputed as numbers.
+
+pub mod aggregate;
+pub mod bounds;
+pub mod claims;
+pub mod fit;
+pub mod study;
+pub mod tables;
+
+/// The record types this stage consumes, re-exported so downstream crates need not depend on
+/// the benchmark runner.
+pub use stemz_bench::record;
+
+/// Errors of the analysis stage.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalysisError {
+    /// A study CSV could not be parsed (the message names the row and column).
+    #[error("study data: {0}")]
+    Study(String),
+    /// A record CSV was malformed.
+    #[error(transparent)]
+    Record(#[from] record::RecordError),
+    /// The records do not contain what a table or fit needs.
+    #[error("missing data: {0}")]
+    Missing(String),
+    /// The least-squares fit failed.
+    #[error("power-law fit: {0}")]
+    Fit(String),
+}
+
+/// Result with [`AnalysisError`].
+pub type Result<T> = std::result::Result<T, AnalysisError>;

@@ -1,5 +1,9 @@
 //! The benchmark runner: the study's matrix, measured and recorded one row per measurement.
 
+pub mod error;
 pub mod matrix;
+pub mod measure;
+pub mod merge;
 pub mod record;
 pub mod runinfo;
+pub mod runner;

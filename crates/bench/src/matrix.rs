@@ -21,7 +21,11 @@ pub struct Config {
 
 impl fmt::Display for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} {} {}", self.dataset, self.method, self.chunking, self.engine)
+        write!(
+            f,
+            "{} {} {} {}",
+            self.dataset, self.method, self.chunking, self.engine
+        )
     }
 }
 
@@ -114,7 +118,11 @@ mod tests {
             datasets: vec!["a".into(), "b".into()],
             hdf5_methods: vec!["gzip_1".into(), "blosc_zstd".into(), "none".into()],
             other_methods: vec!["sparse_csr".into()],
-            chunkings: vec!["real_space".into(), "balanced".into(), "single_frame".into()],
+            chunkings: vec![
+                "real_space".into(),
+                "balanced".into(),
+                "single_frame".into(),
+            ],
             engines: vec!["serial".into(), "parallel".into()],
         }
     }

@@ -306,7 +306,9 @@ mod tests {
     fn appended_rows_have_no_second_header() {
         let mut buf = Vec::new();
         write_measurement(&mut buf, &sample()).unwrap();
-        MeasurementWriter::append(&mut buf).write(&sample()).unwrap();
+        MeasurementWriter::append(&mut buf)
+            .write(&sample())
+            .unwrap();
         assert_eq!(read_measurements(buf.as_slice()).unwrap().len(), 2);
     }
 
@@ -314,7 +316,9 @@ mod tests {
     fn bad_cell_is_an_error_not_a_panic() {
         let mut buf = Vec::new();
         write_measurement(&mut buf, &sample()).unwrap();
-        let text = String::from_utf8(buf).unwrap().replace(",parallel,", ",warp,");
+        let text = String::from_utf8(buf)
+            .unwrap()
+            .replace(",parallel,", ",warp,");
         assert!(read_measurements(text.as_bytes()).is_err());
     }
 

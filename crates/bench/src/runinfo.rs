@@ -102,9 +102,11 @@ impl Machine {
         let os = std::fs::read_to_string("/etc/os-release")
             .ok()
             .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("PRETTY_NAME="))
-                    .map(|l| l.trim_start_matches("PRETTY_NAME=").trim_matches('"').to_string())
+                s.lines().find(|l| l.starts_with("PRETTY_NAME=")).map(|l| {
+                    l.trim_start_matches("PRETTY_NAME=")
+                        .trim_matches('"')
+                        .to_string()
+                })
             })
             .unwrap_or_else(|| std::env::consts::OS.to_string());
         let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
@@ -117,7 +119,11 @@ impl Machine {
             cpu,
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             ram_bytes,
-            os: if kernel.is_empty() { os } else { format!("{os} (Linux {kernel})") },
+            os: if kernel.is_empty() {
+                os
+            } else {
+                format!("{os} (Linux {kernel})")
+            },
             hostname,
         }
     }

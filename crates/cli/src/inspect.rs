@@ -1,8 +1,176 @@
-//! `stemz inspect` (being written).
+//! `stemz inspect`: what a datacube file is (format, shape, dtype, chunking, filters) and what
+//! its values look like (one streaming statistics pass), as text or one JSON object.
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use stemz_data::open::{open, OpenOptions};
+use stemz_data::stats::{cube_stats, StatsSummary};
+use stemz_data::CubeReader;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The datacube file (EMD 1.0 / HDF5, Merlin .mib, NumPy .npy).
+    pub file: PathBuf,
+    /// HDF5: path of the dataset (default: the file's only 4D dataset).
+    #[arg(long)]
+    pub dataset: Option<String>,
+    /// Scan shape SYxSX, e.g. 256x256 (.mib without .hdr; HDF5 3D frame stacks).
+    #[arg(long, value_parser = parse_scan)]
+    pub scan: Option<(usize, usize)>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`stemz inspect` is not implemented yet")
+/// Parse `SYxSX` (e.g. `4x2`) into `(scan_y, scan_x)`.
+pub fn parse_scan(s: &str) -> Result<(usize, usize), String> {
+    let (y, x) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("scan shape {s:?} is not SYxSX (e.g. 256x256)"))?;
+    let num = |t: &str| {
+        t.trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|&v| v > 0)
+            .ok_or_else(|| format!("scan shape {s:?}: {t:?} is not a positive integer"))
+    };
+    Ok((num(y)?, num(x)?))
+}
+
+/// Register the HDF5 filter plugins (bitshuffle, LZ4, zstd, ...) so compressed datasets written
+/// by other software can be read.
+pub fn register_filters() -> Result<()> {
+    stemz_codecs::filters::register_all().context("registering HDF5 compression filters")
+}
+
+/// Open with the CLI's options; errors already name the file.
+pub fn open_input(
+    file: &Path,
+    dataset: Option<String>,
+    scan: Option<(usize, usize)>,
+) -> Result<Box<dyn CubeReader>> {
+    register_filters()?;
+    Ok(open(
+        file,
+        &OpenOptions {
+            dataset,
+            scan,
+            drop_truncated: false,
+        },
+    )?)
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    file: String,
+    format: String,
+    dataset: Option<String>,
+    shape: [usize; 4],
+    dtype: String,
+    nbytes: u64,
+    chunks: Option<Vec<usize>>,
+    filters: Vec<String>,
+    details: Vec<(String, String)>,
+    stats: StatsSummary,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let mut reader = open_input(&args.file, args.dataset, args.scan)?;
+    let info = reader.info();
+    let stats = cube_stats(reader.as_mut())?.summary();
+    let report = Report {
+        file: args.file.display().to_string(),
+        format: info.format,
+        dataset: info.dataset,
+        shape: reader.shape(),
+        dtype: reader.dtype().to_string(),
+        nbytes: reader.nbytes(),
+        chunks: info.chunks,
+        filters: info.filters,
+        details: info.details,
+        stats,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print!("{}", render_text(&report));
+    }
+    Ok(())
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or("-".to_owned(), |x| format!("{x}"))
+}
+
+fn render_text(r: &Report) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let [sy, sx, dy, dx] = r.shape;
+    let _ = writeln!(s, "file      {}", r.file);
+    let _ = writeln!(s, "format    {}", r.format);
+    if let Some(d) = &r.dataset {
+        let _ = writeln!(s, "dataset   {d}");
+    }
+    let _ = writeln!(s, "shape     {sy} x {sx} scan, {dy} x {dx} detector");
+    let _ = writeln!(s, "dtype     {}", r.dtype);
+    let _ = writeln!(
+        s,
+        "size      {} bytes ({:.3} GB)",
+        r.nbytes,
+        r.nbytes as f64 / 1e9
+    );
+    match &r.chunks {
+        Some(c) => {
+            let _ = writeln!(s, "chunks    {c:?}");
+        }
+        None => {
+            let _ = writeln!(s, "chunks    none (contiguous)");
+        }
+    }
+    if r.filters.is_empty() {
+        let _ = writeln!(s, "filters   none");
+    }
+    for f in &r.filters {
+        let _ = writeln!(s, "filter    {f}");
+    }
+    for (k, v) in &r.details {
+        let _ = writeln!(s, "{k:<9} {v}");
+    }
+    let t = &r.stats;
+    let _ = writeln!(
+        s,
+        "values    {} ({} zeros, sparsity {:.4})",
+        t.count, t.zeros, t.sparsity
+    );
+    let _ = writeln!(
+        s,
+        "range     {} .. {}, mean {}",
+        opt(t.min),
+        opt(t.max),
+        opt(t.mean)
+    );
+    if let Some(b) = t.bits_used {
+        let _ = writeln!(s, "bits used {b}");
+    }
+    if t.nans > 0 {
+        let _ = writeln!(s, "NaNs      {}", t.nans);
+    }
+    let _ = writeln!(s, "> 4095    {}   > 16383 {}", t.above_4095, t.above_16383);
+    if let Some(d) = t.distinct_values {
+        let _ = writeln!(s, "distinct  {d}");
+    }
+    let _ = writeln!(
+        s,
+        "H0        {} bits/value (ratio bound {})",
+        opt(t.h0_bits),
+        opt(t.bound_h0)
+    );
+    let _ = writeln!(
+        s,
+        "H2        {} bits/value (ratio bound {})",
+        t.h2_bits,
+        opt(t.bound_h2)
+    );
+    s
 }

@@ -3,6 +3,7 @@
 //! One module per subcommand; each owns its `Args` and a `run` returning `anyhow::Result`.
 //! Every error reaches `main`, which prints one line and exits non-zero.
 
+mod bench;
 mod compress;
 mod convert;
 mod inspect;
@@ -36,6 +37,10 @@ enum Cmd {
     Compress(compress::Args),
     /// List the compression methods with their HDF5 filter ids and settings.
     Methods(methods::Args),
+    /// Benchmark methods × chunkings × engines on your files (or the synthetic datasets) into a run folder.
+    Bench(bench::Args),
+    /// Combine shard run folders (`stemz bench --shard K/N`) into one run folder.
+    BenchMerge(bench::MergeArgs),
     /// Generate the synthetic stand-ins for the study's five datasets as EMD 1.0 files.
     Synth(synth::Args),
 }
@@ -48,6 +53,8 @@ fn main() -> ExitCode {
         Cmd::Compress(a) => compress::run(a),
         Cmd::Methods(a) => methods::run(a),
         Cmd::Synth(a) => synth::run(a),
+        Cmd::Bench(a) => bench::run(a),
+        Cmd::BenchMerge(a) => bench::merge(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,8 +1,75 @@
-//! `stemz methods` (being written).
+//! `stemz methods`: the compression methods with their HDF5 filter ids and the cd_values
+//! h5py + hdf5plugin leave stored in the file.
+
+use anyhow::Result;
+use serde::Serialize;
+use stemz_codecs::{Chunking, Method};
+use stemz_data::DType;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`stemz methods` is not implemented yet")
+/// The example the cd_values column is computed for (they depend on element size and chunk).
+const EXAMPLE_CUBE: [usize; 4] = [256, 256, 256, 256];
+const EXAMPLE_DTYPE: DType = DType::U16;
+
+#[derive(Debug, Serialize)]
+struct Row {
+    name: &'static str,
+    family: &'static str,
+    /// HDF5 filter id; absent for `none` and the non-HDF5 methods.
+    filter_id: Option<u32>,
+    filter: Option<&'static str>,
+    /// cd_values stored in the file for a uint16 cube chunked 16x16x128x128 (balanced on 256^4).
+    stored_cd_values: Option<Vec<u32>>,
+    hdf5: bool,
+    in_study: bool,
+}
+
+fn rows() -> Vec<Row> {
+    let chunk = Chunking::Balanced.shape(EXAMPLE_CUBE);
+    Method::all()
+        .into_iter()
+        .map(|m| {
+            let f = m.filter();
+            Row {
+                name: m.name(),
+                family: m.family(),
+                filter_id: f.as_ref().map(|f| f.id()),
+                filter: f.as_ref().map(|f| f.name()),
+                stored_cd_values: f
+                    .as_ref()
+                    .map(|f| f.stored_cd_values(EXAMPLE_DTYPE.itemsize(), &chunk)),
+                hdf5: m.is_hdf5(),
+                in_study: m.in_study(),
+            }
+        })
+        .collect()
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let rows = rows();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    println!(
+        "{:<22} {:<15} {:>6}  {:<40} {}",
+        "method", "family", "filter", "stored cd_values (uint16, 16x16x128x128)", "source"
+    );
+    for r in &rows {
+        let id = r.filter_id.map_or("-".to_string(), |i| i.to_string());
+        let cd = match (&r.stored_cd_values, r.hdf5) {
+            (Some(v), _) => format!("{v:?}"),
+            (None, true) => "(chunked, no filter)".to_string(),
+            (None, false) => "(own file format)".to_string(),
+        };
+        let src = if r.in_study { "study" } else { "new" };
+        println!("{:<22} {:<15} {:>6}  {:<40} {src}", r.name, r.family, id, cd);
+    }
+    Ok(())
 }

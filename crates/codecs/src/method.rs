@@ -191,6 +191,12 @@ impl Method {
         )
     }
 
+    /// Whether the method reproduces every bit of a `dtype` cube. Only `uint8_overflow` on
+    /// float32 is lossy (by the study's design: values below 255 are truncated to bytes).
+    pub fn lossless_for(self, dtype: stemz_data::DType) -> bool {
+        !(self == Method::Uint8Overflow && dtype.is_float())
+    }
+
     /// Whether the study benchmarked this method.
     pub fn in_study(self) -> bool {
         STUDY.contains(&self)

@@ -109,13 +109,13 @@ pub fn list_cube_datasets(path: &Path) -> Result<Vec<CubeCandidate>> {
     Ok(found)
 }
 
-/// Depth-first walk. `visited` holds (file name, object token) of groups already walked, so
+/// Depth-first walk. `visited` holds (file number, object token) of groups already walked, so
 /// hard-link cycles end; the depth limit guards against external-link cycles between files.
 fn walk(
     group: &hdf5::Group,
     prefix: &str,
     depth: usize,
-    visited: &mut Vec<(String, hdf5::LocationToken)>,
+    visited: &mut Vec<(u64, hdf5::LocationToken)>,
     found: &mut Vec<CubeCandidate>,
 ) {
     const MAX_DEPTH: usize = 32;
@@ -123,7 +123,7 @@ fn walk(
         return;
     }
     if let Ok(info) = group.loc_info() {
-        let key = (group.filename(), info.token);
+        let key = (info.fileno, info.token);
         if visited.contains(&key) {
             return;
         }
@@ -262,7 +262,9 @@ enum Layout {
     /// `(sy, sx, E)` → `(sy, sx, 1, E)`.
     Spectra3,
     /// `(N, dy, dx)` → `(sy, sx, dy, dx)` with `sy*sx == N`.
-    Frames3 { sx: usize },
+    Frames3 {
+        sx: usize,
+    },
 }
 
 impl H5Reader {
@@ -279,9 +281,9 @@ impl H5Reader {
 
     fn open_inner(path: &Path, dataset: &str, scan: Option<(usize, usize)>) -> Result<Self> {
         let file = open_file(path)?;
-        let ds = file.dataset(dataset).map_err(|e| {
-            DataError::hdf5(path, format!("cannot open dataset {dataset}: {e}"))
-        })?;
+        let ds = file
+            .dataset(dataset)
+            .map_err(|e| DataError::hdf5(path, format!("cannot open dataset {dataset}: {e}")))?;
         let stored = ds.shape();
         let desc = ds
             .dtype()
@@ -513,7 +515,8 @@ impl CubeReader for H5Reader {
             Layout::Spectra3 => self.read_box(&[o[0], o[1], o[3]], &[e[0], e[1], e[3]], out),
             Layout::Frames3 { sx } => {
                 // One scan row at a time: frames of a row are contiguous in the stack.
-                let row_bytes = slab.extent[1] * slab.extent[2] * slab.extent[3] * self.dtype.itemsize();
+                let row_bytes =
+                    slab.extent[1] * slab.extent[2] * slab.extent[3] * self.dtype.itemsize();
                 if row_bytes == 0 {
                     return Ok(());
                 }
@@ -552,7 +555,9 @@ impl H5Writer {
         chunks: Option<Shape4>,
         configure: impl FnOnce(hid_t) -> Result<()>,
     ) -> Result<Self> {
-        Self::create_with(path, dataset_path, shape, dtype, chunks, configure, |_| Ok(()))
+        Self::create_with(path, dataset_path, shape, dtype, chunks, configure, |_| {
+            Ok(())
+        })
     }
 
     /// As [`H5Writer::create`], running `prepare` on the new file first (to lay out groups and

@@ -1,1 +1,95 @@
-//! (being written)
+//! One door to every readable format: [`open`] sniffs the file's first bytes (never its
+//! extension) and returns the matching [`CubeReader`].
+
+use crate::cube::CubeReader;
+use crate::emd;
+use crate::error::{DataError, Result};
+use crate::mib::{self, MibOptions, MibReader};
+use crate::npy::{self, NpyReader};
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
+/// How to open a datacube file; each field applies where the format needs it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// HDF5: path of the dataset inside the file (default: the only 4D dataset).
+    pub dataset: Option<String>,
+    /// Scan shape `(scan_y, scan_x)`: required by `.mib` files without a `.hdr`; for HDF5, turns
+    /// a 3D frame stack `(N, dy, dx)` into `(sy, sx, dy, dx)`.
+    pub scan: Option<(usize, usize)>,
+    /// `.mib`: drop an incomplete last frame instead of failing.
+    pub drop_truncated: bool,
+}
+
+/// What the first bytes say a file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Hdf5,
+    Mib,
+    Npy,
+}
+
+/// The HDF5 superblock signature. It sits at offset 0, or 512, 1024, 2048, ... when the file has
+/// a user block.
+const HDF5_MAGIC: &[u8; 8] = b"\x89HDF\r\n\x1a\n";
+
+/// Identify a file's format from its content.
+pub fn sniff(path: &Path) -> Result<Format> {
+    let mut f = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
+    let len = f.metadata().map_err(|e| DataError::io(path, e))?.len();
+    if len == 0 {
+        return Err(DataError::format(path, "file is empty"));
+    }
+    let mut head = vec![0u8; 64.min(len as usize)];
+    f.read_exact(&mut head)
+        .map_err(|e| DataError::io(path, e))?;
+    if head.starts_with(HDF5_MAGIC) {
+        return Ok(Format::Hdf5);
+    }
+    if mib::looks_like_mib(&head) {
+        return Ok(Format::Mib);
+    }
+    if npy::looks_like_npy(&head) {
+        return Ok(Format::Npy);
+    }
+    let mut offset = 512u64;
+    while offset + 8 <= len {
+        let mut sig = [0u8; 8];
+        f.seek(SeekFrom::Start(offset))
+            .and_then(|_| f.read_exact(&mut sig))
+            .map_err(|e| DataError::io(path, e))?;
+        if &sig == HDF5_MAGIC {
+            return Ok(Format::Hdf5);
+        }
+        offset *= 2;
+    }
+    Err(DataError::format(
+        path,
+        "unknown file format (not HDF5/EMD, Merlin .mib or NumPy .npy)",
+    ))
+}
+
+/// Open any supported datacube file.
+pub fn open(path: &Path, opts: &OpenOptions) -> Result<Box<dyn CubeReader>> {
+    if !path.exists() {
+        return Err(DataError::format(path, "file does not exist"));
+    }
+    if path.is_dir() {
+        return Err(DataError::format(path, "is a directory, not a file"));
+    }
+    match sniff(path)? {
+        Format::Hdf5 => Ok(Box::new(emd::open_emd(
+            path,
+            opts.dataset.as_deref(),
+            opts.scan,
+        )?)),
+        Format::Mib => Ok(Box::new(MibReader::open(
+            path,
+            &MibOptions {
+                scan: opts.scan,
+                drop_truncated: opts.drop_truncated,
+            },
+        )?)),
+        Format::Npy => Ok(Box::new(NpyReader::open(path)?)),
+    }
+}

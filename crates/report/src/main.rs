@@ -1,1 +1,122 @@
-fn main() {}
+//! `stemz-report`: render every table, figure and `paper/REPORT.md`, writing them under the
+//! workspace root or, with `--check`, failing when any is stale. The only file reading of the
+//! report stage happens here.
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use std::path::{Path, PathBuf};
+use stemz_analysis::record::{read_datasets, read_measurements};
+use stemz_analysis::study;
+use stemz_report::{render_all, writer, Analysed, Catalogue, GENERATOR};
+
+/// Render the study's tables and figures from records.
+#[derive(Parser, Debug)]
+#[command(name = "stemz-report")]
+struct Args {
+    /// The reference study's folder (all_runs_combined.csv, dataset_inventory.csv).
+    #[arg(long)]
+    study: PathBuf,
+    /// A stemz run folder (raw.csv, datasets.csv, run.toml); without it the study's own
+    /// records are reported.
+    #[arg(long)]
+    run: Option<PathBuf>,
+    /// Output root (artifacts go to paper/ and figures/ under it).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Write nothing; fail when any artifact differs from what would be written.
+    #[arg(long)]
+    check: bool,
+}
+
+fn open(path: &Path) -> Result<std::fs::File> {
+    std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))
+}
+
+fn load_study(dir: &Path) -> Result<Analysed> {
+    let inv = dir.join("dataset_inventory.csv");
+    let runs = dir.join("all_runs_combined.csv");
+    let ds = study::read_inventory(open(&inv)?).with_context(|| inv.display().to_string())?;
+    let rows = study::read_runs(open(&runs)?, &ds).with_context(|| runs.display().to_string())?;
+    Ok(Analysed::new(ds, &rows, &Catalogue::study())?)
+}
+
+/// Flatten run.toml into `key = value` pairs (nested tables as `a.b`), in file order.
+fn provenance(path: &Path) -> Result<Vec<(String, String)>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
+    let table: toml::Table = text
+        .parse()
+        .with_context(|| format!("{}: not valid TOML", path.display()))?;
+    fn walk(prefix: &str, t: &toml::Table, out: &mut Vec<(String, String)>) {
+        for (k, v) in t {
+            let key = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            match v {
+                toml::Value::Table(inner) => walk(&key, inner, out),
+                toml::Value::String(s) => out.push((key, s.clone())),
+                other => out.push((key, other.to_string())),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk("", &table, &mut out);
+    Ok(out)
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let study = load_study(&args.study)?;
+    let (ours, prov) = match &args.run {
+        None => (
+            study.clone(),
+            vec![
+                (
+                    "records".to_string(),
+                    "the reference study's published measurements".to_string(),
+                ),
+                (
+                    "source".to_string(),
+                    "ondrejdyck/4d-stem-compression-benchmark-public @ 8a543cd".to_string(),
+                ),
+            ],
+        ),
+        Some(dir) => {
+            let raw = dir.join("raw.csv");
+            let dsf = dir.join("datasets.csv");
+            let rows = read_measurements(open(&raw)?).with_context(|| raw.display().to_string())?;
+            let ds = read_datasets(open(&dsf)?).with_context(|| dsf.display().to_string())?;
+            let mut cat = Catalogue::study();
+            if !ds.iter().any(|d| d.dataset == cat.table5_dataset) {
+                // Table 5 summarises the study's 4D_Diff; otherwise use the largest dataset.
+                if let Some(d) = ds.iter().max_by_key(|d| d.uncompressed_bytes) {
+                    cat.table5_dataset = d.dataset.clone();
+                }
+            }
+            let a = Analysed::new(ds, &rows, &cat)?;
+            let mut prov = provenance(&dir.join("run.toml"))?;
+            prov.insert(0, ("run folder".into(), dir.display().to_string()));
+            (a, prov)
+        }
+    };
+    let files = render_all(&study, &ours, &Catalogue::study(), &prov)?;
+    let root = args
+        .out
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."));
+    let changed = writer::write_or_check(&root, &files, args.check)?;
+    if args.check {
+        if !changed.is_empty() {
+            let list: Vec<String> = changed.iter().map(|p| p.display().to_string()).collect();
+            bail!(
+                "stale generated files: {}\nrun `{GENERATOR}` and commit",
+                list.join(", ")
+            );
+        }
+        println!("{} generated files up to date", files.len());
+    } else {
+        println!("{} files rendered, {} changed", files.len(), changed.len());
+    }
+    Ok(())
+}

@@ -1,0 +1,218 @@
+//! One measurement as the study defined it, plus what it lacked.
+//!
+//! - `write_s`: create the file, write the whole cube through the method, close it (the source
+//!   is streamed chunk-aligned from its own file, never loaded whole). fsync is not part of the
+//!   study's number: it is timed separately as `fsync_s`.
+//! - `read_s`: with the file already open, read and decompress the whole cube into reused
+//!   buffers (the study's `dset[:]`, file open excluded). Verification is a separate, untimed
+//!   pass that compares every element bitwise with the source.
+//! - `cache = cold` evicts the written file from the page cache after fsync with
+//!   `posix_fadvise(DONTNEED)` (no root needed); `warm` reads what the page cache holds, as the
+//!   study did.
+
+use crate::error::{BenchError, Result};
+use crate::matrix::Config;
+use crate::record::{format_shape, Cache, Engine as EngineCol, Measurement};
+use crate::runner::Measure;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use stemz_codecs::engine::{open_written, slab_shape, DEFAULT_SLAB_BYTES};
+use stemz_codecs::{Chunking, Engine, Layout, Method, WriteOptions};
+use stemz_data::open::{open, OpenOptions};
+use stemz_data::{CubeReader, Hyperslab};
+
+const GIB: f64 = (1u64 << 30) as f64;
+
+/// Where a dataset's cube comes from.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub path: PathBuf,
+    pub options: OpenOptions,
+}
+
+/// Measures configurations with the real codec engines.
+pub struct CodecMeasure {
+    pub sources: BTreeMap<String, Source>,
+    pub workdir: PathBuf,
+    pub cache: Cache,
+    /// Worker threads of the parallel engine.
+    pub threads: usize,
+}
+
+/// A method/chunking/engine resolved from a configuration's names.
+struct Resolved {
+    method: Method,
+    chunking: Chunking,
+    engine: Engine,
+}
+
+impl CodecMeasure {
+    fn resolve(&self, config: &Config) -> Result<Resolved> {
+        let method = Method::parse(&config.method)?;
+        let chunking = if method.is_hdf5() {
+            Chunking::parse(&config.chunking)?
+        } else {
+            Chunking::SingleFrame
+        };
+        let engine = match config.engine.as_str() {
+            "serial" => Engine::Serial,
+            "parallel" => Engine::Parallel {
+                threads: self.threads,
+            },
+            other => {
+                return Err(BenchError::Invalid(format!(
+                    "unknown engine `{other}`: expected serial or parallel"
+                )))
+            }
+        };
+        Ok(Resolved {
+            method,
+            chunking,
+            engine,
+        })
+    }
+
+    fn open_source(&self, dataset: &str) -> Result<Box<dyn CubeReader>> {
+        let src = self.sources.get(dataset).ok_or_else(|| {
+            BenchError::Invalid(format!("no source file for dataset `{dataset}`"))
+        })?;
+        Ok(open(&src.path, &src.options)?)
+    }
+
+    fn out_path(&self, config: &Config) -> PathBuf {
+        self.workdir.join(format!(
+            "{}__{}__{}__{}.out",
+            config.dataset, config.method, config.chunking, config.engine
+        ))
+    }
+
+    fn write_once(
+        &self,
+        config: &Config,
+        r: &Resolved,
+        out: &Path,
+    ) -> Result<stemz_codecs::WriteReport> {
+        let mut source = self.open_source(&config.dataset)?;
+        let mut opts = WriteOptions::new(r.method, r.chunking, r.engine, Layout::hdf5_default());
+        opts.verify = false;
+        Ok(stemz_codecs::write(source.as_mut(), out, &opts)?)
+    }
+}
+
+impl Measure for CodecMeasure {
+    fn warm_up(&mut self, config: &Config) -> Result<()> {
+        let r = self.resolve(config)?;
+        let out = self.out_path(config);
+        self.write_once(config, &r, &out)?;
+        std::fs::remove_file(&out).map_err(|e| BenchError::io(&out, e))
+    }
+
+    fn measure(&mut self, config: &Config, run: u32) -> Result<Measurement> {
+        let r = self.resolve(config)?;
+        let out = self.out_path(config);
+        let result = measure_file(self, config, &r, &out, run);
+        // The output is scratch: remove it whatever happened.
+        let _ = std::fs::remove_file(&out);
+        result
+    }
+}
+
+fn measure_file(
+    m: &CodecMeasure,
+    config: &Config,
+    r: &Resolved,
+    out: &Path,
+    run: u32,
+) -> Result<Measurement> {
+    let report = m.write_once(config, r, out)?;
+
+    let t = Instant::now();
+    let file = std::fs::File::open(out).map_err(|e| BenchError::io(out, e))?;
+    file.sync_all().map_err(|e| BenchError::io(out, e))?;
+    let fsync_s = t.elapsed().as_secs_f64();
+    if m.cache == Cache::Cold {
+        evict(&file, out)?;
+    }
+    drop(file);
+
+    // Timed read: open excluded, decode everything into one reused buffer.
+    let layout = Layout::hdf5_default();
+    let mut written = open_written(out, r.method, &layout, r.engine)?;
+    let shape = written.shape();
+    let itemsize = written.dtype().itemsize();
+    let slab = match report.chunk_shape {
+        Some(chunk) => slab_shape(shape, chunk, itemsize, DEFAULT_SLAB_BYTES),
+        None => [1, shape[1], shape[2], shape[3]],
+    };
+    let mut buf = Vec::new();
+    let t = Instant::now();
+    for s in Hyperslab::tiles(shape, slab) {
+        buf.resize(s.len() * itemsize, 0);
+        written.read_slab(&s, &mut buf)?;
+    }
+    let read_s = t.elapsed().as_secs_f64();
+    drop(written);
+
+    // Untimed verification against the source.
+    let mut source = m.open_source(&config.dataset)?;
+    let verified = stemz_codecs::read_verify(source.as_mut(), out, r.method, &layout, r.engine)?;
+
+    let uncompressed = report.uncompressed_bytes;
+    Ok(Measurement {
+        dataset: config.dataset.clone(),
+        method: config.method.clone(),
+        chunking: config.chunking.clone(),
+        chunk_shape: report
+            .chunk_shape
+            .map(|c| format_shape(&c.map(|x| x as u64)))
+            .unwrap_or_default(),
+        engine: match r.engine {
+            Engine::Serial => EngineCol::Serial,
+            Engine::Parallel { .. } => EngineCol::Parallel,
+        },
+        threads: match r.engine {
+            Engine::Serial => 1,
+            Engine::Parallel { threads } => threads as u32,
+        },
+        cache: m.cache,
+        run,
+        uncompressed_bytes: uncompressed,
+        file_bytes: report.file_bytes,
+        payload_bytes: Some(report.payload_bytes),
+        ratio: report.ratio(),
+        write_s: report.write_s,
+        fsync_s: Some(fsync_s),
+        read_s: Some(read_s),
+        write_gib_s: Some(uncompressed as f64 / GIB / report.write_s),
+        read_gib_s: Some(uncompressed as f64 / GIB / read_s),
+        lossless: Some(verified.verify.lossless),
+        chunks: report.chunk_shape.map(|_| report.chunks),
+        chunks_stored_raw: report.chunk_shape.map(|_| report.chunks_stored_raw),
+    })
+}
+
+/// Drop the file's pages from the page cache (it was fsynced, so they are clean).
+fn evict(file: &std::fs::File, path: &Path) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: plain syscall on an open descriptor we own; no memory is passed.
+    let rc = unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+    if rc != 0 {
+        return Err(BenchError::io(path, std::io::Error::from_raw_os_error(rc)));
+    }
+    Ok(())
+}
+
+/// Free bytes on the file system holding `dir`.
+pub fn free_bytes(dir: &Path) -> Result<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes())
+        .map_err(|_| BenchError::Invalid(format!("{}: path contains NUL", dir.display())))?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a valid NUL-terminated path and `st` a properly sized out-parameter.
+    let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
+    if rc != 0 {
+        return Err(BenchError::io(dir, std::io::Error::last_os_error()));
+    }
+    Ok(st.f_bavail as u64 * st.f_frsize as u64)
+}

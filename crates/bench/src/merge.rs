@@ -1,0 +1,132 @@
+//! Combining shard folders (`--shard K/N` runs) into one run folder.
+//!
+//! Shards must describe the same experiment: same scale, seed, runs, cache mode, dataset
+//! checksums, stemz version and revision, libraries, and CPU model (timings from different CPUs
+//! are not one measurement series). Hostnames, commands and times may differ. A row that appears
+//! in two shards is refused, never silently dropped.
+
+use crate::error::{BenchError, Result};
+use crate::record::{write_measurements, Measurement};
+use crate::runinfo::RunInfo;
+use crate::runner::{load_existing, row_key};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Fields that must agree across shards, as (name, value) for a readable error.
+fn identity(info: &RunInfo) -> Vec<(&'static str, String)> {
+    vec![
+        ("scale", info.scale.clone()),
+        ("seed", info.seed.to_string()),
+        ("runs", info.runs.to_string()),
+        ("cache", info.cache.clone()),
+        ("datasets", format!("{:?}", info.datasets)),
+        ("stemz", info.software.stemz.clone()),
+        ("git_revision", info.software.git_revision.clone()),
+        ("libraries", format!("{:?}", info.software.libraries)),
+        ("cpu", info.machine.cpu.clone()),
+    ]
+}
+
+pub fn read_info(dir: &Path) -> Result<RunInfo> {
+    let path = dir.join("run.toml");
+    let text = std::fs::read_to_string(&path).map_err(|e| BenchError::io(&path, e))?;
+    toml::from_str(&text).map_err(|e| BenchError::Invalid(format!("{}: {e}", path.display())))
+}
+
+pub fn write_info(dir: &Path, info: &RunInfo) -> Result<()> {
+    let path = dir.join("run.toml");
+    let text = toml::to_string(info)
+        .map_err(|e| BenchError::Invalid(format!("{}: {e}", path.display())))?;
+    let tmp = dir.join(".run.toml.partial");
+    std::fs::write(&tmp, text).map_err(|e| BenchError::io(&tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| BenchError::io(&path, e))
+}
+
+/// Merge `shards` into `out` (created; must not already hold records). Returns the row count.
+pub fn merge(shards: &[&Path], out: &Path, run_id: &str) -> Result<usize> {
+    let Some(first) = shards.first() else {
+        return Err(BenchError::Invalid(
+            "bench merge: no shard folders given".into(),
+        ));
+    };
+    if out.join("raw.csv").exists() {
+        return Err(BenchError::Invalid(format!(
+            "{}: already holds raw.csv; merge into a new folder",
+            out.display()
+        )));
+    }
+    let base = read_info(first)?;
+    let base_id = identity(&base);
+    let mut rows: Vec<Measurement> = Vec::new();
+    let mut seen: HashMap<String, String> = HashMap::new();
+    let mut started = base.started.clone();
+    let mut finished = base.finished.clone();
+    for dir in shards {
+        let info = read_info(dir)?;
+        for ((name, want), (_, got)) in base_id.iter().zip(identity(&info)) {
+            if *want != got {
+                return Err(BenchError::Invalid(format!(
+                    "{}: `{name}` is {got}, but {} has {want}; shards of one run must match",
+                    dir.display(),
+                    first.display()
+                )));
+            }
+        }
+        started = started.min(info.started.clone());
+        finished = match (finished, info.finished.clone()) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            _ => None,
+        };
+        for row in load_existing(&dir.join("raw.csv"))? {
+            let key = row_key(
+                &row.dataset,
+                &row.method,
+                &row.chunking,
+                row.engine.as_str(),
+                row.run,
+            );
+            if let Some(other) = seen.insert(key, dir.display().to_string()) {
+                return Err(BenchError::Invalid(format!(
+                    "row {} {} {} {} run {} is in both {} and {}",
+                    row.dataset,
+                    row.method,
+                    row.chunking,
+                    row.engine.as_str(),
+                    row.run,
+                    other,
+                    dir.display()
+                )));
+            }
+            rows.push(row);
+        }
+        for name in ["datasets.csv"] {
+            let src = dir.join(name);
+            let dst = out.join(name);
+            if src.exists() && !dst.exists() {
+                std::fs::create_dir_all(out).map_err(|e| BenchError::io(out, e))?;
+                std::fs::copy(&src, &dst).map_err(|e| BenchError::io(&dst, e))?;
+            }
+        }
+    }
+    std::fs::create_dir_all(out).map_err(|e| BenchError::io(out, e))?;
+    let raw = out.join("raw.csv");
+    let tmp = out.join(".raw.csv.partial");
+    let file = std::fs::File::create(&tmp).map_err(|e| BenchError::io(&tmp, e))?;
+    write_measurements(std::io::BufWriter::new(file), &rows).map_err(|source| {
+        BenchError::Record {
+            path: tmp.clone(),
+            source,
+        }
+    })?;
+    std::fs::rename(&tmp, &raw).map_err(|e| BenchError::io(&raw, e))?;
+    let merged = RunInfo {
+        run_id: run_id.to_string(),
+        shard: None,
+        started,
+        finished,
+        command: vec!["stemz".into(), "bench-merge".into()],
+        ..base
+    };
+    write_info(out, &merged)?;
+    Ok(rows.len())
+}

@@ -1,0 +1,278 @@
+//! The run loop: run 1 of every configuration, then run 2, … (as the study did, so drift is
+//! spread across methods), appending one flushed row to `raw.csv` per measurement.
+//!
+//! Resume is the same loop: rows already in `raw.csv` are skipped by their key
+//! (configuration + run), and a last line cut short by a crash is dropped before appending, so a
+//! rerun after a crash or Ctrl-C loses no row and duplicates none. The loop knows nothing about
+//! codecs: a [`Measure`] does the work, so the ordering, resume and shard logic is tested with a
+//! fake.
+
+use crate::error::{BenchError, Result};
+use crate::matrix::Config;
+use crate::record::{read_measurements, Measurement, MeasurementWriter};
+use std::collections::HashSet;
+use std::fs::OpenOptions;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+/// Performs measurements of configurations.
+pub trait Measure {
+    /// An untimed write of `config` to warm caches and the allocator before its first counted
+    /// run in this process (the study's warm-up).
+    fn warm_up(&mut self, config: &Config) -> Result<()>;
+    /// Measure `config` once; the row's `run` is `run`.
+    fn measure(&mut self, config: &Config, run: u32) -> Result<Measurement>;
+}
+
+/// Called before each measurement with (done so far, total, config, run) for progress display.
+pub type Progress<'a> = dyn FnMut(usize, usize, &Config, u32) + 'a;
+
+/// The key that makes a row unique within a run folder.
+pub fn row_key(dataset: &str, method: &str, chunking: &str, engine: &str, run: u32) -> String {
+    format!("{dataset}\t{method}\t{chunking}\t{engine}\t{run}")
+}
+
+fn measurement_key(m: &Measurement) -> String {
+    row_key(&m.dataset, &m.method, &m.chunking, m.engine.as_str(), m.run)
+}
+
+/// Read the rows of an existing `raw.csv`, first cutting off a trailing partial line (a crash
+/// mid-write). A missing file is an empty run.
+pub fn load_existing(raw: &Path) -> Result<Vec<Measurement>> {
+    let mut file = match OpenOptions::new().read(true).write(true).open(raw) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(BenchError::io(raw, e)),
+    };
+    let mut text = Vec::new();
+    file.read_to_end(&mut text)
+        .map_err(|e| BenchError::io(raw, e))?;
+    let keep = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    if keep < text.len() {
+        file.set_len(keep as u64)
+            .map_err(|e| BenchError::io(raw, e))?;
+        file.seek(SeekFrom::End(0))
+            .map_err(|e| BenchError::io(raw, e))?;
+        text.truncate(keep);
+    }
+    read_measurements(text.as_slice()).map_err(|source| BenchError::Record {
+        path: raw.to_path_buf(),
+        source,
+    })
+}
+
+/// Summary of one invocation of the loop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub measured: usize,
+    pub skipped: usize,
+    pub not_lossless: usize,
+    pub chunks_stored_raw: u64,
+}
+
+/// Run `configs` × runs `1..=runs` into `dir/raw.csv`, skipping rows already there.
+pub fn run_loop(
+    dir: &Path,
+    configs: &[Config],
+    runs: u32,
+    measure: &mut dyn Measure,
+    progress: &mut Progress<'_>,
+) -> Result<Outcome> {
+    std::fs::create_dir_all(dir).map_err(|e| BenchError::io(dir, e))?;
+    let raw: PathBuf = dir.join("raw.csv");
+    let existing = load_existing(&raw)?;
+    let mut done: HashSet<String> = existing.iter().map(measurement_key).collect();
+    let has_header = raw.metadata().map(|m| m.len() > 0).unwrap_or(false);
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&raw)
+        .map_err(|e| BenchError::io(&raw, e))?;
+    let mut writer = if has_header {
+        MeasurementWriter::append(file)
+    } else {
+        MeasurementWriter::new(file)
+    };
+
+    let total = configs.len() * runs as usize;
+    let mut warmed: HashSet<&Config> = HashSet::new();
+    let mut outcome = Outcome {
+        measured: 0,
+        skipped: 0,
+        not_lossless: 0,
+        chunks_stored_raw: 0,
+    };
+    for run in 1..=runs {
+        for config in configs {
+            let key = row_key(
+                &config.dataset,
+                &config.method,
+                &config.chunking,
+                &config.engine,
+                run,
+            );
+            if done.contains(&key) {
+                outcome.skipped += 1;
+                continue;
+            }
+            progress(outcome.measured + outcome.skipped, total, config, run);
+            if warmed.insert(config) {
+                measure.warm_up(config)?;
+            }
+            let row = measure.measure(config, run)?;
+            if measurement_key(&row) != key {
+                return Err(BenchError::Invalid(format!(
+                    "measurement of {config} run {run} came back labelled {} {} {} {} run {}",
+                    row.dataset,
+                    row.method,
+                    row.chunking,
+                    row.engine.as_str(),
+                    row.run
+                )));
+            }
+            writer.write(&row).map_err(|source| BenchError::Record {
+                path: raw.clone(),
+                source,
+            })?;
+            done.insert(key);
+            outcome.measured += 1;
+            if row.lossless != Some(true) {
+                outcome.not_lossless += 1;
+            }
+            outcome.chunks_stored_raw += row.chunks_stored_raw.unwrap_or(0);
+        }
+    }
+    Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matrix::MatrixSpec;
+    use crate::record::{Cache, Engine};
+
+    struct Fake {
+        calls: Vec<(Config, u32)>,
+        warmups: usize,
+        fail_after: Option<usize>,
+    }
+
+    impl Measure for Fake {
+        fn warm_up(&mut self, _config: &Config) -> Result<()> {
+            self.warmups += 1;
+            Ok(())
+        }
+        fn measure(&mut self, config: &Config, run: u32) -> Result<Measurement> {
+            if self.fail_after == Some(self.calls.len()) {
+                return Err(BenchError::Invalid("simulated crash".into()));
+            }
+            self.calls.push((config.clone(), run));
+            Ok(Measurement {
+                dataset: config.dataset.clone(),
+                method: config.method.clone(),
+                chunking: config.chunking.clone(),
+                chunk_shape: String::new(),
+                engine: if config.engine == "serial" {
+                    Engine::Serial
+                } else {
+                    Engine::Parallel
+                },
+                threads: 1,
+                cache: Cache::Warm,
+                run,
+                uncompressed_bytes: 100,
+                file_bytes: 10,
+                payload_bytes: Some(8),
+                ratio: 10.0,
+                write_s: 0.1,
+                fsync_s: None,
+                read_s: Some(0.1),
+                write_gib_s: None,
+                read_gib_s: None,
+                lossless: Some(true),
+                chunks: Some(1),
+                chunks_stored_raw: Some(0),
+            })
+        }
+    }
+
+    fn configs() -> Vec<Config> {
+        MatrixSpec {
+            datasets: vec!["d".into()],
+            hdf5_methods: vec!["gzip_1".into(), "none".into()],
+            other_methods: vec!["sparse_csr".into()],
+            chunkings: vec!["balanced".into()],
+            engines: vec!["serial".into(), "parallel".into()],
+        }
+        .configs()
+    }
+
+    fn no_progress() -> impl FnMut(usize, usize, &Config, u32) {
+        |_, _, _, _| {}
+    }
+
+    #[test]
+    fn runs_are_ordered_run_major_with_one_warm_up_per_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut fake = Fake {
+            calls: vec![],
+            warmups: 0,
+            fail_after: None,
+        };
+        let out = run_loop(dir.path(), &configs(), 3, &mut fake, &mut no_progress()).unwrap();
+        assert_eq!(out.measured, 15);
+        assert_eq!(fake.warmups, 5);
+        let runs: Vec<u32> = fake.calls.iter().map(|c| c.1).collect();
+        assert_eq!(runs, [vec![1; 5], vec![2; 5], vec![3; 5]].concat());
+    }
+
+    #[test]
+    fn crash_then_resume_loses_and_duplicates_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut crashing = Fake {
+            calls: vec![],
+            warmups: 0,
+            fail_after: Some(7),
+        };
+        assert!(run_loop(dir.path(), &configs(), 3, &mut crashing, &mut no_progress()).is_err());
+        // A crash in the middle of writing a row leaves a partial last line.
+        let raw = dir.path().join("raw.csv");
+        let mut text = std::fs::read_to_string(&raw).unwrap();
+        text.push_str("d,gzip_1,bal");
+        std::fs::write(&raw, text).unwrap();
+
+        let mut fake = Fake {
+            calls: vec![],
+            warmups: 0,
+            fail_after: None,
+        };
+        let out = run_loop(dir.path(), &configs(), 3, &mut fake, &mut no_progress()).unwrap();
+        assert_eq!((out.measured, out.skipped), (8, 7));
+        let rows = load_existing(&raw).unwrap();
+        assert_eq!(rows.len(), 15);
+        let keys: HashSet<String> = rows.iter().map(measurement_key).collect();
+        assert_eq!(keys.len(), 15, "no duplicate rows");
+    }
+
+    #[test]
+    fn rerunning_a_complete_run_measures_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut fake = Fake {
+            calls: vec![],
+            warmups: 0,
+            fail_after: None,
+        };
+        run_loop(dir.path(), &configs(), 2, &mut fake, &mut no_progress()).unwrap();
+        let mut again = Fake {
+            calls: vec![],
+            warmups: 0,
+            fail_after: None,
+        };
+        let out = run_loop(dir.path(), &configs(), 2, &mut again, &mut no_progress()).unwrap();
+        assert_eq!((out.measured, out.skipped), (0, 10));
+        assert!(again.calls.is_empty());
+        // More runs later continue where the first invocation stopped.
+        let out = run_loop(dir.path(), &configs(), 3, &mut again, &mut no_progress()).unwrap();
+        assert_eq!(out.measured, 5);
+    }
+}

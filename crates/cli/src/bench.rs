@@ -1,0 +1,456 @@
+//! `stemz bench` and `stemz bench-merge`: the study's matrix on the user's files or on the
+//! synthetic datasets, recorded in a run folder (`raw.csv`, `datasets.csv`, `run.toml`).
+
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use stemz_bench::matrix::{Config, MatrixSpec, Shard};
+use stemz_bench::measure::{free_bytes, CodecMeasure, Source};
+use stemz_bench::merge::{read_info, write_info};
+use stemz_bench::record::{format_shape, read_datasets, write_datasets, Cache, DatasetRecord};
+use stemz_bench::runinfo::{now_rfc3339, Machine, RunInfo, Software};
+use stemz_bench::runner::run_loop;
+use stemz_codecs::{Chunking, Method};
+use stemz_data::open::{open, OpenOptions};
+use stemz_data::stats::cube_stats;
+use stemz_data::synth::{sha256_of, Manifest, Scale};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Datacube files to benchmark (EMD/HDF5, .mib, .npy); the dataset name is the file stem.
+    /// Without files, `--scale` selects the synthetic datasets in `--data`.
+    pub files: Vec<PathBuf>,
+    /// Synthetic datasets at this scale (tiny, small, paper), read from `--data`.
+    #[arg(long)]
+    pub scale: Option<String>,
+    /// Folder with the generated `<dataset>.emd` files (default: data/generated/<scale>).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Dataset names to include (default: all five of the manifest).
+    #[arg(long, value_delimiter = ',')]
+    pub datasets: Vec<String>,
+    /// Methods: names, or `study` (the study's 16), `all` (study + new), `hdf5` (every HDF5 one).
+    #[arg(long, value_delimiter = ',', default_value = "all")]
+    pub methods: Vec<String>,
+    /// Chunkings: real_space, balanced, single_frame, or SYxSXxQYxQX.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "real_space,balanced,single_frame"
+    )]
+    pub chunkings: Vec<String>,
+    /// Engines: serial (HDF5's pipeline, one thread, as h5py) and/or parallel.
+    #[arg(long, value_delimiter = ',', default_value = "serial,parallel")]
+    pub engines: Vec<String>,
+    /// Runs per configuration (the study: 10). Rerunning with a larger N adds runs.
+    #[arg(long, default_value_t = 3)]
+    pub runs: u32,
+    /// Page cache for reads: warm (the study's) or cold (evicted after fsync).
+    #[arg(long, default_value = "warm")]
+    pub cache: String,
+    /// Measure only shard K of N of the matrix (for cluster job arrays).
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// Run folder name under `--out` (default: derived from scale or file names).
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// Where run folders go.
+    #[arg(long, default_value = "data/runs")]
+    pub out: PathBuf,
+    /// Scratch folder for the files being measured (default: target/bench-work).
+    #[arg(long)]
+    pub workdir: Option<PathBuf>,
+    /// Worker threads of the parallel engine (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// HDF5: dataset path inside the input files.
+    #[arg(long)]
+    pub dataset: Option<String>,
+    /// Scan shape SYxSX for inputs that need it (.mib without .hdr).
+    #[arg(long)]
+    pub scan: Option<String>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// Shard run folders to combine.
+    #[arg(required = true)]
+    pub shards: Vec<PathBuf>,
+    /// The merged run folder (must not hold records yet).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+fn parse_scan(s: &str) -> Result<(usize, usize)> {
+    let (a, b) = s
+        .split_once(['x', 'X'])
+        .with_context(|| format!("bad --scan `{s}`: expected SYxSX, e.g. 256x256"))?;
+    Ok((
+        a.trim()
+            .parse()
+            .with_context(|| format!("bad --scan `{s}`"))?,
+        b.trim()
+            .parse()
+            .with_context(|| format!("bad --scan `{s}`"))?,
+    ))
+}
+
+fn select_methods(names: &[String]) -> Result<(Vec<String>, Vec<String>)> {
+    let mut methods: Vec<Method> = Vec::new();
+    for n in names {
+        let add: Vec<Method> = match n.as_str() {
+            "all" => Method::all(),
+            "study" => Method::study().to_vec(),
+            "hdf5" => Method::hdf5(),
+            other => vec![Method::parse(other)?],
+        };
+        for m in add {
+            if !methods.contains(&m) {
+                methods.push(m);
+            }
+        }
+    }
+    let hdf5 = methods
+        .iter()
+        .filter(|m| m.is_hdf5())
+        .map(|m| m.name().to_string())
+        .collect();
+    let other = methods
+        .iter()
+        .filter(|m| !m.is_hdf5())
+        .map(|m| m.name().to_string())
+        .collect();
+    Ok((hdf5, other))
+}
+
+struct Plan {
+    sources: BTreeMap<String, Source>,
+    scale: String,
+    seed: u64,
+    /// Known checksums (synthetic datasets, from the manifest).
+    sha: BTreeMap<String, String>,
+    run_id: String,
+}
+
+fn plan(args: &Args) -> Result<Plan> {
+    let scan = args.scan.as_deref().map(parse_scan).transpose()?;
+    let options = OpenOptions {
+        dataset: args.dataset.clone(),
+        scan,
+        drop_truncated: false,
+    };
+    if !args.files.is_empty() {
+        if args.scale.is_some() {
+            bail!("give either input files or --scale, not both");
+        }
+        let mut sources = BTreeMap::new();
+        for f in &args.files {
+            if !f.exists() {
+                bail!("{}: no such file", f.display());
+            }
+            let name = f
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .with_context(|| format!("{}: not a file name", f.display()))?;
+            if sources
+                .insert(
+                    name.clone(),
+                    Source {
+                        path: f.clone(),
+                        options: options.clone(),
+                    },
+                )
+                .is_some()
+            {
+                bail!("two input files share the name `{name}`; rename one");
+            }
+        }
+        let run_id = args.run_id.clone().unwrap_or_else(|| {
+            format!(
+                "bench-{}",
+                sources.keys().cloned().collect::<Vec<_>>().join("+")
+            )
+        });
+        return Ok(Plan {
+            sources,
+            scale: "user".into(),
+            seed: 0,
+            sha: BTreeMap::new(),
+            run_id,
+        });
+    }
+    let Some(scale_name) = args.scale.as_deref() else {
+        bail!("nothing to benchmark: give input files, or --scale tiny|small|paper for the synthetic datasets");
+    };
+    let scale = Scale::parse(scale_name)
+        .with_context(|| format!("unknown scale `{scale_name}`: expected tiny, small or paper"))?;
+    let manifest = Manifest::load(&stemz_data::synth::manifest::default_manifest_path())?;
+    let specs = manifest.selected(&args.datasets)?;
+    let data = args
+        .data
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("data/generated").join(scale_name));
+    let mut sources = BTreeMap::new();
+    let mut sha = BTreeMap::new();
+    let mut seeds = Vec::new();
+    for spec in specs {
+        let path = data.join(format!("{}.emd", spec.name));
+        if !path.exists() {
+            bail!(
+                "{}: missing; generate it with `cargo xtask datasets --scale {scale_name}`",
+                path.display()
+            );
+        }
+        if let Some(s) = spec.sha256(scale) {
+            sha.insert(spec.name.clone(), s.to_string());
+        }
+        seeds.push(spec.seed);
+        sources.insert(
+            spec.name.clone(),
+            Source {
+                path,
+                options: OpenOptions::default(),
+            },
+        );
+    }
+    let run_id = args
+        .run_id
+        .clone()
+        .unwrap_or_else(|| format!("bench-{scale_name}"));
+    Ok(Plan {
+        sources,
+        scale: scale_name.into(),
+        seed: seeds.first().copied().unwrap_or(0),
+        sha,
+        run_id,
+    })
+}
+
+/// `datasets.csv`: statistics of every source, computed once per run folder.
+fn dataset_records(plan: &Plan, dir: &Path) -> Result<Vec<DatasetRecord>> {
+    let path = dir.join("datasets.csv");
+    let mut have: Vec<DatasetRecord> = if path.exists() {
+        read_datasets(std::fs::File::open(&path).with_context(|| path.display().to_string())?)
+            .with_context(|| path.display().to_string())?
+    } else {
+        Vec::new()
+    };
+    let mut changed = false;
+    for (name, src) in &plan.sources {
+        if have.iter().any(|d| &d.dataset == name) {
+            continue;
+        }
+        let mut reader = open(&src.path, &src.options)?;
+        let stats = cube_stats(reader.as_mut())?.summary();
+        let sha = match plan.sha.get(name) {
+            Some(s) => s.clone(),
+            None => sha256_of(open(&src.path, &src.options)?.as_mut())?,
+        };
+        let shape = reader.shape();
+        have.push(DatasetRecord {
+            dataset: name.clone(),
+            shape: format_shape(&shape.map(|x| x as u64)),
+            dtype: reader.dtype().numpy_name().to_string(),
+            itemsize: reader.dtype().itemsize() as u32,
+            uncompressed_bytes: reader.nbytes(),
+            zero_count: stats.zeros,
+            sparsity: stats.sparsity,
+            min: stats.min,
+            max: stats.max.unwrap_or(0.0),
+            bits_used: stats.bits_used,
+            count_gt_4095: stats.above_4095,
+            count_gt_16383: stats.above_16383,
+            h0_bits: stats.h0_bits,
+            sha256: Some(sha),
+        });
+        changed = true;
+    }
+    if changed {
+        let tmp = dir.join(".datasets.csv.partial");
+        let f = std::fs::File::create(&tmp).with_context(|| tmp.display().to_string())?;
+        write_datasets(f, &have)?;
+        std::fs::rename(&tmp, &path).with_context(|| path.display().to_string())?;
+    }
+    Ok(have)
+}
+
+pub fn run(args: Args) -> Result<()> {
+    stemz_codecs::filters::register_all()?;
+    let plan = plan(&args)?;
+    let cache = match args.cache.as_str() {
+        "warm" => Cache::Warm,
+        "cold" => Cache::Cold,
+        other => bail!("unknown --cache `{other}`: expected warm or cold"),
+    };
+    for c in &args.chunkings {
+        Chunking::parse(c)?;
+    }
+    for e in &args.engines {
+        if e != "serial" && e != "parallel" {
+            bail!("unknown engine `{e}`: expected serial or parallel");
+        }
+    }
+    if args.runs == 0 {
+        bail!("--runs must be at least 1");
+    }
+    let shard = args
+        .shard
+        .as_deref()
+        .map(Shard::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let (hdf5_methods, other_methods) = select_methods(&args.methods)?;
+    let spec = MatrixSpec {
+        datasets: plan.sources.keys().cloned().collect(),
+        hdf5_methods,
+        other_methods,
+        chunkings: args.chunkings.clone(),
+        engines: args.engines.clone(),
+    };
+    let mut configs: Vec<Config> = spec.configs();
+    if let Some(s) = shard {
+        configs = s.select(&configs);
+    }
+
+    let dir = args.out.join(&plan.run_id);
+    std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
+    let workdir = args
+        .workdir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("target/bench-work"));
+    std::fs::create_dir_all(&workdir).with_context(|| workdir.display().to_string())?;
+
+    let records = dataset_records(&plan, &dir)?;
+    // The largest scratch file is an uncompressed copy of the largest dataset (method `none`).
+    let need = records
+        .iter()
+        .map(|d| d.uncompressed_bytes)
+        .max()
+        .unwrap_or(0)
+        * 11
+        / 10
+        + (64 << 20);
+    let free = free_bytes(&workdir)?;
+    if free < need {
+        bail!(
+            "{}: {:.1} GiB free, the benchmark needs {:.1} GiB of scratch space (--workdir elsewhere?)",
+            workdir.display(),
+            free as f64 / (1u64 << 30) as f64,
+            need as f64 / (1u64 << 30) as f64
+        );
+    }
+
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let mut info = RunInfo {
+        run_id: plan.run_id.clone(),
+        command: std::env::args().collect(),
+        scale: plan.scale.clone(),
+        seed: plan.seed,
+        runs: args.runs,
+        cache: args.cache.clone(),
+        shard: shard.map(|s| s.to_string()),
+        datasets: records
+            .iter()
+            .map(|d| (d.dataset.clone(), d.sha256.clone().unwrap_or_default()))
+            .collect(),
+        software: Software::current(stemz_codecs::versions::library_versions()),
+        machine: Machine::current(),
+        started: now_rfc3339(),
+        finished: None,
+    };
+    if dir.join("run.toml").exists() {
+        let prev = read_info(&dir)?;
+        if prev.scale != info.scale || prev.datasets != info.datasets || prev.cache != info.cache {
+            bail!(
+                "{}: holds a run of other data or settings (scale {}, cache {}); use another --run-id",
+                dir.display(),
+                prev.scale,
+                prev.cache
+            );
+        }
+        info.started = prev.started;
+    }
+    write_info(&dir, &info)?;
+
+    let mut measure = CodecMeasure {
+        sources: plan.sources.clone(),
+        workdir,
+        cache,
+        threads,
+    };
+    let total = (configs.len() * args.runs as usize) as u64;
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        let b = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        b.set_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} ETA {eta} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        b
+    };
+    let started = std::time::Instant::now();
+    let outcome = run_loop(
+        &dir,
+        &configs,
+        args.runs,
+        &mut measure,
+        &mut |done, _, c, run| {
+            bar.set_position(done as u64);
+            bar.set_message(format!("run {run}: {c}"));
+        },
+    )?;
+    bar.finish_and_clear();
+    info.finished = Some(now_rfc3339());
+    write_info(&dir, &info)?;
+
+    let lossy_by_design = dataset_lossy_count(&dir)?;
+    println!(
+        "{}: {} measured, {} already there, {:.1} s; rows not lossless: {} ({} lossy by design: uint8_overflow on float data); chunks stored raw: {}",
+        dir.display(),
+        outcome.measured,
+        outcome.skipped,
+        started.elapsed().as_secs_f64(),
+        outcome.not_lossless,
+        lossy_by_design,
+        outcome.chunks_stored_raw
+    );
+    Ok(())
+}
+
+/// Rows of `uint8_overflow` on float datasets: lossy by construction, not a failure.
+fn dataset_lossy_count(dir: &Path) -> Result<usize> {
+    let raw = stemz_bench::runner::load_existing(&dir.join("raw.csv"))?;
+    let ds = read_datasets(std::fs::File::open(dir.join("datasets.csv"))?)?;
+    Ok(raw
+        .iter()
+        .filter(|m| {
+            m.method == "uint8_overflow"
+                && ds
+                    .iter()
+                    .any(|d| d.dataset == m.dataset && d.dtype.starts_with("float"))
+        })
+        .count())
+}
+
+pub fn merge(args: MergeArgs) -> Result<()> {
+    let shards: Vec<&Path> = args.shards.iter().map(PathBuf::as_path).collect();
+    let run_id = args
+        .out
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .context("--out must name a folder")?;
+    let n = stemz_bench::merge::merge(&shards, &args.out, &run_id)?;
+    println!(
+        "{}: merged {n} rows from {} shards",
+        args.out.display(),
+        shards.len()
+    );
+    Ok(())
+}

@@ -1,0 +1,378 @@
+//! Registration of the Rust-implemented filters 32004 (LZ4), 32008 (Bitshuffle) and 32015
+//! (Zstd) with libhdf5, so HDF5's own pipeline (h5py-style writes, reading any file) uses the
+//! very codecs of this module.
+//!
+//! 32000 (LZF) is registered here too, replacing hdf5-metno's class: its set_local stores
+//! lzf-sys's LZF_VERSION 262 where h5py stores 261, and files should record what h5py records.
+//! Its codec is the same liblzf call either way.
+//!
+//! The callbacks follow HDF5's H5Z contract: on success the input buffer is released and
+//! replaced by one from `H5allocate_memory`, `*buf_size` is its size and the return value the
+//! number of valid bytes; on failure they return 0 and leave the buffer alone. They never let
+//! a panic unwind into C.
+
+use std::os::raw::{c_uint, c_void};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+use std::sync::OnceLock;
+
+use hdf5_sys::h5::{H5allocate_memory, H5free_memory};
+use hdf5_sys::h5i::hid_t;
+use hdf5_sys::h5p::{H5Pget_chunk, H5Pget_filter_by_id2, H5Pmodify_filter};
+use hdf5_sys::h5t::H5Tget_size;
+use hdf5_sys::h5z::{H5Z_class2_t, H5Z_filter_t, H5Zregister, H5Z_CLASS_T_VERS, H5Z_FLAG_REVERSE};
+
+use super::{bitshuffle_h5, lz4, zstd, BitshuffleCodec, FilterError};
+use super::{lzf, BITSHUFFLE_ID, LZ4_ID, LZF_ID, ZSTD_ID};
+
+const LZ4_NAME: &[u8] = b"HDF5 lz4 filter (stemz)\0";
+const BSHUF_NAME: &[u8] = b"bitshuffle (stemz)\0";
+const ZSTD_NAME: &[u8] = b"HDF5 zstd filter (stemz)\0";
+const LZF_NAME: &[u8] = b"lzf\0";
+
+/// zstd's ZSTD_CLEVEL_DEFAULT, used by the plugin when no level is given.
+const ZSTD_DEFAULT_LEVEL: i32 = 3;
+
+static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
+
+/// Register the three filters once per process.
+pub(super) fn register() -> Result<(), FilterError> {
+    REGISTERED
+        .get_or_init(|| {
+            hdf5::sync::sync(|| {
+                let classes = [
+                    (LZ4_ID, LZ4_NAME, None, filter_lz4 as FilterFn),
+                    (
+                        BITSHUFFLE_ID,
+                        BSHUF_NAME,
+                        Some(set_local_bitshuffle as SetLocalFn),
+                        filter_bitshuffle,
+                    ),
+                    (ZSTD_ID, ZSTD_NAME, None, filter_zstd),
+                    (
+                        LZF_ID,
+                        LZF_NAME,
+                        Some(set_local_lzf as SetLocalFn),
+                        filter_lzf,
+                    ),
+                ];
+                for (id, name, set_local, filter) in classes {
+                    let class = H5Z_class2_t {
+                        version: H5Z_CLASS_T_VERS as _,
+                        id: id as H5Z_filter_t,
+                        encoder_present: 1,
+                        decoder_present: 1,
+                        name: name.as_ptr().cast(),
+                        can_apply: None,
+                        set_local,
+                        filter: Some(filter),
+                    };
+                    // SAFETY: HDF5 copies the class; the name is a static C string.
+                    let r = unsafe { H5Zregister(ptr::from_ref(&class).cast()) };
+                    if r < 0 {
+                        return Err(format!("H5Zregister({id}) failed"));
+                    }
+                }
+                Ok(())
+            })
+        })
+        .clone()
+        .map_err(|message| FilterError::hdf5("register", message))
+}
+
+type FilterFn = unsafe extern "C" fn(
+    c_uint,
+    usize,
+    *const c_uint,
+    usize,
+    *mut usize,
+    *mut *mut c_void,
+) -> usize;
+type SetLocalFn = extern "C" fn(hid_t, hid_t, hid_t) -> i32;
+
+/// Shared body of the three callbacks: view HDF5's buffer, run `f`, hand back an HDF5-owned
+/// copy of its output. Any error or panic becomes HDF5's failure value 0.
+///
+/// # Safety
+/// The arguments must be those HDF5 passes to an H5Z filter callback.
+unsafe fn run(
+    flags: c_uint,
+    cd_nelmts: usize,
+    cd_values: *const c_uint,
+    nbytes: usize,
+    buf_size: *mut usize,
+    buf: *mut *mut c_void,
+    f: fn(bool, &[u32], &[u8]) -> Result<Vec<u8>, FilterError>,
+) -> usize {
+    if buf.is_null() || buf_size.is_null() || (*buf).is_null() {
+        return 0;
+    }
+    let cd: &[u32] = if cd_values.is_null() || cd_nelmts == 0 {
+        &[]
+    } else {
+        std::slice::from_raw_parts(cd_values, cd_nelmts)
+    };
+    let input = std::slice::from_raw_parts((*buf).cast::<u8>().cast_const(), nbytes);
+    let reverse = flags & H5Z_FLAG_REVERSE != 0;
+    let Ok(Ok(output)) = catch_unwind(AssertUnwindSafe(|| f(reverse, cd, input))) else {
+        return 0;
+    };
+    let size = output.len().max(1);
+    let new = H5allocate_memory(size, 0);
+    if new.is_null() {
+        return 0;
+    }
+    ptr::copy_nonoverlapping(output.as_ptr(), new.cast::<u8>(), output.len());
+    H5free_memory(*buf);
+    *buf = new;
+    *buf_size = size;
+    output.len()
+}
+
+fn lz4_body(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Vec<u8>, FilterError> {
+    if reverse {
+        let mut out = vec![0u8; lz4::decoded_len(input)?];
+        lz4::decode(input, &mut out)?;
+        Ok(out)
+    } else {
+        lz4::encode(input, cd.first().copied().unwrap_or(0))
+    }
+}
+
+fn lzf_body(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Vec<u8>, FilterError> {
+    if reverse {
+        // h5py's decoder trusts cd_values[2] (the chunk size set_local recorded).
+        let size = cd.get(2).copied().unwrap_or(0) as usize;
+        if size == 0 {
+            return Err(FilterError::decode("lzf", "no chunk size in cd_values"));
+        }
+        let mut out = vec![0u8; size];
+        lzf::decode(input, &mut out)?;
+        Ok(out)
+    } else {
+        // Declining (HDF5 stores the chunk raw) is a failure return for the callback.
+        lzf::encode(input)?.ok_or_else(|| FilterError::encode("lzf", "does not shrink"))
+    }
+}
+
+fn zstd_body(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Vec<u8>, FilterError> {
+    if reverse {
+        let mut out = vec![0u8; zstd::decoded_len(input)?];
+        zstd::decode(input, &mut out)?;
+        Ok(out)
+    } else {
+        let level = cd.first().map(|&v| v as i32).unwrap_or(ZSTD_DEFAULT_LEVEL);
+        zstd::encode(input, level)
+    }
+}
+
+fn bitshuffle_body(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Vec<u8>, FilterError> {
+    let (Some(&elem_size), block) = (cd.get(2), cd.get(3).copied().unwrap_or(0)) else {
+        return Err(FilterError::unsupported(
+            "bitshuffle",
+            "fewer than 3 cd_values",
+        ));
+    };
+    let elem_size = elem_size as usize;
+    if elem_size == 0 {
+        return Err(FilterError::unsupported("bitshuffle", "element size 0"));
+    }
+    let codec = match cd.get(4).copied().unwrap_or(0) {
+        0 => return bitshuffle_h5::shuffle_only(input, elem_size, block as usize, reverse),
+        2 => BitshuffleCodec::Lz4,
+        3 => BitshuffleCodec::Zstd {
+            level: cd.get(5).map(|&v| v as i32).unwrap_or(ZSTD_DEFAULT_LEVEL),
+        },
+        other => {
+            return Err(FilterError::unsupported(
+                "bitshuffle",
+                format!("compressor code {other}"),
+            ))
+        }
+    };
+    if reverse {
+        let mut out = vec![0u8; bitshuffle_h5::decoded_len(input)?];
+        if out.len() % elem_size != 0 {
+            return Err(FilterError::decode(
+                "bitshuffle",
+                "non-integer number of elements",
+            ));
+        }
+        bitshuffle_h5::decode(input, elem_size, codec, &mut out)?;
+        Ok(out)
+    } else {
+        if input.len() % elem_size != 0 {
+            return Err(FilterError::unsupported(
+                "bitshuffle",
+                "non-integer number of elements",
+            ));
+        }
+        bitshuffle_h5::encode(input, elem_size, block, codec)
+    }
+}
+
+unsafe extern "C" fn filter_lz4(
+    flags: c_uint,
+    cd_nelmts: usize,
+    cd_values: *const c_uint,
+    nbytes: usize,
+    buf_size: *mut usize,
+    buf: *mut *mut c_void,
+) -> usize {
+    run(flags, cd_nelmts, cd_values, nbytes, buf_size, buf, lz4_body)
+}
+
+unsafe extern "C" fn filter_lzf(
+    flags: c_uint,
+    cd_nelmts: usize,
+    cd_values: *const c_uint,
+    nbytes: usize,
+    buf_size: *mut usize,
+    buf: *mut *mut c_void,
+) -> usize {
+    run(flags, cd_nelmts, cd_values, nbytes, buf_size, buf, lzf_body)
+}
+
+unsafe extern "C" fn filter_zstd(
+    flags: c_uint,
+    cd_nelmts: usize,
+    cd_values: *const c_uint,
+    nbytes: usize,
+    buf_size: *mut usize,
+    buf: *mut *mut c_void,
+) -> usize {
+    run(
+        flags, cd_nelmts, cd_values, nbytes, buf_size, buf, zstd_body,
+    )
+}
+
+unsafe extern "C" fn filter_bitshuffle(
+    flags: c_uint,
+    cd_nelmts: usize,
+    cd_values: *const c_uint,
+    nbytes: usize,
+    buf_size: *mut usize,
+    buf: *mut *mut c_void,
+) -> usize {
+    run(
+        flags,
+        cd_nelmts,
+        cd_values,
+        nbytes,
+        buf_size,
+        buf,
+        bitshuffle_body,
+    )
+}
+
+/// bitshuffle's `bshuf_h5_set_local`: shift the user's cd_values up by three and put the
+/// format version and the element size in front, so the file records (0, 4, size, block, codec[, level]).
+extern "C" fn set_local_bitshuffle(dcpl: hid_t, type_id: hid_t, _space: hid_t) -> i32 {
+    catch_unwind(|| {
+        let mut flags: c_uint = 0;
+        let mut user = [0u32; 8];
+        let mut n: usize = user.len();
+        // SAFETY: buffers sized as announced; HDF5 calls set_local with valid ids.
+        let r = unsafe {
+            H5Pget_filter_by_id2(
+                dcpl,
+                BITSHUFFLE_ID as H5Z_filter_t,
+                &mut flags,
+                &mut n,
+                user.as_mut_ptr(),
+                0,
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
+        if r < 0 {
+            return -1;
+        }
+        let elem_size = unsafe { H5Tget_size(type_id) };
+        if elem_size == 0 {
+            return -1;
+        }
+        let n = n.min(8);
+        let mut values = vec![
+            bitshuffle_h5::VERSION_MAJOR,
+            bitshuffle_h5::VERSION_MINOR,
+            elem_size as u32,
+        ];
+        values.extend_from_slice(&user[..n]);
+        if values.len() > 3 && values[3] % 8 != 0 {
+            return -1;
+        }
+        // SAFETY: values outlives the call.
+        let r = unsafe {
+            H5Pmodify_filter(
+                dcpl,
+                BITSHUFFLE_ID as H5Z_filter_t,
+                flags,
+                values.len(),
+                values.as_ptr(),
+            )
+        };
+        if r < 0 {
+            -1
+        } else {
+            1
+        }
+    })
+    .unwrap_or(-1)
+}
+
+/// h5py's `register_lzf` set_local: cd_values become (4, 261, chunk bytes), keeping any
+/// non-zero value the user gave for the first two.
+extern "C" fn set_local_lzf(dcpl: hid_t, type_id: hid_t, _space: hid_t) -> i32 {
+    catch_unwind(|| {
+        let mut flags: c_uint = 0;
+        let mut values = [0u32; 8];
+        let mut n: usize = values.len();
+        // SAFETY: buffers sized as announced; HDF5 calls set_local with valid ids.
+        let r = unsafe {
+            H5Pget_filter_by_id2(
+                dcpl,
+                LZF_ID as H5Z_filter_t,
+                &mut flags,
+                &mut n,
+                values.as_mut_ptr(),
+                0,
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
+        if r < 0 {
+            return -1;
+        }
+        let n = n.clamp(3, values.len());
+        if values[0] == 0 {
+            values[0] = lzf::H5PY_FILTER_VERSION;
+        }
+        if values[1] == 0 {
+            values[1] = lzf::H5PY_LZF_VERSION;
+        }
+        let mut bufsize = unsafe { H5Tget_size(type_id) };
+        if bufsize == 0 {
+            return -1;
+        }
+        let mut dims = [0u64; 32];
+        // SAFETY: dims holds the 32 dimensions HDF5 may report.
+        let ndims = unsafe { H5Pget_chunk(dcpl, dims.len() as i32, dims.as_mut_ptr()) };
+        if ndims < 0 || ndims as usize > dims.len() {
+            return -1;
+        }
+        for &d in &dims[..ndims as usize] {
+            bufsize *= d as usize;
+        }
+        values[2] = bufsize as u32;
+        // SAFETY: values outlives the call.
+        let r =
+            unsafe { H5Pmodify_filter(dcpl, LZF_ID as H5Z_filter_t, flags, n, values.as_ptr()) };
+        if r < 0 {
+            -1
+        } else {
+            1
+        }
+    })
+    .unwrap_or(-1)
+}

@@ -1,0 +1,38 @@
+//! Versions of the compression libraries linked into this process, for run provenance
+//! (`run.toml`): a compressed size can move when a library version does.
+
+use std::collections::BTreeMap;
+use std::ffi::CStr;
+
+extern "C" {
+    // zlib's own version query; libz is linked through flate2's `zlib` feature and libhdf5.
+    fn zlibVersion() -> *const std::os::raw::c_char;
+}
+
+/// Library name → version string.
+pub fn library_versions() -> BTreeMap<String, String> {
+    let mut v = BTreeMap::new();
+    let h = hdf5::library_version();
+    v.insert("hdf5".into(), format!("{}.{}.{}", h.0, h.1, h.2));
+    // SAFETY: both functions return pointers to static NUL-terminated strings.
+    let blosc = unsafe { CStr::from_ptr(blosc_src::blosc_get_version_string()) };
+    v.insert("c-blosc".into(), blosc.to_string_lossy().into_owned());
+    let zlib = unsafe { CStr::from_ptr(zlibVersion()) };
+    v.insert("zlib".into(), zlib.to_string_lossy().into_owned());
+    v.insert("zstd".into(), zstd::zstd_safe::version_string().to_string());
+    let lz4 = lz4::version();
+    v.insert("lz4".into(), format!("{}.{}.{}", lz4 / 10000, lz4 / 100 % 100, lz4 % 100));
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_library_reports_a_dotted_version() {
+        let v = super::library_versions();
+        for lib in ["hdf5", "c-blosc", "zlib", "zstd", "lz4"] {
+            let s = &v[lib];
+            assert!(s.split('.').count() >= 3, "{lib}: {s}");
+        }
+    }
+}

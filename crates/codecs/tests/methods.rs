@@ -1,0 +1,102 @@
+//! The method table: names, order and settings exactly as the study's records spell them.
+
+use stemz_codecs::filters::{BitshuffleCodec, BloscCompressor, FilterSpec, Shuffle};
+use stemz_codecs::Method;
+
+#[test]
+fn study_methods_are_the_studys_sixteen_in_its_order() {
+    let names: Vec<&str> = Method::study().iter().map(|m| m.name()).collect();
+    assert_eq!(
+        names,
+        [
+            "none", "gzip_1", "gzip_6", "gzip_9", "lzf", "szip", "blosc_blosclz", "blosc_lz4",
+            "blosc_lz4hc", "blosc_zlib", "blosc_zstd", "lz4_hdf5", "bitshuffle_lz4", "sparse_csr",
+            "uint8_overflow", "simple_gzip"
+        ]
+    );
+    assert_eq!(Method::study().iter().filter(|m| m.is_hdf5()).count(), 13);
+    assert!(Method::study().iter().all(|m| m.in_study()));
+    assert!(Method::new_methods().iter().all(|m| !m.in_study() && m.is_hdf5()));
+    assert_eq!(Method::all().len(), 21);
+}
+
+#[test]
+fn every_name_parses_back_to_its_method() {
+    for m in Method::all() {
+        assert_eq!(Method::parse(m.name()).unwrap(), m);
+        assert_eq!(Method::parse(&m.name().to_uppercase()).unwrap(), m);
+    }
+}
+
+#[test]
+fn unknown_method_error_lists_the_valid_names() {
+    let err = Method::parse("gzip_5").unwrap_err().to_string();
+    assert!(err.contains("gzip_5"), "{err}");
+    assert!(err.contains("blosc_zstd") && err.contains("bitshuffle_zstd"), "{err}");
+}
+
+#[test]
+fn filter_settings_follow_the_study() {
+    use Method::*;
+    assert_eq!(Method::None.filter(), Option::None);
+    assert_eq!(Gzip9.filter(), Some(FilterSpec::Deflate { level: 9 }));
+    assert_eq!(
+        Szip.filter(),
+        Some(FilterSpec::Szip {
+            pixels_per_block: 8
+        })
+    );
+    for (m, c) in [
+        (BloscBloscLz, BloscCompressor::BloscLz),
+        (BloscLz4, BloscCompressor::Lz4),
+        (BloscLz4Hc, BloscCompressor::Lz4Hc),
+        (BloscZlib, BloscCompressor::Zlib),
+    ] {
+        assert_eq!(
+            m.filter(),
+            Some(FilterSpec::Blosc {
+                compressor: c,
+                clevel: 5,
+                shuffle: Shuffle::Byte
+            })
+        );
+    }
+    assert_eq!(
+        BloscZstd.filter(),
+        Some(FilterSpec::Blosc {
+            compressor: BloscCompressor::Zstd,
+            clevel: 3,
+            shuffle: Shuffle::Byte
+        })
+    );
+    assert_eq!(Lz4Hdf5.filter(), Some(FilterSpec::Lz4 { block_size: 0 }));
+    assert_eq!(
+        BitshuffleLz4.filter(),
+        Some(FilterSpec::Bitshuffle {
+            codec: BitshuffleCodec::Lz4,
+            block_size: 0
+        })
+    );
+    for m in [SparseCsr, Uint8Overflow, SimpleGzip] {
+        assert!(!m.is_hdf5());
+        assert_eq!(m.filter(), Option::None);
+    }
+    let ids: Vec<u32> = Method::hdf5()
+        .iter()
+        .filter_map(|m| m.filter().map(|f| f.id()))
+        .collect();
+    for id in [1, 4, 32000, 32001, 32004, 32008, 32015] {
+        assert!(ids.contains(&id), "filter {id} used by some method");
+    }
+}
+
+#[test]
+fn only_uint8_overflow_on_floats_is_lossy_by_design() {
+    use stemz_data::DType;
+    for m in Method::all() {
+        for d in [DType::U8, DType::U16, DType::U32, DType::F32] {
+            let lossy = m == Method::Uint8Overflow && d == DType::F32;
+            assert_eq!(m.lossless_for(d), !lossy, "{m} {d}");
+        }
+    }
+}
