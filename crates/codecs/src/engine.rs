@@ -399,7 +399,6 @@ fn write_hdf5(reader: &mut dyn CubeReader, temp: &Path, opts: &WriteOptions) -> 
     let item = dtype.itemsize();
     let chunk = opts.chunking.shape(shape);
     let filter = opts.method.filter();
-    let dataset = opts.layout.dataset_path();
     // Plain HDF5: our own file and dataset. EMD 1.0: the data crate's EMD writer lays out the
     // tree and creates the dataset with our dcpl; we write its chunks through a second handle.
     let (out, ds) = match &opts.layout {

@@ -123,6 +123,7 @@ fn h5py_hdf5plugin_chunks_equal_stemz_encode_byte_for_byte() {
     eprintln!("reference: {}", dump["versions"]);
 
     let mut failures = Vec::new();
+    let (mut identical, mut declined, mut lzf_decoded_only) = (0, 0, 0);
     let datasets = dump["datasets"].as_array().expect("datasets");
     for ds in datasets {
         let name = ds["name"].as_str().unwrap();
@@ -163,12 +164,12 @@ fn h5py_hdf5plugin_chunks_equal_stemz_encode_byte_for_byte() {
             let ours = spec.encode(&raw, ts, &chunk).expect("encode");
             let label = format!("{name} chunk {off:?}");
             match (mask, ours) {
-                (1, None) if stored == raw => {}
-                (0, Some(ours)) if ours == stored => {}
+                (1, None) if stored == raw => declined += 1,
+                (0, Some(ours)) if ours == stored => identical += 1,
                 (0, Some(_)) if spec == FilterSpec::Lzf => {
                     let mut back = vec![0u8; raw.len()];
                     match spec.decode(&stored, ts, &chunk, &mut back) {
-                        Ok(()) if back == raw => {}
+                        Ok(()) if back == raw => lzf_decoded_only += 1,
                         r => {
                             failures.push(format!("{label}: h5py's LZF chunk decodes wrong: {r:?}"))
                         }
@@ -188,7 +189,11 @@ fn h5py_hdf5plugin_chunks_equal_stemz_encode_byte_for_byte() {
             }
         }
     }
-    assert!(!datasets.is_empty());
+    eprintln!(
+        "{identical} chunks byte-identical, {declined} declined (stored raw) by both, \
+         {lzf_decoded_only} LZF chunks equal only after decoding"
+    );
+    assert!(identical > 1000, "too few chunks compared: {identical}");
     assert!(
         failures.is_empty(),
         "{} mismatches:\n{}",

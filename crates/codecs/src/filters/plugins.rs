@@ -88,6 +88,8 @@ type FilterFn = unsafe extern "C" fn(
     *mut usize,
     *mut *mut c_void,
 ) -> usize;
+/// A filter's work: (reverse, cd_values, input) → output.
+type Body = fn(bool, &[u32], &[u8]) -> Result<Vec<u8>, FilterError>;
 type SetLocalFn = extern "C" fn(hid_t, hid_t, hid_t) -> i32;
 
 /// Shared body of the three callbacks: view HDF5's buffer, run `f`, hand back an HDF5-owned
@@ -102,7 +104,7 @@ unsafe fn run(
     nbytes: usize,
     buf_size: *mut usize,
     buf: *mut *mut c_void,
-    f: fn(bool, &[u32], &[u8]) -> Result<Vec<u8>, FilterError>,
+    f: Body,
 ) -> usize {
     if buf.is_null() || buf_size.is_null() || (*buf).is_null() {
         return 0;

@@ -43,8 +43,15 @@ use crate::error::{DataError, Result};
 pub const GRAINS: usize = 7;
 /// Bright-field disk radius, fraction of the detector width.
 pub const DISK_RADIUS: f64 = 0.07;
-/// Radius of the unshadowed detector area, fraction of the detector width.
-pub const ACTIVE_RADIUS: f64 = 0.41;
+/// Radius of the unshadowed detector area (the projection-chamber bore), fraction of the
+/// detector width.
+pub const ACTIVE_RADIUS: f64 = 0.47;
+/// Radius of the annular dark-field detector's hole, through which the pixel detector sees the
+/// pattern directly, fraction of the detector width.
+pub const HOLE_RADIUS: f64 = 0.30;
+/// Counts per pixel per unit thickness reaching the pixel detector around the ADF hole
+/// (electrons scattered through the scintillator edge and the hole's rim).
+pub const SPRAY: f64 = 0.03;
 /// Peak lattice strain.
 pub const STRAIN: f64 = 0.02;
 /// Counts per bright-field pixel in vacuum.
@@ -52,14 +59,14 @@ pub const BF_DOSE: f64 = 40.0;
 /// Bragg intensity relative to the bright-field disk.
 pub const BRAGG: f64 = 0.5;
 /// Background counts per pixel at the centre per unit thickness.
-pub const BG: f64 = 8.0;
+pub const BG: f64 = 3.0;
 /// Angular scale of the background fall-off, fraction of the detector width.
 pub const BG_R0: f64 = 0.08;
 /// Thermal diffuse counts per pixel at the centre per unit thickness.
-pub const TDS: f64 = 12.0;
+pub const TDS: f64 = 6.0;
 /// Angular width of the thermal diffuse halo (form factor² × Debye–Waller), fraction of the
 /// detector width.
-pub const TDS_R1: f64 = 0.16;
+pub const TDS_R1: f64 = 0.25;
 /// Probability that a frame contains a stray single-pixel event.
 pub const ZINGER_RATE: f64 = 0.02;
 /// Counter limit (12 bit).
@@ -194,15 +201,21 @@ impl DiffModel {
                 }
             }
         }
-        // Dark edge: bore shadow and dead outer pixels.
+        // ADF-hole shadow (only the faint spray around it), bore shadow and dead outer pixels.
         let border = 2.min(n / 4);
+        let hole = HOLE_RADIUS * nf;
+        let spray = t.map_or(0.0, |t| SPRAY * t) as f32;
         for py in 0..n {
             let dy = py as f64 + 0.5 - nf / 2.0;
             for px in 0..n {
                 let dx = px as f64 + 0.5 - nf / 2.0;
+                let r2 = dx * dx + dy * dy;
                 let edge = py < border || px < border || py >= n - border || px >= n - border;
-                if edge || dx * dx + dy * dy > active * active {
-                    lambda[py * n + px] = 0.0;
+                let l = &mut lambda[py * n + px];
+                if edge || r2 > active * active {
+                    *l = 0.0;
+                } else if r2 > hole * hole {
+                    *l = spray;
                 }
             }
         }

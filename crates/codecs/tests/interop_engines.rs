@@ -1,0 +1,142 @@
+//! Interop of the engines with h5py + hdf5plugin (run by `cargo xtask ci`; needs
+//! STEMZ_INTEROP_PYTHON pointing at a Python with numpy, h5py and hdf5plugin):
+//!
+//! (a) h5py + hdf5plugin read stemz's files (both engines) bit-exactly;
+//! (b) stemz reads (both read paths) the files h5py + hdf5plugin write with the study's calls;
+//! (c) stored chunk payloads are byte-identical to hdf5plugin's — except LZF, whose compressor
+//!     build differs (equal decoded data, payload within 2 %).
+
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use stemz_codecs::engine::{self, Engine, Layout, WriteOptions};
+use stemz_codecs::nonhdf5::simple_gzip::npy_header;
+use stemz_codecs::testing::MemCube;
+use stemz_codecs::{Chunking, Method};
+
+const SHAPE: [usize; 4] = [5, 7, 24, 40];
+
+fn python() -> PathBuf {
+    match std::env::var_os("STEMZ_INTEROP_PYTHON") {
+        Some(p) => PathBuf::from(p),
+        None => panic!(
+            "STEMZ_INTEROP_PYTHON is not set: point it at a Python with numpy, h5py and hdf5plugin \
+             (e.g. STEMZ_INTEROP_PYTHON=/tmp/pyv/bin/python)"
+        ),
+    }
+}
+
+fn write_npy(cube: &MemCube, path: &Path) {
+    let mut bytes = npy_header(cube.dtype, cube.shape);
+    bytes.extend_from_slice(&cube.data);
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+#[ignore = "interop: run by cargo xtask ci"]
+fn engines_interoperate_with_h5py_and_hdf5plugin() {
+    let py = python();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Chunkings with partial edge chunks on this shape, plus the study's three.
+    let chunkings = [
+        Chunking::RealSpace,
+        Chunking::Balanced,
+        Chunking::SingleFrame,
+        Chunking::Explicit([2, 3, 16, 24]),
+    ];
+    let mut cases = Vec::new();
+    let cubes = [MemCube::sparse_u16(SHAPE, 21), MemCube::sparse_f32(SHAPE, 22)];
+    for cube in &cubes {
+        let npy = d.join(format!("{}.npy", cube.dtype));
+        write_npy(cube, &npy);
+        for method in Method::hdf5() {
+            for chunking in chunkings {
+                let tag = format!("{}-{}-{}", cube.dtype, method, chunking);
+                let mut stemz = serde_json::Map::new();
+                for e in [Engine::Serial, Engine::Parallel { threads: 2 }] {
+                    let path = d.join(format!("{tag}-{}.h5", e.name()));
+                    let opts = WriteOptions::new(method, chunking, e, Layout::hdf5_default());
+                    engine::write(&mut cube.clone(), &path, &opts)
+                        .unwrap_or_else(|err| panic!("{tag}: {err}"));
+                    stemz.insert(e.name().into(), json!(path));
+                }
+                cases.push(json!({
+                    "method": method.name(),
+                    "chunking": chunking.name(),
+                    "chunks": chunking.shape(SHAPE),
+                    "dtype": cube.dtype.numpy_name(),
+                    "npy": npy,
+                    "stemz": stemz,
+                    "h5py": d.join(format!("{tag}-h5py.h5")),
+                }));
+            }
+        }
+    }
+    let manifest = d.join("manifest.json");
+    let results = d.join("results.json");
+    std::fs::write(&manifest, serde_json::to_vec(&json!({ "cases": cases })).unwrap()).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/engine_interop.py");
+    let out = Command::new(&py)
+        .arg(script)
+        .arg(&manifest)
+        .arg(&results)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", py.display()));
+    assert!(
+        out.status.success(),
+        "engine_interop.py failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&std::fs::read(&results).unwrap()).unwrap();
+    let rows = report["results"].as_array().unwrap();
+    assert_eq!(rows.len(), cases.len());
+
+    let mut failures = Vec::new();
+    let mut c_pass: std::collections::BTreeMap<String, bool> = Default::default();
+    for (case, row) in cases.iter().zip(rows) {
+        let method = Method::parse(case["method"].as_str().unwrap()).unwrap();
+        let tag = format!("{} {} {}", case["dtype"], case["method"], case["chunking"]);
+        // (a)
+        for e in ["serial", "parallel"] {
+            if row[format!("a_{e}")] != json!(true) {
+                failures.push(format!("(a) h5py cannot read stemz's {e} file bit-exactly: {tag} {}", row));
+            }
+        }
+        // (b): stemz reads h5py's file through both read paths.
+        let h5py_file = PathBuf::from(case["h5py"].as_str().unwrap());
+        let cube = if case["dtype"] == "uint16" { &cubes[0] } else { &cubes[1] };
+        for e in [Engine::Serial, Engine::Parallel { threads: 2 }] {
+            match engine::read_verify(&mut cube.clone(), &h5py_file, method, &Layout::hdf5_default(), e) {
+                Ok(r) if r.verify.lossless => {}
+                Ok(r) => failures.push(format!("(b) {tag} {}: {:?}", e.name(), r.verify.first_mismatch)),
+                Err(err) => failures.push(format!("(b) {tag} {}: {err}", e.name())),
+            }
+        }
+        // (c)
+        let identical = ["serial", "parallel"]
+            .iter()
+            .all(|e| row[format!("c_{e}_identical")] == json!(true));
+        let entry = c_pass.entry(method.name().to_string()).or_insert(true);
+        *entry &= identical;
+        if !identical {
+            if method == Method::Lzf {
+                let ours = row["c_serial_bytes"].as_f64().unwrap();
+                let theirs = row["c_h5py_bytes"].as_f64().unwrap();
+                if (ours / theirs - 1.0).abs() > 0.02 {
+                    failures.push(format!("(c) {tag}: LZF payload {ours} vs h5py {theirs}, more than 2 % apart"));
+                }
+            } else {
+                failures.push(format!("(c) {tag}: chunk payloads differ from hdf5plugin's: {row}"));
+            }
+        }
+    }
+    eprintln!(
+        "h5py's HDF5 {}, hdf5plugin {}",
+        report["hdf5_version"], report["hdf5plugin"]
+    );
+    for (m, ok) in &c_pass {
+        eprintln!("(c) {m:<22} {}", if *ok { "byte-identical" } else { "differs" });
+    }
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}
