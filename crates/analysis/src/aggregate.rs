@@ -196,7 +196,7 @@ mod tests {
         let s = Summary::of(&[1.0, 2.0, 3.0, 10.0]).unwrap();
         assert_eq!(s.mean, 4.0);
         assert_eq!(s.median, 2.5);
-        assert!((s.std - 4.082482904638630).abs() < 1e-14);
+        assert!((s.std - 4.08248290463863).abs() < 1e-14);
         assert!((s.cv_percent - 102.06207261596575).abs() < 1e-10);
         let one = Summary::of(&[5.0]).unwrap();
         assert!(one.std.is_nan());

@@ -140,7 +140,7 @@ pub fn fit_power_law(points: &[(f64, f64)]) -> Result<PowerLawFit> {
     }
     if points
         .iter()
-        .any(|&(s, y)| !(s > 0.0 && s < 1.0) || !y.is_finite())
+        .any(|&(s, y)| !(s > 0.0 && s < 1.0 && y.is_finite()))
     {
         return Err(AnalysisError::Fit(
             "sparsity must lie strictly between 0 and 1 and ratios must be finite".into(),

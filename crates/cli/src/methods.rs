@@ -69,7 +69,10 @@ pub fn run(args: Args) -> Result<()> {
             (None, false) => "(own file format)".to_string(),
         };
         let src = if r.in_study { "study" } else { "new" };
-        println!("{:<22} {:<15} {:>6}  {:<40} {src}", r.name, r.family, id, cd);
+        println!(
+            "{:<22} {:<15} {:>6}  {:<40} {src}",
+            r.name, r.family, id, cd
+        );
     }
     Ok(())
 }

@@ -20,7 +20,11 @@ pub enum Chunking {
 impl Chunking {
     /// The study's three chunkings, in the study's order.
     pub fn study() -> [Chunking; 3] {
-        [Chunking::RealSpace, Chunking::Balanced, Chunking::SingleFrame]
+        [
+            Chunking::RealSpace,
+            Chunking::Balanced,
+            Chunking::SingleFrame,
+        ]
     }
 
     /// The study's name (`real_space`, `balanced`, `single_frame`), or `AxBxCxD` for explicit.

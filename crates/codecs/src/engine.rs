@@ -286,7 +286,12 @@ impl Drop for Id {
     }
 }
 
-fn check_id(id: hid_t, close: unsafe extern "C" fn(hid_t) -> i32, path: &Path, what: &str) -> Result<Id> {
+fn check_id(
+    id: hid_t,
+    close: unsafe extern "C" fn(hid_t) -> i32,
+    path: &Path,
+    what: &str,
+) -> Result<Id> {
     if id < 0 {
         Err(h5err(path, what))
     } else {
@@ -331,10 +336,16 @@ fn create_dataset(
     filter: Option<&FilterSpec>,
 ) -> Result<Dataset> {
     use hdf5_sys::{h5d, h5p, h5s};
-    let name = CString::new(dataset)
-        .map_err(|_| CodecError::Invalid(format!("{}: dataset path contains NUL", path.display())))?;
+    let name = CString::new(dataset).map_err(|_| {
+        CodecError::Invalid(format!("{}: dataset path contains NUL", path.display()))
+    })?;
     let dcpl = hdf5::sync::sync(|| unsafe { h5p::H5Pcreate(*h5p::H5P_CLS_DATASET_CREATE) });
-    let dcpl = check_id(dcpl, h5p::H5Pclose, path, "cannot create a dataset-creation property list")?;
+    let dcpl = check_id(
+        dcpl,
+        h5p::H5Pclose,
+        path,
+        "cannot create a dataset-creation property list",
+    )?;
     let cdims = dims(&chunk);
     if hdf5::sync::sync(|| unsafe { h5p::H5Pset_chunk(dcpl.id, 4, cdims.as_ptr()) }) < 0 {
         return Err(h5err(path, &format!("cannot set chunk shape {chunk:?}")));
@@ -348,16 +359,30 @@ fn create_dataset(
         return Err(h5err(path, "cannot disable object timestamps"));
     }
     let lcpl = hdf5::sync::sync(|| unsafe { h5p::H5Pcreate(*h5p::H5P_CLS_LINK_CREATE) });
-    let lcpl = check_id(lcpl, h5p::H5Pclose, path, "cannot create a link-creation property list")?;
+    let lcpl = check_id(
+        lcpl,
+        h5p::H5Pclose,
+        path,
+        "cannot create a link-creation property list",
+    )?;
     if hdf5::sync::sync(|| unsafe { h5p::H5Pset_create_intermediate_group(lcpl.id, 1) }) < 0 {
         return Err(h5err(path, "cannot enable intermediate groups"));
     }
     let sdims = dims(&shape);
-    let space = hdf5::sync::sync(|| unsafe { h5s::H5Screate_simple(4, sdims.as_ptr(), std::ptr::null()) });
+    let space =
+        hdf5::sync::sync(|| unsafe { h5s::H5Screate_simple(4, sdims.as_ptr(), std::ptr::null()) });
     let space = check_id(space, h5s::H5Sclose, path, "cannot create the dataspace")?;
     let ftype = file_type(dtype);
     let ds = hdf5::sync::sync(|| unsafe {
-        h5d::H5Dcreate2(file.id(), name.as_ptr(), ftype, space.id, lcpl.id, dcpl.id, H5P_DEFAULT)
+        h5d::H5Dcreate2(
+            file.id(),
+            name.as_ptr(),
+            ftype,
+            space.id,
+            lcpl.id,
+            dcpl.id,
+            H5P_DEFAULT,
+        )
     });
     if ds < 0 {
         return Err(h5err(path, &format!("cannot create dataset {dataset}")));
@@ -385,14 +410,27 @@ fn select(ds: &Dataset, slab: &Hyperslab, path: &Path) -> Result<(Id, Id)> {
         )
     });
     if status < 0 {
-        return Err(h5err(path, &format!("cannot select slab {:?}+{:?}", slab.origin, slab.extent)));
+        return Err(h5err(
+            path,
+            &format!("cannot select slab {:?}+{:?}", slab.origin, slab.extent),
+        ));
     }
-    let mspace = hdf5::sync::sync(|| unsafe { h5s::H5Screate_simple(4, count.as_ptr(), std::ptr::null()) });
-    let mspace = check_id(mspace, h5s::H5Sclose, path, "cannot create a memory dataspace")?;
+    let mspace =
+        hdf5::sync::sync(|| unsafe { h5s::H5Screate_simple(4, count.as_ptr(), std::ptr::null()) });
+    let mspace = check_id(
+        mspace,
+        h5s::H5Sclose,
+        path,
+        "cannot create a memory dataspace",
+    )?;
     Ok((fspace, mspace))
 }
 
-fn write_hdf5(reader: &mut dyn CubeReader, temp: &Path, opts: &WriteOptions) -> Result<WriteReport> {
+fn write_hdf5(
+    reader: &mut dyn CubeReader,
+    temp: &Path,
+    opts: &WriteOptions,
+) -> Result<WriteReport> {
     filters::register_all().map_err(|e| CodecError::filter(temp, e))?;
     let shape = reader.shape();
     let dtype = reader.dtype();
@@ -401,29 +439,32 @@ fn write_hdf5(reader: &mut dyn CubeReader, temp: &Path, opts: &WriteOptions) -> 
     let filter = opts.method.filter();
     // Plain HDF5: our own file and dataset. EMD 1.0: the data crate's EMD writer lays out the
     // tree and creates the dataset with our dcpl; we write its chunks through a second handle.
-    let (out, ds) = match &opts.layout {
-        Layout::Hdf5 { dataset } => {
-            let file = hdf5::File::create(temp).map_err(|e| CodecError::hdf5(temp, e))?;
-            let ds = create_dataset(&file, temp, dataset, shape, dtype, chunk, filter.as_ref())?;
-            (Output::Plain(file), ds)
-        }
-        Layout::Emd => {
-            let writer = stemz_data::emd::create_emd(temp, shape, dtype, Some(chunk), |dcpl| {
-                match &filter {
-                    Some(f) => f
-                        .apply(dcpl, item, &chunk)
-                        .map_err(|e| stemz_data::DataError::hdf5(temp, e)),
-                    None => Ok(()),
-                }
-            })?;
-            let ds = writer
-                .file()
-                .ok_or_else(|| h5err(temp, "EMD writer has no open file"))?
-                .dataset(EMD_DATASET)
-                .map_err(|e| CodecError::hdf5(temp, e))?;
-            (Output::Emd(Box::new(writer)), ds)
-        }
-    };
+    let (out, ds) =
+        match &opts.layout {
+            Layout::Hdf5 { dataset } => {
+                let file = hdf5::File::create(temp).map_err(|e| CodecError::hdf5(temp, e))?;
+                let ds =
+                    create_dataset(&file, temp, dataset, shape, dtype, chunk, filter.as_ref())?;
+                (Output::Plain(file), ds)
+            }
+            Layout::Emd => {
+                let writer =
+                    stemz_data::emd::create_emd(temp, shape, dtype, Some(chunk), |dcpl| {
+                        match &filter {
+                            Some(f) => f
+                                .apply(dcpl, item, &chunk)
+                                .map_err(|e| stemz_data::DataError::hdf5(temp, e)),
+                            None => Ok(()),
+                        }
+                    })?;
+                let ds = writer
+                    .file()
+                    .ok_or_else(|| h5err(temp, "EMD writer has no open file"))?
+                    .dataset(EMD_DATASET)
+                    .map_err(|e| CodecError::hdf5(temp, e))?;
+                (Output::Emd(Box::new(writer)), ds)
+            }
+        };
     let slab_shape = slab_shape(shape, chunk, item, opts.slab_bytes);
     let mut buf = Vec::new();
     let pool = match opts.engine {
@@ -435,16 +476,9 @@ fn write_hdf5(reader: &mut dyn CubeReader, temp: &Path, opts: &WriteOptions) -> 
         reader.read_slab(&slab, &mut buf)?;
         match &pool {
             None => write_slab_serial(&ds, &slab, &buf, dtype, temp)?,
-            Some(pool) => write_slab_parallel(
-                &ds,
-                &slab,
-                &buf,
-                item,
-                chunk,
-                filter.as_ref(),
-                pool,
-                temp,
-            )?,
+            Some(pool) => {
+                write_slab_parallel(&ds, &slab, &buf, item, chunk, filter.as_ref(), pool, temp)?
+            }
         }
     }
     let (chunks, chunks_stored_raw, payload_bytes) = count_chunks(&ds, temp)?;
@@ -483,19 +517,40 @@ fn build_pool(threads: usize, path: &Path) -> Result<rayon::ThreadPool> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .map_err(|e| CodecError::Invalid(format!("{}: cannot start {threads} threads: {e}", path.display())))
+        .map_err(|e| {
+            CodecError::Invalid(format!(
+                "{}: cannot start {threads} threads: {e}",
+                path.display()
+            ))
+        })
 }
 
-fn write_slab_serial(ds: &Dataset, slab: &Hyperslab, buf: &[u8], dtype: DType, path: &Path) -> Result<()> {
+fn write_slab_serial(
+    ds: &Dataset,
+    slab: &Hyperslab,
+    buf: &[u8],
+    dtype: DType,
+    path: &Path,
+) -> Result<()> {
     let (fspace, mspace) = select(ds, slab, path)?;
     let mtype = mem_type(dtype);
     let status = hdf5::sync::sync(|| unsafe {
-        hdf5_sys::h5d::H5Dwrite(ds.id(), mtype, mspace.id, fspace.id, H5P_DEFAULT, buf.as_ptr().cast())
+        hdf5_sys::h5d::H5Dwrite(
+            ds.id(),
+            mtype,
+            mspace.id,
+            fspace.id,
+            H5P_DEFAULT,
+            buf.as_ptr().cast(),
+        )
     });
     if status < 0 {
         return Err(h5err(
             path,
-            &format!("writing slab {:?}+{:?} through the filter pipeline failed", slab.origin, slab.extent),
+            &format!(
+                "writing slab {:?}+{:?} through the filter pipeline failed",
+                slab.origin, slab.extent
+            ),
         ));
     }
     Ok(())
@@ -645,7 +700,12 @@ pub struct Hdf5Cube {
 impl Hdf5Cube {
     /// Open `dataset` in `path`. `filter` is the filter the dataset is expected to carry (checked
     /// against the file's pipeline); the parallel path decodes with it.
-    pub fn open(path: &Path, dataset: &str, filter: Option<FilterSpec>, engine: Engine) -> Result<Self> {
+    pub fn open(
+        path: &Path,
+        dataset: &str,
+        filter: Option<FilterSpec>,
+        engine: Engine,
+    ) -> Result<Self> {
         filters::register_all().map_err(|e| CodecError::filter(path, e))?;
         let h = |e: hdf5::Error| CodecError::hdf5(path, e);
         let file = hdf5::File::open(path).map_err(h)?;
@@ -656,17 +716,16 @@ impl Hdf5Cube {
             .try_into()
             .map_err(|_| CodecError::format(path, format!("{dataset} has shape {s:?}, not 4D")))?;
         let dtype = dtype_of(&ds).ok_or_else(|| {
-            CodecError::format(path, format!("{dataset}: element type is not uint8/16/32 or float32"))
+            CodecError::format(
+                path,
+                format!("{dataset}: element type is not uint8/16/32 or float32"),
+            )
         })?;
         let chunk: Shape4 = ds
             .chunk()
             .and_then(|c| c.try_into().ok())
             .ok_or_else(|| CodecError::format(path, format!("{dataset} is not chunked")))?;
-        let ids: Vec<u32> = ds
-            .filters()
-            .iter()
-            .map(|f| f.id() as u32)
-            .collect();
+        let ids: Vec<u32> = ds.filters().iter().map(|f| f.id() as u32).collect();
         let want: Vec<u32> = filter.iter().map(|f| f.id()).collect();
         if ids != want {
             return Err(CodecError::format(
@@ -696,12 +755,22 @@ impl Hdf5Cube {
         let (fspace, mspace) = select(&self.ds, slab, &self.path)?;
         let mtype = mem_type(self.dtype);
         let status = hdf5::sync::sync(|| unsafe {
-            hdf5_sys::h5d::H5Dread(self.ds.id(), mtype, mspace.id, fspace.id, H5P_DEFAULT, out.as_mut_ptr().cast())
+            hdf5_sys::h5d::H5Dread(
+                self.ds.id(),
+                mtype,
+                mspace.id,
+                fspace.id,
+                H5P_DEFAULT,
+                out.as_mut_ptr().cast(),
+            )
         });
         if status < 0 {
             return Err(h5err(
                 &self.path,
-                &format!("{}: reading slab {:?}+{:?} failed", self.dataset, slab.origin, slab.extent),
+                &format!(
+                    "{}: reading slab {:?}+{:?} failed",
+                    self.dataset, slab.origin, slab.extent
+                ),
             ));
         }
         Ok(())
@@ -712,10 +781,19 @@ impl Hdf5Cube {
         let offset = dims(&origin);
         let (mut mask, mut addr, mut size) = (0u32, 0u64, 0u64);
         let status = hdf5::sync::sync(|| unsafe {
-            hdf5_sys::h5d::H5Dget_chunk_info_by_coord(self.ds.id(), offset.as_ptr(), &mut mask, &mut addr, &mut size)
+            hdf5_sys::h5d::H5Dget_chunk_info_by_coord(
+                self.ds.id(),
+                offset.as_ptr(),
+                &mut mask,
+                &mut addr,
+                &mut size,
+            )
         });
         if status < 0 {
-            return Err(h5err(&self.path, &format!("{}: no index entry for chunk {origin:?}", self.dataset)));
+            return Err(h5err(
+                &self.path,
+                &format!("{}: no index entry for chunk {origin:?}", self.dataset),
+            ));
         }
         if size == 0 {
             return Ok(None);
@@ -724,10 +802,19 @@ impl Hdf5Cube {
         let mut mask2 = 0u32;
         // H5Dread_chunk1 links to `H5Dread_chunk` before HDF5 2.0 and to the kept 1.x API after.
         let status = hdf5::sync::sync(|| unsafe {
-            hdf5_sys::h5d::H5Dread_chunk1(self.ds.id(), H5P_DEFAULT, offset.as_ptr(), &mut mask2, buf.as_mut_ptr().cast())
+            hdf5_sys::h5d::H5Dread_chunk1(
+                self.ds.id(),
+                H5P_DEFAULT,
+                offset.as_ptr(),
+                &mut mask2,
+                buf.as_mut_ptr().cast(),
+            )
         });
         if status < 0 {
-            return Err(h5err(&self.path, &format!("{}: H5Dread_chunk at {origin:?} failed", self.dataset)));
+            return Err(h5err(
+                &self.path,
+                &format!("{}: H5Dread_chunk at {origin:?} failed", self.dataset),
+            ));
         }
         Ok(Some((mask2, buf)))
     }
@@ -738,7 +825,8 @@ impl Hdf5Cube {
         let chunk_bytes = chunk.iter().product::<usize>() * item;
         // Chunk boxes (full, unclipped) that intersect the slab.
         let lo: Shape4 = std::array::from_fn(|i| slab.origin[i] / chunk[i]);
-        let hi: Shape4 = std::array::from_fn(|i| (slab.origin[i] + slab.extent[i]).div_ceil(chunk[i]));
+        let hi: Shape4 =
+            std::array::from_fn(|i| (slab.origin[i] + slab.extent[i]).div_ceil(chunk[i]));
         let grid: Shape4 = std::array::from_fn(|i| hi[i] - lo[i]);
         let mut boxes = Vec::new();
         for g in Hyperslab::tiles(grid, [1; 4]) {
@@ -757,7 +845,10 @@ impl Hdf5Cube {
         let filter = self.filter.as_ref();
         let path = &self.path;
         let scratch = &mut self.scratch[..boxes.len()];
-        let pool = self.pool.as_ref().ok_or_else(|| CodecError::Invalid("no thread pool".into()))?;
+        let pool = self
+            .pool
+            .as_ref()
+            .ok_or_else(|| CodecError::Invalid("no thread pool".into()))?;
         pool.install(|| {
             scratch
                 .par_iter_mut()
@@ -770,7 +861,10 @@ impl Hdf5Cube {
                             if bytes.len() != chunk_bytes {
                                 return Err(CodecError::format(
                                     path,
-                                    format!("raw chunk of {} bytes, expected {chunk_bytes}", bytes.len()),
+                                    format!(
+                                        "raw chunk of {} bytes, expected {chunk_bytes}",
+                                        bytes.len()
+                                    ),
                                 ));
                             }
                             buf.copy_from_slice(bytes);
@@ -796,7 +890,9 @@ impl Hdf5Cube {
 fn intersect(a: &Hyperslab, b: &Hyperslab) -> Hyperslab {
     let origin: Shape4 = std::array::from_fn(|i| a.origin[i].max(b.origin[i]));
     let extent: Shape4 = std::array::from_fn(|i| {
-        (a.origin[i] + a.extent[i]).min(b.origin[i] + b.extent[i]).saturating_sub(origin[i])
+        (a.origin[i] + a.extent[i])
+            .min(b.origin[i] + b.extent[i])
+            .saturating_sub(origin[i])
     });
     Hyperslab { origin, extent }
 }
@@ -877,10 +973,19 @@ pub fn raw_chunks(path: &Path, dataset: &str) -> Result<Vec<RawChunk>> {
         let mut bytes = vec![0u8; info.size as usize];
         let mut mask = 0u32;
         let status = hdf5::sync::sync(|| unsafe {
-            hdf5_sys::h5d::H5Dread_chunk1(ds.id(), H5P_DEFAULT, info.offset.as_ptr(), &mut mask, bytes.as_mut_ptr().cast())
+            hdf5_sys::h5d::H5Dread_chunk1(
+                ds.id(),
+                H5P_DEFAULT,
+                info.offset.as_ptr(),
+                &mut mask,
+                bytes.as_mut_ptr().cast(),
+            )
         });
         if status < 0 {
-            return Err(h5err(path, &format!("H5Dread_chunk at {:?} failed", info.offset)));
+            return Err(h5err(
+                path,
+                &format!("H5Dread_chunk at {:?} failed", info.offset),
+            ));
         }
         out.push(RawChunk {
             offset: info.offset.clone(),

@@ -93,7 +93,13 @@ impl MemCube {
     /// The bytes of one slab, for comparisons in tests.
     pub fn slab_bytes(&self, slab: &Hyperslab) -> Vec<u8> {
         let mut out = vec![0u8; slab.len() * self.dtype.itemsize()];
-        copy_slab(self.shape, self.dtype.itemsize(), &self.data, slab, &mut out);
+        copy_slab(
+            self.shape,
+            self.dtype.itemsize(),
+            &self.data,
+            slab,
+            &mut out,
+        );
         out
     }
 }

@@ -9,19 +9,17 @@ extern "C" {
     fn zlibVersion() -> *const std::os::raw::c_char;
 }
 
-/// Library name → version string.
+/// Library name → version string: the filters' codec libraries, plus HDF5 and zlib.
 pub fn library_versions() -> BTreeMap<String, String> {
-    let mut v = BTreeMap::new();
+    let mut v: BTreeMap<String, String> = crate::filters::library_versions()
+        .into_iter()
+        .map(|(name, version)| (name.to_string(), version))
+        .collect();
     let h = hdf5::library_version();
     v.insert("hdf5".into(), format!("{}.{}.{}", h.0, h.1, h.2));
-    // SAFETY: both functions return pointers to static NUL-terminated strings.
-    let blosc = unsafe { CStr::from_ptr(blosc_src::blosc_get_version_string()) };
-    v.insert("c-blosc".into(), blosc.to_string_lossy().into_owned());
+    // SAFETY: zlibVersion returns a pointer to a static NUL-terminated string.
     let zlib = unsafe { CStr::from_ptr(zlibVersion()) };
     v.insert("zlib".into(), zlib.to_string_lossy().into_owned());
-    v.insert("zstd".into(), zstd::zstd_safe::version_string().to_string());
-    let lz4 = lz4::version();
-    v.insert("lz4".into(), format!("{}.{}.{}", lz4 / 10000, lz4 / 100 % 100, lz4 % 100));
     v
 }
 

@@ -17,7 +17,10 @@ fn chunkings() -> Vec<Chunking> {
 }
 
 fn cubes() -> Vec<MemCube> {
-    vec![MemCube::sparse_u16(SHAPE, 7), MemCube::sparse_f32(SHAPE, 11)]
+    vec![
+        MemCube::sparse_u16(SHAPE, 7),
+        MemCube::sparse_f32(SHAPE, 11),
+    ]
 }
 
 fn opts(method: Method, chunking: Chunking, engine: Engine) -> WriteOptions {
@@ -29,9 +32,8 @@ fn opts(method: Method, chunking: Chunking, engine: Engine) -> WriteOptions {
 
 fn write(cube: &MemCube, path: &Path, o: &WriteOptions) -> engine::WriteReport {
     let mut c = cube.clone();
-    engine::write(&mut c, path, o).unwrap_or_else(|e| {
-        panic!("{} {} {}: {e}", o.method, o.chunking, o.engine.name())
-    })
+    engine::write(&mut c, path, o)
+        .unwrap_or_else(|e| panic!("{} {} {}: {e}", o.method, o.chunking, o.engine.name()))
 }
 
 #[test]
@@ -43,7 +45,11 @@ fn serial_and_parallel_engines_store_identical_chunks_for_every_method() {
                 let s = dir.path().join("serial.h5");
                 let p = dir.path().join("parallel.h5");
                 let rs = write(&cube, &s, &opts(method, chunking, Engine::Serial));
-                let rp = write(&cube, &p, &opts(method, chunking, Engine::Parallel { threads: 2 }));
+                let rp = write(
+                    &cube,
+                    &p,
+                    &opts(method, chunking, Engine::Parallel { threads: 2 }),
+                );
                 let what = format!("{method} {chunking} {}", cube.dtype);
                 let cs = raw_chunks(&s, "data").unwrap();
                 let cp = raw_chunks(&p, "data").unwrap();
@@ -79,11 +85,16 @@ fn every_method_round_trips_bit_exactly_through_both_read_paths() {
     for cube in cubes() {
         for method in Method::hdf5() {
             let path = dir.path().join("rt.h5");
-            let mut o = opts(method, Chunking::Explicit([2, 3, 16, 24]), Engine::Parallel { threads: 2 });
+            let mut o = opts(
+                method,
+                Chunking::Explicit([2, 3, 16, 24]),
+                Engine::Parallel { threads: 2 },
+            );
             o.verify = false;
             write(&cube, &path, &o);
             for read in [Engine::Serial, Engine::Parallel { threads: 2 }] {
-                let mut back = engine::open_written(&path, method, &Layout::hdf5_default(), read).unwrap();
+                let mut back =
+                    engine::open_written(&path, method, &Layout::hdf5_default(), read).unwrap();
                 assert_eq!(back.shape(), SHAPE);
                 assert_eq!(back.dtype(), cube.dtype);
                 // An odd slab that cuts through chunks on every axis.
@@ -93,12 +104,22 @@ fn every_method_round_trips_bit_exactly_through_both_read_paths() {
                 };
                 let mut got = vec![0u8; slab.len() * cube.dtype.itemsize()];
                 back.read_slab(&slab, &mut got).unwrap();
-                assert!(got == cube.slab_bytes(&slab), "{method} {} read {}", cube.dtype, read.name());
+                assert!(
+                    got == cube.slab_bytes(&slab),
+                    "{method} {} read {}",
+                    cube.dtype,
+                    read.name()
+                );
                 let mut orig = cube.clone();
-                let v = engine::read_verify(&mut orig, &path, method, &Layout::hdf5_default(), read)
-                    .unwrap()
-                    .verify;
-                assert!(v.lossless, "{method} {}: {:?}", cube.dtype, v.first_mismatch);
+                let v =
+                    engine::read_verify(&mut orig, &path, method, &Layout::hdf5_default(), read)
+                        .unwrap()
+                        .verify;
+                assert!(
+                    v.lossless,
+                    "{method} {}: {:?}",
+                    cube.dtype, v.first_mismatch
+                );
             }
         }
     }
@@ -122,7 +143,11 @@ fn incompressible_chunks_are_stored_raw_and_counted() {
     let dir = tempfile::tempdir().unwrap();
     for engine in [Engine::Serial, Engine::Parallel { threads: 2 }] {
         let path = dir.path().join(format!("{}.h5", engine.name()));
-        let r = write(&cube, &path, &opts(Method::Lzf, Chunking::SingleFrame, engine));
+        let r = write(
+            &cube,
+            &path,
+            &opts(Method::Lzf, Chunking::SingleFrame, engine),
+        );
         assert_eq!(r.chunks, 35);
         assert_eq!(r.chunks_stored_raw, 35, "{}", engine.name());
         assert_eq!(r.payload_bytes, (n * 2) as u64);
@@ -135,7 +160,15 @@ fn compressible_data_shrinks_and_report_sizes_are_consistent() {
     let dir = tempfile::tempdir().unwrap();
     let cube = MemCube::sparse_u16([8, 8, 32, 32], 3);
     let path = dir.path().join("z.h5");
-    let r = write(&cube, &path, &opts(Method::BloscZstd, Chunking::Balanced, Engine::Parallel { threads: 2 }));
+    let r = write(
+        &cube,
+        &path,
+        &opts(
+            Method::BloscZstd,
+            Chunking::Balanced,
+            Engine::Parallel { threads: 2 },
+        ),
+    );
     assert_eq!(r.uncompressed_bytes, 8 * 8 * 32 * 32 * 2);
     assert_eq!(r.file_bytes, std::fs::metadata(&path).unwrap().len());
     assert!(r.payload_bytes < r.file_bytes);
@@ -188,7 +221,11 @@ fn a_failed_write_leaves_no_file_behind() {
         fn info(&self) -> stemz_data::SourceInfo {
             self.0.info()
         }
-        fn read_slab(&mut self, s: &stemz_data::Hyperslab, out: &mut [u8]) -> stemz_data::Result<()> {
+        fn read_slab(
+            &mut self,
+            s: &stemz_data::Hyperslab,
+            out: &mut [u8],
+        ) -> stemz_data::Result<()> {
             self.1 += 1;
             if self.1 > 2 {
                 return Err(stemz_data::DataError::Invalid("source went away".into()));
@@ -197,10 +234,19 @@ fn a_failed_write_leaves_no_file_behind() {
         }
     }
     let mut r = Failing(MemCube::sparse_u16(SHAPE, 1), 0);
-    let err = engine::write(&mut r, &path, &opts(Method::Gzip1, Chunking::SingleFrame, Engine::Serial)).unwrap_err();
+    let err = engine::write(
+        &mut r,
+        &path,
+        &opts(Method::Gzip1, Chunking::SingleFrame, Engine::Serial),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("source went away"), "{err}");
     assert!(!path.exists());
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "temporary file removed");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "temporary file removed"
+    );
 }
 
 #[test]

@@ -46,7 +46,10 @@ fn engines_interoperate_with_h5py_and_hdf5plugin() {
         Chunking::Explicit([2, 3, 16, 24]),
     ];
     let mut cases = Vec::new();
-    let cubes = [MemCube::sparse_u16(SHAPE, 21), MemCube::sparse_f32(SHAPE, 22)];
+    let cubes = [
+        MemCube::sparse_u16(SHAPE, 21),
+        MemCube::sparse_f32(SHAPE, 22),
+    ];
     for cube in &cubes {
         let npy = d.join(format!("{}.npy", cube.dtype));
         write_npy(cube, &npy);
@@ -75,8 +78,15 @@ fn engines_interoperate_with_h5py_and_hdf5plugin() {
     }
     let manifest = d.join("manifest.json");
     let results = d.join("results.json");
-    std::fs::write(&manifest, serde_json::to_vec(&json!({ "cases": cases })).unwrap()).unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/engine_interop.py");
+    std::fs::write(
+        &manifest,
+        serde_json::to_vec(&json!({ "cases": cases })).unwrap(),
+    )
+    .unwrap();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/interop/engine_interop.py"
+    );
     let out = Command::new(&py)
         .arg(script)
         .arg(&manifest)
@@ -100,16 +110,33 @@ fn engines_interoperate_with_h5py_and_hdf5plugin() {
         // (a)
         for e in ["serial", "parallel"] {
             if row[format!("a_{e}")] != json!(true) {
-                failures.push(format!("(a) h5py cannot read stemz's {e} file bit-exactly: {tag} {}", row));
+                failures.push(format!(
+                    "(a) h5py cannot read stemz's {e} file bit-exactly: {tag} {}",
+                    row
+                ));
             }
         }
         // (b): stemz reads h5py's file through both read paths.
         let h5py_file = PathBuf::from(case["h5py"].as_str().unwrap());
-        let cube = if case["dtype"] == "uint16" { &cubes[0] } else { &cubes[1] };
+        let cube = if case["dtype"] == "uint16" {
+            &cubes[0]
+        } else {
+            &cubes[1]
+        };
         for e in [Engine::Serial, Engine::Parallel { threads: 2 }] {
-            match engine::read_verify(&mut cube.clone(), &h5py_file, method, &Layout::hdf5_default(), e) {
+            match engine::read_verify(
+                &mut cube.clone(),
+                &h5py_file,
+                method,
+                &Layout::hdf5_default(),
+                e,
+            ) {
                 Ok(r) if r.verify.lossless => {}
-                Ok(r) => failures.push(format!("(b) {tag} {}: {:?}", e.name(), r.verify.first_mismatch)),
+                Ok(r) => failures.push(format!(
+                    "(b) {tag} {}: {:?}",
+                    e.name(),
+                    r.verify.first_mismatch
+                )),
                 Err(err) => failures.push(format!("(b) {tag} {}: {err}", e.name())),
             }
         }
@@ -124,10 +151,14 @@ fn engines_interoperate_with_h5py_and_hdf5plugin() {
                 let ours = row["c_serial_bytes"].as_f64().unwrap();
                 let theirs = row["c_h5py_bytes"].as_f64().unwrap();
                 if (ours / theirs - 1.0).abs() > 0.02 {
-                    failures.push(format!("(c) {tag}: LZF payload {ours} vs h5py {theirs}, more than 2 % apart"));
+                    failures.push(format!(
+                        "(c) {tag}: LZF payload {ours} vs h5py {theirs}, more than 2 % apart"
+                    ));
                 }
             } else {
-                failures.push(format!("(c) {tag}: chunk payloads differ from hdf5plugin's: {row}"));
+                failures.push(format!(
+                    "(c) {tag}: chunk payloads differ from hdf5plugin's: {row}"
+                ));
             }
         }
     }
@@ -136,7 +167,54 @@ fn engines_interoperate_with_h5py_and_hdf5plugin() {
         report["hdf5_version"], report["hdf5plugin"]
     );
     for (m, ok) in &c_pass {
-        eprintln!("(c) {m:<22} {}", if *ok { "byte-identical" } else { "differs" });
+        eprintln!(
+            "(c) {m:<22} {}",
+            if *ok { "byte-identical" } else { "differs" }
+        );
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// `simple_gzip` is byte-identical to Python's `gzip.GzipFile` + `np.save` (the study's
+/// `gzip.open` + `np.save`, minus the time stamp and file name in the header).
+#[test]
+#[ignore = "interop: run by cargo xtask ci"]
+fn simple_gzip_is_byte_identical_to_pythons_gzip_of_np_save() {
+    let py = python();
+    let dir = tempfile::tempdir().unwrap();
+    for cube in [
+        MemCube::sparse_u16(SHAPE, 31),
+        MemCube::sparse_f32(SHAPE, 32),
+    ] {
+        let npy = dir.path().join("in.npy");
+        write_npy(&cube, &npy);
+        let theirs = dir.path().join("theirs.npy.gz");
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/interop/engine_npy_gzip.py"
+        );
+        let out = Command::new(&py)
+            .arg(script)
+            .arg(&npy)
+            .arg(&theirs)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", py.display()));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let ours = dir.path().join("ours.npy.gz");
+        stemz_codecs::nonhdf5::write(Method::SimpleGzip, &mut cube.clone(), &ours).unwrap();
+        let (a, b) = (
+            std::fs::read(&ours).unwrap(),
+            std::fs::read(&theirs).unwrap(),
+        );
+        assert!(a == b, "{}: {} vs {} bytes", cube.dtype, a.len(), b.len());
+    }
 }

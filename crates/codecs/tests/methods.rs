@@ -9,14 +9,29 @@ fn study_methods_are_the_studys_sixteen_in_its_order() {
     assert_eq!(
         names,
         [
-            "none", "gzip_1", "gzip_6", "gzip_9", "lzf", "szip", "blosc_blosclz", "blosc_lz4",
-            "blosc_lz4hc", "blosc_zlib", "blosc_zstd", "lz4_hdf5", "bitshuffle_lz4", "sparse_csr",
-            "uint8_overflow", "simple_gzip"
+            "none",
+            "gzip_1",
+            "gzip_6",
+            "gzip_9",
+            "lzf",
+            "szip",
+            "blosc_blosclz",
+            "blosc_lz4",
+            "blosc_lz4hc",
+            "blosc_zlib",
+            "blosc_zstd",
+            "lz4_hdf5",
+            "bitshuffle_lz4",
+            "sparse_csr",
+            "uint8_overflow",
+            "simple_gzip"
         ]
     );
     assert_eq!(Method::study().iter().filter(|m| m.is_hdf5()).count(), 13);
     assert!(Method::study().iter().all(|m| m.in_study()));
-    assert!(Method::new_methods().iter().all(|m| !m.in_study() && m.is_hdf5()));
+    assert!(Method::new_methods()
+        .iter()
+        .all(|m| !m.in_study() && m.is_hdf5()));
     assert_eq!(Method::all().len(), 21);
 }
 
@@ -32,7 +47,10 @@ fn every_name_parses_back_to_its_method() {
 fn unknown_method_error_lists_the_valid_names() {
     let err = Method::parse("gzip_5").unwrap_err().to_string();
     assert!(err.contains("gzip_5"), "{err}");
-    assert!(err.contains("blosc_zstd") && err.contains("bitshuffle_zstd"), "{err}");
+    assert!(
+        err.contains("blosc_zstd") && err.contains("bitshuffle_zstd"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -177,9 +177,12 @@ fn stats(v: &[f64]) -> (f64, f64, f64) {
     )
 }
 
+/// (method, chunking) → per-dataset ratios, write and read throughputs.
+type ConfigValues = BTreeMap<(String, String), [Vec<f64>; 3]>;
+
 /// Per (method, chunking) over datasets: ratios, write and read throughputs.
-fn per_config(a: &Analysed) -> BTreeMap<(String, String), [Vec<f64>; 3]> {
-    let mut m: BTreeMap<(String, String), [Vec<f64>; 3]> = BTreeMap::new();
+fn per_config(a: &Analysed) -> ConfigValues {
+    let mut m = ConfigValues::new();
     for g in a
         .primary
         .iter()
@@ -195,7 +198,7 @@ fn per_config(a: &Analysed) -> BTreeMap<(String, String), [Vec<f64>; 3]> {
 
 /// The ten (method, chunking) configurations with the highest mean ratio over datasets.
 pub fn top10(a: &Analysed) -> [Vec<Bar>; 3] {
-    let mut rows: Vec<((String, String), [Vec<f64>; 3])> = per_config(a).into_iter().collect();
+    let mut rows: Vec<_> = per_config(a).into_iter().collect();
     rows.sort_by(|x, y| stats(&y.1[0]).0.total_cmp(&stats(&x.1[0]).0));
     rows.truncate(10);
     // Segment 0 is drawn at the bottom: reverse so the best configuration is on top.
@@ -711,7 +714,9 @@ fn fig5<DB: DrawingBackend>(root: &Area<'_, DB>, a: &Analysed, datasets: &[&str]
 
 /// Per method (balanced): mean over datasets of parallel / serial write throughput.
 fn speedup_data(a: &Analysed) -> Option<Vec<Bar>> {
-    let mut by: BTreeMap<(&str, &str), (Option<f64>, Option<f64>)> = BTreeMap::new();
+    // (method, dataset) → (serial, parallel) mean write throughput.
+    type Pair = (Option<f64>, Option<f64>);
+    let mut by: BTreeMap<(&str, &str), Pair> = BTreeMap::new();
     for g in a.all.iter().filter(|g| g.chunking == "balanced") {
         let e = by
             .entry((g.method.as_str(), g.dataset.as_str()))

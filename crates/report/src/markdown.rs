@@ -26,12 +26,11 @@ fn diff(theirs: f64, ours: f64) -> String {
     }
 }
 
+/// (column, study value, our value).
+type Cell<'a> = (&'a str, Option<f64>, Option<f64>);
+
 /// One comparison line: label, then (column, theirs, ours) triples.
-fn compare_table(
-    out: &mut String,
-    key: &str,
-    rows: &[(String, Vec<(&str, Option<f64>, Option<f64>)>)],
-) {
+fn compare_table(out: &mut String, key: &str, rows: &[(String, Vec<Cell<'_>>)]) {
     let Some((_, first)) = rows.first() else {
         out.push_str("_No rows._\n\n");
         return;

@@ -2,12 +2,13 @@
 //! `gzip.open(path, "wb")` + `np.save(f, data)` did, streamed scan row by scan row.
 //!
 //! The `.npy` header is byte-identical to numpy ≥ 1.24's `np.save` (format 1.0, the dict padded
-//! with numpy's 21-digit growth space and aligned to 64 bytes). The gzip member differs from
-//! Python's in three documented ways: mtime is 0 (Python writes the current time) so outputs
-//! are reproducible; no FNAME field (Python stores the file name minus `.gz`); and the deflate
-//! stream comes from flate2 rather than zlib, so sizes differ slightly (same level, 9). OS byte is
-//! 255 and XFL 2, as Python writes. The result is a plain `.npy.gz` that
-//! `numpy.load(gzip.open(path))` reads.
+//! with numpy's 21-digit growth space and aligned to 64 bytes). The gzip member is Python's
+//! `GzipFile` header (XFL 2, OS 255) with two deliberate differences, for reproducible outputs:
+//! mtime is 0 (Python writes the current time) and there is no FNAME field (Python stores the
+//! file name minus `.gz`, 1 byte per character plus a NUL). With flate2 on its zlib backend, as
+//! this crate builds it, the deflate stream is zlib's, so the whole file is byte-identical to
+//! `gzip.GzipFile(filename="", fileobj=f, mode="wb", mtime=0)` + `np.save` (checked by
+//! `tests/interop_engines.rs`). `numpy.load(gzip.open(path))` reads it.
 
 use super::{for_each_scan_row, swap_le, FrameDecoder, SequentialReader};
 use crate::error::{CodecError, Result};
@@ -86,7 +87,13 @@ pub fn open(path: &Path) -> Result<SequentialReader<NpyGzDecoder>> {
         r,
         itemsize: dtype.itemsize(),
     };
-    Ok(SequentialReader::new(path, "gzip'd .npy", shape, dtype, decoder))
+    Ok(SequentialReader::new(
+        path,
+        "gzip'd .npy",
+        shape,
+        dtype,
+        decoder,
+    ))
 }
 
 /// Parse a format 1.0/2.0 `.npy` header for a little-endian, C-order, 4D array.

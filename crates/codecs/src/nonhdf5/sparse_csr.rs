@@ -21,7 +21,9 @@
 //! The study pickled a Python list of matrices; pickle adds ~100 bytes per frame that this file
 //! does not have, so ratios are slightly higher here (well under 1 % on 128×128 frames and up).
 
-use super::{for_each_scan_row, read_header, swap_le, write_header, FrameDecoder, SequentialReader};
+use super::{
+    for_each_scan_row, read_header, swap_le, write_header, FrameDecoder, SequentialReader,
+};
 use crate::error::{CodecError, Result};
 use bytemuck::Pod;
 use sprs::CsMatI;

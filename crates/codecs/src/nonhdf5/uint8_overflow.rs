@@ -30,7 +30,9 @@
 //! streams are compressed in memory while the body streams to disk, so memory grows with the
 //! compressed size of the overflow list only.
 
-use super::{for_each_scan_row, read_header, write_header, FrameDecoder, SequentialReader, HEADER_LEN};
+use super::{
+    for_each_scan_row, read_header, write_header, FrameDecoder, SequentialReader, HEADER_LEN,
+};
 use crate::error::{CodecError, Result};
 use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
@@ -77,9 +79,11 @@ pub fn write(reader: &mut dyn CubeReader, out: &Path) -> Result<u64> {
     let coords = coords.finish().map_err(io)?;
     let values = values.finish().map_err(io)?;
     w.write_all(&n_overflow.to_le_bytes()).map_err(io)?;
-    w.write_all(&(coords.len() as u64).to_le_bytes()).map_err(io)?;
+    w.write_all(&(coords.len() as u64).to_le_bytes())
+        .map_err(io)?;
     w.write_all(&coords).map_err(io)?;
-    w.write_all(&(values.len() as u64).to_le_bytes()).map_err(io)?;
+    w.write_all(&(values.len() as u64).to_le_bytes())
+        .map_err(io)?;
     w.write_all(&values).map_err(io)?;
     let file = w.into_inner().map_err(|e| io(e.into_error()))?;
     file.sync_all().map_err(io)?;
@@ -186,9 +190,9 @@ impl FrameDecoder for U8Decoder {
         let item = self.dtype.itemsize();
         let n = count * self.shape[2] * self.shape[3];
         let mut bytes = vec![0u8; n];
-        self.body.read_exact(&mut bytes).map_err(|e| {
-            CodecError::format(&self.path, format!("truncated uint8 body: {e}"))
-        })?;
+        self.body
+            .read_exact(&mut bytes)
+            .map_err(|e| CodecError::format(&self.path, format!("truncated uint8 body: {e}")))?;
         for (b, slot) in bytes.iter().zip(out.chunks_exact_mut(item)) {
             if *b == MARK {
                 self.next_overflow(slot)?;

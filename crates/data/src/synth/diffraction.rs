@@ -51,7 +51,7 @@ pub const ACTIVE_RADIUS: f64 = 0.47;
 pub const HOLE_RADIUS: f64 = 0.30;
 /// Counts per pixel per unit thickness reaching the pixel detector around the ADF hole
 /// (electrons scattered through the scintillator edge and the hole's rim).
-pub const SPRAY: f64 = 0.03;
+pub const SPRAY: f64 = 0.031;
 /// Peak lattice strain.
 pub const STRAIN: f64 = 0.02;
 /// Counts per bright-field pixel in vacuum.
@@ -63,7 +63,7 @@ pub const BG: f64 = 3.0;
 /// Angular scale of the background fall-off, fraction of the detector width.
 pub const BG_R0: f64 = 0.08;
 /// Thermal diffuse counts per pixel at the centre per unit thickness.
-pub const TDS: f64 = 6.0;
+pub const TDS: f64 = 10.0;
 /// Angular width of the thermal diffuse halo (form factor² × Debye–Waller), fraction of the
 /// detector width.
 pub const TDS_R1: f64 = 0.25;

@@ -38,7 +38,7 @@ use super::rng::Stream;
 use crate::error::{DataError, Result};
 
 /// eV per energy channel.
-pub const DISPERSION: f64 = 0.25;
+pub const DISPERSION: f64 = 0.5;
 /// Energy channel of zero loss.
 pub const ZLP_CHANNEL: f64 = 60.0;
 /// Momentum channel of the optical axis.
@@ -46,7 +46,7 @@ pub const AXIS_CHANNEL: f64 = 40.0;
 /// mrad per momentum channel.
 pub const MRAD_PER_CHANNEL: f64 = 0.01;
 /// Electrons per 4D frame.
-pub const DOSE_4D: f64 = 2.0e5;
+pub const DOSE_4D: f64 = 1.0e5;
 /// Electrons per 3D spectrum (longer dwell).
 pub const DOSE_3D: f64 = 2.0e5;
 /// Relative strength of the power-law background per unit thickness.
