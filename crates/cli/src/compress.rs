@@ -73,18 +73,24 @@ pub fn run(args: Args) -> Result<()> {
     let r = engine::write(reader.as_mut(), &args.output, &opts)
         .with_context(|| format!("compressing {}", args.input.display()))?;
 
-    let mib = |b: u64| b as f64 / (1u64 << 20) as f64;
+    let size = |b: u64| {
+        if b < 1 << 20 {
+            format!("{b} B")
+        } else {
+            format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64)
+        }
+    };
     let gib_s = r.uncompressed_bytes as f64 / (1u64 << 30) as f64 / r.write_s.max(1e-9);
     let shape = reader.shape();
     println!("wrote      {}", r.path.display());
     println!(
-        "input      {}x{}x{}x{} {}  {:.1} MiB",
+        "input      {}x{}x{}x{} {}  {}",
         shape[0],
         shape[1],
         shape[2],
         shape[3],
         reader.dtype(),
-        mib(r.uncompressed_bytes)
+        size(r.uncompressed_bytes)
     );
     match r.chunk_shape {
         Some(c) => println!(
@@ -99,9 +105,9 @@ pub fn run(args: Args) -> Result<()> {
         None => println!("method     {method} ({}), own file format", method.family()),
     }
     println!(
-        "size       {:.1} MiB file, {:.1} MiB payload, ratio {:.3}",
-        mib(r.file_bytes),
-        mib(r.payload_bytes),
+        "size       {} file, {} payload, ratio {:.3}",
+        size(r.file_bytes),
+        size(r.payload_bytes),
         r.ratio()
     );
     println!("write      {:.3} s, {gib_s:.3} GiB/s", r.write_s);

@@ -57,9 +57,10 @@ pub fn run(args: Args) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
+    let cd_title = "stored cd_values (uint16, 16x16x128x128)";
     println!(
-        "{:<22} {:<15} {:>6}  {:<40} {}",
-        "method", "family", "filter", "stored cd_values (uint16, 16x16x128x128)", "source"
+        "{:<22} {:<15} {:>6}  {cd_title:<40} source",
+        "method", "family", "filter"
     );
     for r in &rows {
         let id = r.filter_id.map_or("-".to_string(), |i| i.to_string());

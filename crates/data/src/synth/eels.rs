@@ -46,13 +46,13 @@ pub const AXIS_CHANNEL: f64 = 40.0;
 /// mrad per momentum channel.
 pub const MRAD_PER_CHANNEL: f64 = 0.01;
 /// Electrons per 4D frame.
-pub const DOSE_4D: f64 = 1.4e5;
+pub const DOSE_4D: f64 = 2.6e5;
 /// Electrons per 3D spectrum (longer dwell).
-pub const DOSE_3D: f64 = 1.3e5;
+pub const DOSE_3D: f64 = 1.45e5;
 /// Relative strength of the power-law background per unit thickness.
-pub const BACKGROUND: f64 = 0.15;
+pub const BACKGROUND: f64 = 0.12;
 /// Relative strength of the Si L edges per unit thickness and Si fraction.
-pub const SI_EDGE: f64 = 0.03;
+pub const SI_EDGE: f64 = 0.027;
 
 /// 4D counter limit (12 bit) and 3D limit (16 bit).
 pub const COUNTER_MAX_4D: u64 = 4095;
