@@ -99,13 +99,11 @@ pub fn merge(shards: &[&Path], out: &Path, run_id: &str) -> Result<usize> {
             }
             rows.push(row);
         }
-        for name in ["datasets.csv"] {
-            let src = dir.join(name);
-            let dst = out.join(name);
-            if src.exists() && !dst.exists() {
-                std::fs::create_dir_all(out).map_err(|e| BenchError::io(out, e))?;
-                std::fs::copy(&src, &dst).map_err(|e| BenchError::io(&dst, e))?;
-            }
+        // Every shard computes the same dataset statistics; keep the first.
+        let (src, dst) = (dir.join("datasets.csv"), out.join("datasets.csv"));
+        if src.exists() && !dst.exists() {
+            std::fs::create_dir_all(out).map_err(|e| BenchError::io(out, e))?;
+            std::fs::copy(&src, &dst).map_err(|e| BenchError::io(&dst, e))?;
         }
     }
     std::fs::create_dir_all(out).map_err(|e| BenchError::io(out, e))?;

@@ -1,8 +1,141 @@
-//! `stemz synth` (being written).
+//! `stemz synth`: generate the synthetic stand-ins for the study's five datasets as uncompressed
+//! EMD 1.0 files, or check / update their checksums in `data/datasets.toml`.
+//!
+//! Generation streams whole-frame batches (bounded memory) from a `SynthReader`, which computes
+//! each batch's frames on all cores, into an EMD writer that only shows the file under its final
+//! name once complete. The SHA-256 of the bytes is computed on the way and printed.
+
+use anyhow::{bail, Context};
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+use std::time::Instant;
+use stemz_data::synth::manifest::default_manifest_path;
+use stemz_data::synth::{
+    frame_batches, to_little_endian, Manifest, Scale, SynthReader, BATCH_BYTES,
+};
+use stemz_data::{CubeReader, CubeWriter};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Dataset size: tiny (8x8 scan), small (benchmark-sized), paper (the study's shapes).
+    #[arg(long, default_value = "small", value_parser = parse_scale)]
+    scale: Scale,
+    /// Datasets to generate (default: all five), e.g. `--datasets 4D_Diff 3D_EELS`.
+    #[arg(long, num_args = 1..)]
+    datasets: Vec<String>,
+    /// Output directory (default: data/generated/<scale>/ in the workspace).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Manifest to read (default: data/datasets.toml in the workspace).
+    #[arg(long)]
+    manifest: Option<PathBuf>,
+    /// Write no files: recompute the SHA-256s and fail, naming the datasets, if any differs
+    /// from the manifest.
+    #[arg(long, conflicts_with = "update_manifest")]
+    verify: bool,
+    /// Write no files: recompute the SHA-256s and rewrite them (and the generator version) in
+    /// the manifest.
+    #[arg(long)]
+    update_manifest: bool,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`stemz synth` is not implemented yet")
+fn parse_scale(s: &str) -> Result<Scale, String> {
+    Scale::parse(s).ok_or_else(|| format!("unknown scale {s:?} (tiny, small, paper)"))
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let manifest_path = args.manifest.clone().unwrap_or_else(default_manifest_path);
+    let mut manifest = Manifest::load(&manifest_path)?;
+    let scale = args.scale;
+
+    if args.verify {
+        let bad = manifest.verify(scale, &args.datasets)?;
+        for m in &bad {
+            eprintln!(
+                "{}: expected {}, generated {}",
+                m.name,
+                m.expected.as_deref().unwrap_or("(no checksum)"),
+                m.actual
+            );
+        }
+        if !bad.is_empty() {
+            let names: Vec<&str> = bad.iter().map(|m| m.name.as_str()).collect();
+            bail!(
+                "{}: `{scale}` checksums differ for {} (run `stemz synth --scale {scale} \
+                 --update-manifest` if the generator changed on purpose)",
+                manifest_path.display(),
+                names.join(", ")
+            );
+        }
+        println!("{} `{scale}` checksums match", manifest_path.display());
+        return Ok(());
+    }
+
+    if args.update_manifest {
+        let names: Vec<String> = manifest
+            .selected(&args.datasets)?
+            .iter()
+            .map(|d| d.name.clone())
+            .collect();
+        for name in names {
+            let mut reader = SynthReader::new(manifest.spec(&name)?, scale)?;
+            let sha = stemz_data::synth::sha256_of(&mut reader)?;
+            println!("{name} [{scale}] sha256 {sha}");
+            manifest.set_sha256(&name, scale, &sha)?;
+        }
+        manifest.write_checksums()?;
+        println!("updated {}", manifest_path.display());
+        return Ok(());
+    }
+
+    let out_dir = match args.out {
+        Some(d) => d,
+        None => manifest_path
+            .parent()
+            .map(|p| p.join("generated").join(scale.name()))
+            .context("manifest path has no parent directory")?,
+    };
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("creating output directory {}", out_dir.display()))?;
+    for spec in manifest.selected(&args.datasets)? {
+        let t0 = Instant::now();
+        let mut reader = SynthReader::new(spec, scale)?;
+        let (shape, dtype) = (reader.shape(), reader.dtype());
+        let path = out_dir.join(format!("{}.emd", spec.name));
+        let mut writer = Box::new(stemz_data::emd::create_emd(
+            &path,
+            shape,
+            dtype,
+            None,
+            |_| Ok(()),
+        )?);
+        let mut hasher = Sha256::new();
+        let mut buf = Vec::new();
+        for slab in frame_batches(shape, dtype.itemsize(), BATCH_BYTES) {
+            buf.resize(slab.len() * dtype.itemsize(), 0);
+            reader.read_slab(&slab, &mut buf)?;
+            writer.write_slab(&slab, &buf)?;
+            to_little_endian(&mut buf, dtype.itemsize());
+            hasher.update(&buf);
+        }
+        let written = writer.finish()?;
+        let sha: String = hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let status = match spec.sha256(scale) {
+            Some(h) if h == sha => "matches manifest",
+            Some(_) => "DIFFERS from manifest",
+            None => "no manifest checksum",
+        };
+        println!(
+            "{} {:?} {dtype} in {:.1}s: {} (sha256 {sha}, {status})",
+            spec.name,
+            shape,
+            t0.elapsed().as_secs_f64(),
+            written.display()
+        );
+    }
+    Ok(())
 }

@@ -26,8 +26,14 @@ fn read_all(r: &mut SynthReader) -> Vec<u8> {
 /// Zero fraction and maximum of a slab of `dtype` elements.
 fn zeros_and_max(bytes: &[u8], dtype: DType) -> (u64, f64, Vec<f64>) {
     let values: Vec<f64> = match dtype {
-        DType::U16 => bytemuck::cast_slice::<u8, u16>(bytes).iter().map(|&x| x as f64).collect(),
-        DType::F32 => bytemuck::cast_slice::<u8, f32>(bytes).iter().map(|&x| x as f64).collect(),
+        DType::U16 => bytemuck::cast_slice::<u8, u16>(bytes)
+            .iter()
+            .map(|&x| x as f64)
+            .collect(),
+        DType::F32 => bytemuck::cast_slice::<u8, f32>(bytes)
+            .iter()
+            .map(|&x| x as f64)
+            .collect(),
         other => panic!("unexpected dtype {other}"),
     };
     let zeros = values.iter().filter(|&&x| x == 0.0).count() as u64;
@@ -57,7 +63,8 @@ fn shuffled_frame_order_and_chunk_reads_give_the_same_bytes() {
         for k in 0..n {
             let f = (k * 37 + 11) % n;
             let slab = Hyperslab::frames(r.shape(), f, 1).unwrap();
-            r.read_slab(&slab, &mut assembled[f * frame..(f + 1) * frame]).unwrap();
+            r.read_slab(&slab, &mut assembled[f * frame..(f + 1) * frame])
+                .unwrap();
         }
         assert!(assembled == whole, "{name}: frame-by-frame read differs");
         // Chunk tiles that cut frames must match the same region of the whole read.
@@ -71,9 +78,13 @@ fn shuffled_frame_order_and_chunk_reads_give_the_same_bytes() {
                 for x in 0..ex {
                     for py in 0..edy {
                         let f = (tile.origin[0] + y) * sx + tile.origin[1] + x;
-                        let start = (f * dy * dx + (tile.origin[2] + py) * dx + tile.origin[3]) * item;
+                        let start =
+                            (f * dy * dx + (tile.origin[2] + py) * dx + tile.origin[3]) * item;
                         let row = edx * item;
-                        assert!(got[i..i + row] == whole[start..start + row], "{name}: tile {tile:?}");
+                        assert!(
+                            got[i..i + row] == whole[start..start + row],
+                            "{name}: tile {tile:?}"
+                        );
                         i += row;
                     }
                 }
@@ -99,7 +110,10 @@ fn streamed_checksum_equals_the_checksum_of_the_whole_cube() {
     use sha2::{Digest, Sha256};
     let mut r = reader("4D_Diff-4x4-binning", Scale::Tiny);
     let whole = read_all(&mut r);
-    let direct: String = Sha256::digest(&whole).iter().map(|b| format!("{b:02x}")).collect();
+    let direct: String = Sha256::digest(&whole)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     assert_eq!(sha256_of(&mut r).unwrap(), direct);
     assert!(frame_batches(r.shape(), 4, 10_000).len() > 1);
 }
@@ -112,11 +126,19 @@ fn dtype_shape_and_maximum_match_the_study() {
     for spec in &m.datasets {
         let mut r = SynthReader::new(spec, Scale::Tiny).unwrap();
         assert_eq!(r.dtype(), spec.dtype, "{}", spec.name);
-        assert_eq!(r.shape(), spec.shape_at(Scale::Tiny).unwrap(), "{}", spec.name);
+        assert_eq!(
+            r.shape(),
+            spec.shape_at(Scale::Tiny).unwrap(),
+            "{}",
+            spec.name
+        );
         let bytes = read_all(&mut r);
         let (_, max, values) = zeros_and_max(&bytes, spec.dtype);
         match spec.name.as_str() {
-            "4D_EELS" => assert_eq!(max, 4095.0, "4D_EELS saturates its 12-bit counter over vacuum"),
+            "4D_EELS" => assert_eq!(
+                max, 4095.0,
+                "4D_EELS saturates its 12-bit counter over vacuum"
+            ),
             "3D_EELS" => assert_eq!(max, 65535.0, "3D_EELS saturates the 16-bit range"),
             "4D_Diff" => assert!(max <= 4095.0 && max > 100.0, "4D_Diff max {max}"),
             name => {
@@ -133,7 +155,11 @@ fn dtype_shape_and_maximum_match_the_study() {
                             }
                         }
                         let got = values[(f * dy + oy) * dx + ox];
-                        assert_eq!(got, sum / (b * b) as f64, "{name} frame {f} pixel ({oy},{ox})");
+                        assert_eq!(
+                            got,
+                            sum / (b * b) as f64,
+                            "{name} frame {f} pixel ({oy},{ox})"
+                        );
                     }
                 }
             }
@@ -161,11 +187,19 @@ fn tiny_sparsity_is_near_the_studys() {
 
 /// Balanced chunking of the study: `(min(16,sy), min(16,sx), min(128,qy), min(128,qx))`.
 fn balanced(shape: [usize; 4]) -> [usize; 4] {
-    [shape[0].min(16), shape[1].min(16), shape[2].min(128), shape[3].min(128)]
+    [
+        shape[0].min(16),
+        shape[1].min(16),
+        shape[2].min(128),
+        shape[3].min(128),
+    ]
 }
 
 fn study_balanced_means() -> Vec<(String, String, f64)> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference/paper/statistics.csv");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/reference/paper/statistics.csv"
+    );
     let text = std::fs::read_to_string(path).unwrap();
     text.lines()
         .skip(1)
@@ -242,11 +276,26 @@ fn calibration_report() {
         let chunk = balanced(shape);
         type Apply = Box<dyn Fn(hdf5::DatasetBuilder) -> hdf5::DatasetBuilder>;
         let methods: Vec<(&str, Apply)> = vec![
-            ("blosc_blosclz", Box::new(|b| b.blosc(Blosc::BloscLZ, 5, BloscShuffle::Byte))),
-            ("blosc_lz4", Box::new(|b| b.blosc(Blosc::LZ4, 5, BloscShuffle::Byte))),
-            ("blosc_lz4hc", Box::new(|b| b.blosc(Blosc::LZ4HC, 5, BloscShuffle::Byte))),
-            ("blosc_zlib", Box::new(|b| b.blosc(Blosc::ZLib, 5, BloscShuffle::Byte))),
-            ("blosc_zstd", Box::new(|b| b.blosc(Blosc::ZStd, 3, BloscShuffle::Byte))),
+            (
+                "blosc_blosclz",
+                Box::new(|b| b.blosc(Blosc::BloscLZ, 5, BloscShuffle::Byte)),
+            ),
+            (
+                "blosc_lz4",
+                Box::new(|b| b.blosc(Blosc::LZ4, 5, BloscShuffle::Byte)),
+            ),
+            (
+                "blosc_lz4hc",
+                Box::new(|b| b.blosc(Blosc::LZ4HC, 5, BloscShuffle::Byte)),
+            ),
+            (
+                "blosc_zlib",
+                Box::new(|b| b.blosc(Blosc::ZLib, 5, BloscShuffle::Byte)),
+            ),
+            (
+                "blosc_zstd",
+                Box::new(|b| b.blosc(Blosc::ZStd, 3, BloscShuffle::Byte)),
+            ),
             ("gzip_1", Box::new(|b| b.deflate(1))),
             ("gzip_6", Box::new(|b| b.deflate(6))),
             ("gzip_9", Box::new(|b| b.deflate(9))),
@@ -266,13 +315,23 @@ fn calibration_report() {
             let t = std::time::Instant::now();
             let ds = match spec.dtype {
                 DType::U16 => {
-                    let ds = b.empty::<u16>().shape(shape.to_vec()).create("data").unwrap();
-                    ds.write_raw(bytemuck::cast_slice::<u8, u16>(&bytes)).unwrap();
+                    let ds = b
+                        .empty::<u16>()
+                        .shape(shape.to_vec())
+                        .create("data")
+                        .unwrap();
+                    ds.write_raw(bytemuck::cast_slice::<u8, u16>(&bytes))
+                        .unwrap();
                     ds
                 }
                 _ => {
-                    let ds = b.empty::<f32>().shape(shape.to_vec()).create("data").unwrap();
-                    ds.write_raw(bytemuck::cast_slice::<u8, f32>(&bytes)).unwrap();
+                    let ds = b
+                        .empty::<f32>()
+                        .shape(shape.to_vec())
+                        .create("data")
+                        .unwrap();
+                    ds.write_raw(bytemuck::cast_slice::<u8, f32>(&bytes))
+                        .unwrap();
                     ds
                 }
             };
@@ -285,7 +344,10 @@ fn calibration_report() {
                 .find(|(d, mm, _)| d == &spec.name && mm == m)
                 .map(|x| x.2)
                 .unwrap_or(f64::NAN);
-            println!("    {m:<14} ratio {ratio:7.2}   study {theirs_m:7.2}   ({:.1}s)", t.elapsed().as_secs_f64());
+            println!(
+                "    {m:<14} ratio {ratio:7.2}   study {theirs_m:7.2}   ({:.1}s)",
+                t.elapsed().as_secs_f64()
+            );
             std::fs::remove_file(&path).unwrap();
             ours.push(ratio);
             theirs.push(theirs_m);

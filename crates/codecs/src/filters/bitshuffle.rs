@@ -1,15 +1,22 @@
 //! Bit transposition of typed arrays, bitshuffle's `bshuf_trans_bit_elem` and its inverse
-//! `bshuf_untrans_bit_elem`, in plain Rust.
+//! `bshuf_untrans_bit_elem`: portable Rust plus SSE2 / AVX2 kernels on x86_64.
 //!
 //! Layout (the format, identical to every bitshuffle implementation): for `n` elements of
 //! `elem_size` bytes (`n` a multiple of 8), the output holds `8 * elem_size` bit-rows of
 //! `n / 8` bytes; row `8 * j + b` packs bit `b` of byte `j` of every element, element `i` at
 //! bit `i % 8` (least significant first) of byte `i / 8` of the row.
 //!
-//! Speed: each group of 8 elements × 1 byte column is an 8×8 bit matrix held in one `u64` and
-//! transposed with three delta-swaps (Hacker's Delight's `transpose8`, the same one bitshuffle's
-//! scalar code uses), so the cost is a few word operations per 8 input bytes instead of a loop
-//! over every bit. The transpose is its own inverse, which gives the unshuffle for free.
+//! Speed: the SIMD kernels (`x86` submodule, chosen once per process by [`Kernel::detected`])
+//! do the element sizes 1, 2, 4 and 8 in whole blocks of 64 (forward) or 128 / 256 (inverse)
+//! elements; what is left (the last elements of a block, other element sizes, other CPUs) runs
+//! the portable code, where each group of 8 elements × 1 byte column is an 8×8 bit matrix held
+//! in one `u64` and transposed with three delta-swaps (Hacker's Delight's `transpose8`, the same
+//! one bitshuffle's scalar code uses). Every kernel writes the same bytes.
+
+use std::sync::OnceLock;
+
+#[cfg(target_arch = "x86_64")]
+mod x86;
 
 /// Transpose the 8×8 bit matrix in `x` (byte `k` = row `k`, bit `b` = column `b`).
 #[inline(always)]
@@ -36,19 +43,76 @@ pub enum BitshuffleError {
         n: usize,
         elem_size: usize,
     },
+    #[error("bitshuffle: the {0:?} kernel does not run on this CPU")]
+    KernelUnavailable(Kernel),
 }
 
-fn check(input: usize, output: usize, n: usize, elem_size: usize) -> Result<(), BitshuffleError> {
-    if n % 8 != 0 {
-        return Err(BitshuffleError::NotMultipleOfEight(n));
+/// An implementation of the transpose. All write the same bytes; they differ in speed only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    /// Portable Rust: any CPU, any element size.
+    Scalar,
+    /// x86_64 SSE2 (every x86_64 CPU) for element sizes 1, 2, 4, 8.
+    Sse2,
+    /// x86_64 AVX2, when the CPU has it, for element sizes 1, 2, 4, 8.
+    Avx2,
+}
+
+#[cfg(target_arch = "x86_64")]
+fn avx2_token() -> Option<x86::Avx2> {
+    static TOKEN: OnceLock<Option<x86::Avx2>> = OnceLock::new();
+    *TOKEN.get_or_init(x86::Avx2::detect)
+}
+
+impl Kernel {
+    /// Every kernel, slowest first.
+    pub const ALL: [Kernel; 3] = [Kernel::Scalar, Kernel::Sse2, Kernel::Avx2];
+
+    /// The fastest kernel this CPU runs (detected once per process); what
+    /// [`trans_bit_elem`] and [`untrans_bit_elem`] use.
+    pub fn detected() -> Kernel {
+        static BEST: OnceLock<Kernel> = OnceLock::new();
+        *BEST.get_or_init(|| {
+            Kernel::ALL
+                .into_iter()
+                .rev()
+                .find(|k| k.is_available())
+                .unwrap_or(Kernel::Scalar)
+        })
     }
-    if input != n * elem_size || output != n * elem_size {
+
+    /// Whether this CPU runs the kernel.
+    pub fn is_available(self) -> bool {
+        match self {
+            Kernel::Scalar => true,
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Sse2 => true,
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => avx2_token().is_some(),
+            #[cfg(not(target_arch = "x86_64"))]
+            Kernel::Sse2 | Kernel::Avx2 => false,
+        }
+    }
+}
+
+/// Validate the sizes of a transpose of `n` elements (counted from the unshuffled side).
+fn check(
+    kernel: Kernel,
+    input: usize,
+    output: usize,
+    n: usize,
+    elem_size: usize,
+) -> Result<(), BitshuffleError> {
+    if elem_size == 0 || input != n * elem_size || output != n * elem_size {
         return Err(BitshuffleError::Length {
             input,
             output,
             n,
             elem_size,
         });
+    }
+    if !kernel.is_available() {
+        return Err(BitshuffleError::KernelUnavailable(kernel));
     }
     Ok(())
 }
@@ -59,24 +123,7 @@ pub fn trans_bit_elem(
     out: &mut [u8],
     elem_size: usize,
 ) -> Result<(), BitshuffleError> {
-    if elem_size == 0 {
-        return Err(BitshuffleError::Length {
-            input: input.len(),
-            output: out.len(),
-            n: 0,
-            elem_size,
-        });
-    }
-    let n = input.len() / elem_size;
-    check(input.len(), out.len(), n, elem_size)?;
-    match elem_size {
-        1 => forward::<1>(input, out, n),
-        2 => forward::<2>(input, out, n),
-        4 => forward::<4>(input, out, n),
-        8 => forward::<8>(input, out, n),
-        _ => forward_dyn(input, out, n, elem_size),
-    }
-    Ok(())
+    trans_bit_elem_with(Kernel::detected(), input, out, elem_size)
 }
 
 /// Inverse of [`trans_bit_elem`].
@@ -85,31 +132,92 @@ pub fn untrans_bit_elem(
     out: &mut [u8],
     elem_size: usize,
 ) -> Result<(), BitshuffleError> {
-    if elem_size == 0 {
-        return Err(BitshuffleError::Length {
-            input: input.len(),
-            output: out.len(),
-            n: 0,
-            elem_size,
-        });
+    untrans_bit_elem_with(Kernel::detected(), input, out, elem_size)
+}
+
+/// [`trans_bit_elem`] with a chosen kernel (for tests and benchmarks).
+pub fn trans_bit_elem_with(
+    kernel: Kernel,
+    input: &[u8],
+    out: &mut [u8],
+    elem_size: usize,
+) -> Result<(), BitshuffleError> {
+    let n = input.len().checked_div(elem_size).unwrap_or(0);
+    if n % 8 != 0 {
+        return Err(BitshuffleError::NotMultipleOfEight(n));
     }
-    let n = out.len() / elem_size;
-    check(input.len(), out.len(), n, elem_size)?;
-    match elem_size {
-        1 => inverse::<1>(input, out, n),
-        2 => inverse::<2>(input, out, n),
-        4 => inverse::<4>(input, out, n),
-        8 => inverse::<8>(input, out, n),
-        _ => inverse_dyn(input, out, n, elem_size),
-    }
+    check(kernel, input.len(), out.len(), n, elem_size)?;
+    let done = match kernel {
+        Kernel::Scalar => None,
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Sse2 => x86::forward_sse2(input, out, n, 0, elem_size),
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2 => {
+            avx2_token().and_then(|s| x86::forward_avx2(s, input, out, n, 0, elem_size))
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        Kernel::Sse2 | Kernel::Avx2 => None,
+    };
+    forward_scalar(input, out, n, elem_size, done.unwrap_or(0) / 8);
     Ok(())
+}
+
+/// [`untrans_bit_elem`] with a chosen kernel (for tests and benchmarks).
+pub fn untrans_bit_elem_with(
+    kernel: Kernel,
+    input: &[u8],
+    out: &mut [u8],
+    elem_size: usize,
+) -> Result<(), BitshuffleError> {
+    let n = out.len().checked_div(elem_size).unwrap_or(0);
+    if n % 8 != 0 {
+        return Err(BitshuffleError::NotMultipleOfEight(n));
+    }
+    check(kernel, input.len(), out.len(), n, elem_size)?;
+    let done = match kernel {
+        Kernel::Scalar => None,
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Sse2 => x86::inverse_sse2(input, out, n, 0, elem_size),
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2 => avx2_token()
+            .and_then(|s| x86::inverse_avx2(s, input, out, n, 0, elem_size))
+            // AVX2 blocks are 256 elements: one 128-element SSE2 block may follow.
+            .and_then(|done| x86::inverse_sse2(input, out, n, done, elem_size)),
+        #[cfg(not(target_arch = "x86_64"))]
+        Kernel::Sse2 | Kernel::Avx2 => None,
+    };
+    inverse_scalar(input, out, n, elem_size, done.unwrap_or(0) / 8);
+    Ok(())
+}
+
+/// Portable forward transpose of the groups of 8 elements from `first_group` on.
+fn forward_scalar(input: &[u8], out: &mut [u8], n: usize, es: usize, first_group: usize) {
+    match es {
+        1 => forward::<1>(input, out, n, first_group),
+        2 => forward::<2>(input, out, n, first_group),
+        4 => forward::<4>(input, out, n, first_group),
+        8 => forward::<8>(input, out, n, first_group),
+        _ => forward_dyn(input, out, n, es, first_group),
+    }
+}
+
+/// Portable inverse transpose of the groups of 8 elements from `first_group` on.
+fn inverse_scalar(input: &[u8], out: &mut [u8], n: usize, es: usize, first_group: usize) {
+    match es {
+        1 => inverse::<1>(input, out, n, first_group),
+        2 => inverse::<2>(input, out, n, first_group),
+        4 => inverse::<4>(input, out, n, first_group),
+        8 => inverse::<8>(input, out, n, first_group),
+        _ => inverse_dyn(input, out, n, es, first_group),
+    }
 }
 
 /// Forward transpose with the element size known at compile time, so the byte gathers of one
 /// group of 8 elements unroll into shifts of two or four words.
-fn forward<const ES: usize>(input: &[u8], out: &mut [u8], n: usize) {
+fn forward<const ES: usize>(input: &[u8], out: &mut [u8], n: usize, first_group: usize) {
     let row = n / 8;
-    for (m, group) in input.chunks_exact(8 * ES).enumerate() {
+    let groups = input[first_group * 8 * ES..].chunks_exact(8 * ES);
+    for (m, group) in (first_group..).zip(groups) {
         // words[j] holds byte j of the 8 elements, element i in byte i of the word.
         let mut words = [0u64; ES];
         for (i, elem) in group.chunks_exact(ES).enumerate() {
@@ -127,9 +235,10 @@ fn forward<const ES: usize>(input: &[u8], out: &mut [u8], n: usize) {
     }
 }
 
-fn inverse<const ES: usize>(input: &[u8], out: &mut [u8], n: usize) {
+fn inverse<const ES: usize>(input: &[u8], out: &mut [u8], n: usize, first_group: usize) {
     let row = n / 8;
-    for (m, group) in out.chunks_exact_mut(8 * ES).enumerate() {
+    let groups = out[first_group * 8 * ES..].chunks_exact_mut(8 * ES);
+    for (m, group) in (first_group..).zip(groups) {
         let mut words = [0u64; ES];
         for (j, w) in words.iter_mut().enumerate() {
             let base = 8 * j * row + m;
@@ -147,9 +256,10 @@ fn inverse<const ES: usize>(input: &[u8], out: &mut [u8], n: usize) {
     }
 }
 
-fn forward_dyn(input: &[u8], out: &mut [u8], n: usize, es: usize) {
+fn forward_dyn(input: &[u8], out: &mut [u8], n: usize, es: usize, first_group: usize) {
     let row = n / 8;
-    for (m, group) in input.chunks_exact(8 * es).enumerate() {
+    let groups = input[first_group * 8 * es..].chunks_exact(8 * es);
+    for (m, group) in (first_group..).zip(groups) {
         for j in 0..es {
             let mut w = 0u64;
             for i in 0..8 {
@@ -164,9 +274,10 @@ fn forward_dyn(input: &[u8], out: &mut [u8], n: usize, es: usize) {
     }
 }
 
-fn inverse_dyn(input: &[u8], out: &mut [u8], n: usize, es: usize) {
+fn inverse_dyn(input: &[u8], out: &mut [u8], n: usize, es: usize, first_group: usize) {
     let row = n / 8;
-    for (m, group) in out.chunks_exact_mut(8 * es).enumerate() {
+    let groups = out[first_group * 8 * es..].chunks_exact_mut(8 * es);
+    for (m, group) in (first_group..).zip(groups) {
         for j in 0..es {
             let base = 8 * j * row + m;
             let mut x = 0u64;
@@ -203,5 +314,25 @@ mod tests {
             trans_bit_elem(&[0u8; 14], &mut out, 2),
             Err(BitshuffleError::NotMultipleOfEight(7))
         );
+    }
+
+    #[test]
+    fn rejects_zero_element_size_and_mismatched_buffers() {
+        let mut out = [0u8; 16];
+        assert!(matches!(
+            trans_bit_elem(&[0u8; 16], &mut out, 0),
+            Err(BitshuffleError::Length { elem_size: 0, .. })
+        ));
+        assert!(matches!(
+            untrans_bit_elem(&[0u8; 32], &mut out, 2),
+            Err(BitshuffleError::Length { input: 32, .. })
+        ));
+    }
+
+    #[test]
+    fn detected_kernel_is_available_and_sse2_is_there_on_x86_64() {
+        assert!(Kernel::detected().is_available());
+        assert!(Kernel::Scalar.is_available());
+        assert_eq!(Kernel::Sse2.is_available(), cfg!(target_arch = "x86_64"));
     }
 }

@@ -29,10 +29,16 @@
 //! 65535, so the zero-loss peak saturates over vacuum.
 //!
 //! Calibration (targets: 92.8 % zeros and max 4095 for 4D; 49.5 % zeros, max 65535, about 1.5 %
-//! of values above 4095 and 0.34 % above 16383 for 3D; best ratios ≈ 35 and ≈ 4.8): the dose sets
-//! how far into the energy/momentum tails counts reach (4D sparsity) and, with the vacuum area,
-//! the saturated fraction; the 3D dwell sets where along the energy axis the summed spectrum falls
-//! below one count (3D sparsity).
+//! of values above 4095 and 0.34 % above 16383 for 3D; best balanced ratios ≈ 35 and ≈ 4.8).
+//! The 3D sparsity says the summed spectrum falls below one count half-way along the energy axis,
+//! which needs a wide energy range: [`DISPERSION`] 0.5 eV/channel (−30 … 482 eV); where exactly
+//! is set by the Si L edge strength ([`SI_EDGE`] 0.027; the 3D sparsity moves 4 pp between 0.02
+//! and 0.03). [`DOSE_4D`] 2.6·10⁵ sets how far into the momentum/energy tails counts reach (4D
+//! sparsity) and saturates the ZLP over vacuum; [`DOSE_3D`] 1.45·10⁵ is the lowest dwell at which
+//! the vacuum ZLP still saturates 16 bits. [`BACKGROUND`] 0.12. At `small` scale
+//! (`tests/synth.rs::calibration_report`) this gives 92.8 % / 49.6 % zeros and best ratios
+//! 29.7 / 5.2. Not reached: the 3D values above 4095 / 16383 are 0.31 % / 0.19 % (study 1.5 % /
+//! 0.34 %): the study's zero-loss peak is broader than this model's.
 
 use super::rng::Stream;
 use crate::error::{DataError, Result};
@@ -95,7 +101,9 @@ impl EelsModel {
     pub fn new(dims: [usize; 2], _seed: u64) -> Result<Self> {
         let [ny, ne] = dims;
         if ny < 8 || ne < 128 {
-            return Err(DataError::Invalid(format!("EELS detector {ny}x{ne} is too small")));
+            return Err(DataError::Invalid(format!(
+                "EELS detector {ny}x{ne} is too small"
+            )));
         }
         let energy = |e: usize| (e as f64 + 0.5 - ZLP_CHANNEL) * DISPERSION;
         let theta = |y: usize| (y as f64 + 0.5 - AXIS_CHANNEL) * MRAD_PER_CHANNEL;
@@ -149,7 +157,9 @@ impl EelsModel {
             (edge(99.8, 1.0) + edge(149.7, 0.3)) * angular(th, e)
         });
         let sum = |m: &[f32]| -> Vec<f64> {
-            (0..ne).map(|e| (0..ny).map(|y| m[y * ne + e] as f64).sum()).collect()
+            (0..ne)
+                .map(|e| (0..ny).map(|y| m[y * ne + e] as f64).sum())
+                .collect()
         };
         let sums = [
             sum(&zlp),
@@ -189,7 +199,13 @@ impl EelsModel {
     pub fn expected(&self, uv: [f64; 2], lambda: &mut [f32]) {
         let [ny, ne] = self.dims;
         let (w, drift) = Self::weights(uv, DOSE_4D);
-        let maps = [&self.zlp, &self.plasmon1, &self.plasmon2, &self.background, &self.si_edge];
+        let maps = [
+            &self.zlp,
+            &self.plasmon1,
+            &self.plasmon2,
+            &self.background,
+            &self.si_edge,
+        ];
         for y in 0..ny {
             for e in 0..ne {
                 let src = e as i64 - drift;
@@ -197,7 +213,10 @@ impl EelsModel {
                     0.0
                 } else {
                     let i = y * ne + src as usize;
-                    maps.iter().zip(&w).map(|(m, w)| m[i] as f64 * w).sum::<f64>() as f32
+                    maps.iter()
+                        .zip(&w)
+                        .map(|(m, w)| m[i] as f64 * w)
+                        .sum::<f64>() as f32
                 };
             }
         }
@@ -208,7 +227,9 @@ impl EelsModel {
         let mut lambda = vec![0f32; self.dims[0] * self.dims[1]];
         self.expected(uv, &mut lambda);
         for (i, (c, &l)) in counts.iter_mut().zip(&lambda).enumerate() {
-            *c = Stream::new(key, i as u64).poisson(l as f64).min(COUNTER_MAX_4D) as u16;
+            *c = Stream::new(key, i as u64)
+                .poisson(l as f64)
+                .min(COUNTER_MAX_4D) as u16;
         }
     }
 
@@ -221,7 +242,11 @@ impl EelsModel {
             *l = if src < 0 || src >= ne as i64 {
                 0.0
             } else {
-                self.sums.iter().zip(&w).map(|(s, w)| s[src as usize] * w).sum()
+                self.sums
+                    .iter()
+                    .zip(&w)
+                    .map(|(s, w)| s[src as usize] * w)
+                    .sum()
             };
         }
     }

@@ -93,7 +93,9 @@ impl DatasetSpec {
     }
 
     pub fn sha256(&self, scale: Scale) -> Option<&str> {
-        self.scales.get(scale.name()).and_then(|e| e.sha256.as_deref())
+        self.scales
+            .get(scale.name())
+            .and_then(|e| e.sha256.as_deref())
     }
 }
 
@@ -120,7 +122,9 @@ impl Manifest {
             if !seen.insert(d.name.as_str()) {
                 return bad(format!("dataset {} is listed twice", d.name));
             }
-            let model = d.model().map_err(|e| DataError::format(&self.path, e.to_string()))?;
+            let model = d
+                .model()
+                .map_err(|e| DataError::format(&self.path, e.to_string()))?;
             if model.dtype() != d.dtype {
                 return bad(format!(
                     "dataset {}: dtype {} but the model produces {}",
@@ -131,9 +135,15 @@ impl Manifest {
             }
             if let Model::DiffBinned(b) = model {
                 let Some(src) = self.datasets.iter().find(|s| s.name == "4D_Diff") else {
-                    return bad(format!("dataset {} is binned from 4D_Diff, which is missing", d.name));
+                    return bad(format!(
+                        "dataset {} is binned from 4D_Diff, which is missing",
+                        d.name
+                    ));
                 };
-                if src.seed != d.seed || src.shape[2] != d.shape[2] * b || src.shape[3] != d.shape[3] * b {
+                if src.seed != d.seed
+                    || src.shape[2] != d.shape[2] * b
+                    || src.shape[3] != d.shape[3] * b
+                {
                     return bad(format!(
                         "dataset {}: must have 4D_Diff's seed and a detector {b}x smaller",
                         d.name
@@ -157,12 +167,18 @@ impl Manifest {
                 }
                 if let Some(h) = &e.sha256 {
                     if h.len() != 64 || !h.bytes().all(|c| c.is_ascii_hexdigit()) {
-                        return bad(format!("dataset {}: `{scale}` sha256 is not 64 hex digits", d.name));
+                        return bad(format!(
+                            "dataset {}: `{scale}` sha256 is not 64 hex digits",
+                            d.name
+                        ));
                     }
                 }
             }
             if d.scales.get("paper").map(|e| e.scan) != Some([d.shape[0], d.shape[1]]) {
-                return bad(format!("dataset {}: `paper` scan differs from shape", d.name));
+                return bad(format!(
+                    "dataset {}: `paper` scan differs from shape",
+                    d.name
+                ));
             }
             if let Some(k) = d.scales.keys().find(|k| Scale::parse(k).is_none()) {
                 return bad(format!("dataset {}: unknown scale `{k}`", d.name));
@@ -172,9 +188,10 @@ impl Manifest {
     }
 
     pub fn spec(&self, name: &str) -> Result<&DatasetSpec> {
-        self.datasets.iter().find(|d| d.name == name).ok_or_else(|| {
-            DataError::format(&self.path, format!("no dataset named {name}"))
-        })
+        self.datasets
+            .iter()
+            .find(|d| d.name == name)
+            .ok_or_else(|| DataError::format(&self.path, format!("no dataset named {name}")))
     }
 
     /// Recompute the SHA-256 of the named datasets (all when `names` is empty) at `scale` and
@@ -184,7 +201,9 @@ impl Manifest {
         for d in self.selected(names)? {
             let actual = sha256_of(&mut SynthReader::new(d, scale)?)?;
             let expected = d.sha256(scale).map(str::to_owned);
-            if expected.as_deref() != Some(actual.as_str()) || d.generator_version != GENERATOR_VERSION {
+            if expected.as_deref() != Some(actual.as_str())
+                || d.generator_version != GENERATOR_VERSION
+            {
                 out.push(Mismatch {
                     name: d.name.clone(),
                     expected,
@@ -215,10 +234,9 @@ impl Manifest {
             .iter_mut()
             .find(|d| d.name == name)
             .ok_or_else(|| DataError::format(&path, format!("no dataset named {name}")))?;
-        let e = d
-            .scales
-            .get_mut(scale.name())
-            .ok_or_else(|| DataError::format(&path, format!("dataset {name}: no `{scale}` scale")))?;
+        let e = d.scales.get_mut(scale.name()).ok_or_else(|| {
+            DataError::format(&path, format!("dataset {name}: no `{scale}` scale"))
+        })?;
         e.sha256 = Some(sha.to_owned());
         d.generator_version = GENERATOR_VERSION;
         Ok(())
@@ -230,7 +248,8 @@ impl Manifest {
         let text = std::fs::read_to_string(&self.path).map_err(|e| DataError::io(&self.path, e))?;
         let updated = self.patch_text(&text)?;
         let file = crate::atomic::AtomicFile::new(&self.path)?;
-        std::fs::write(file.temp_path(), updated).map_err(|e| DataError::io(file.temp_path(), e))?;
+        std::fs::write(file.temp_path(), updated)
+            .map_err(|e| DataError::io(file.temp_path(), e))?;
         file.commit()?;
         Ok(())
     }

@@ -130,7 +130,14 @@ enum Generator {
 impl Generator {
     /// Write frame `(iy, ix)` of a `scan`-sized dataset into `out` (native-endian element bytes,
     /// `det_y * det_x * itemsize` long), using `scratch` for intermediate counts.
-    fn frame(&self, key: u64, scan: [usize; 2], pos: [usize; 2], out: &mut [u8], scratch: &mut Vec<u16>) {
+    fn frame(
+        &self,
+        key: u64,
+        scan: [usize; 2],
+        pos: [usize; 2],
+        out: &mut [u8],
+        scratch: &mut Vec<u16>,
+    ) {
         let uv = [
             (pos[1] as f64 + 0.5) / scan[1] as f64,
             (pos[0] as f64 + 0.5) / scan[0] as f64,
@@ -222,7 +229,8 @@ impl SynthReader {
         }
         let key = rng::frame_key(self.seed, self.model.stream(), (iy * sx + ix) as u64);
         let mut scratch = Vec::new();
-        self.generator.frame(key, [sy, sx], [iy, ix], out, &mut scratch);
+        self.generator
+            .frame(key, [sy, sx], [iy, ix], out, &mut scratch);
         Ok(())
     }
 }
@@ -363,7 +371,11 @@ mod tests {
 
     #[test]
     fn frame_batches_cover_every_frame_once_within_the_budget() {
-        for (shape, max) in [([5, 3, 4, 4], 64), ([5, 3, 4, 4], 200), ([2, 2, 4, 4], 10_000)] {
+        for (shape, max) in [
+            ([5, 3, 4, 4], 64),
+            ([5, 3, 4, 4], 200),
+            ([2, 2, 4, 4], 10_000),
+        ] {
             let batches = frame_batches(shape, 2, max);
             let frames: usize = batches.iter().map(|b| b.extent[0] * b.extent[1]).sum();
             assert_eq!(frames, shape[0] * shape[1]);
@@ -375,8 +387,14 @@ mod tests {
 
     #[test]
     fn model_names_are_the_studys() {
-        assert_eq!(Model::from_name("4D_Diff-4x4-binning"), Some(Model::DiffBinned(4)));
-        assert_eq!(Model::from_name("3D_EELS").map(Model::dtype), Some(DType::U16));
+        assert_eq!(
+            Model::from_name("4D_Diff-4x4-binning"),
+            Some(Model::DiffBinned(4))
+        );
+        assert_eq!(
+            Model::from_name("3D_EELS").map(Model::dtype),
+            Some(DType::U16)
+        );
         assert_eq!(Model::from_name("4D_diff"), None);
     }
 }

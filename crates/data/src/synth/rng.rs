@@ -29,7 +29,13 @@ const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
 
 /// Key of one frame of one stream: all randomness of the frame derives from it.
 pub fn frame_key(seed: u64, stream: u64, frame: u64) -> u64 {
-    mix64(mix64(mix64(seed ^ GOLDEN).wrapping_add(stream).wrapping_mul(GOLDEN)) ^ frame)
+    mix64(
+        mix64(
+            mix64(seed ^ GOLDEN)
+                .wrapping_add(stream)
+                .wrapping_mul(GOLDEN),
+        ) ^ frame,
+    )
 }
 
 /// A SplitMix64 sequence, positioned by a counter.
@@ -139,7 +145,8 @@ pub fn ln_factorial(k: u64) -> f64 {
     let x = k as f64;
     let inv = 1.0 / x;
     let inv2 = inv * inv;
-    x * x.ln() - x + 0.5 * (2.0 * std::f64::consts::PI * x).ln()
+    x * x.ln() - x
+        + 0.5 * (2.0 * std::f64::consts::PI * x).ln()
         + inv * (1.0 / 12.0 - inv2 * (1.0 / 360.0 - inv2 * (1.0 / 1260.0 - inv2 / 1680.0)))
 }
 
@@ -174,7 +181,9 @@ mod tests {
     fn poisson_zero_probability_is_exp_minus_lambda() {
         let key = frame_key(1, 2, 3);
         let n = 400_000u64;
-        let zeros = (0..n).filter(|&i| Stream::new(key, i).poisson(0.3) == 0).count();
+        let zeros = (0..n)
+            .filter(|&i| Stream::new(key, i).poisson(0.3) == 0)
+            .count();
         let p = zeros as f64 / n as f64;
         assert!((p - (-0.3f64).exp()).abs() < 0.003, "P(0) = {p}");
     }
