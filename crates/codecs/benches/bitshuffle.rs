@@ -2,10 +2,12 @@
 //! element sizes 1, 2 and 4 bytes, on 8 KiB blocks (the filter's default block) over 64 MiB of
 //! sparse detector-like data (about 75 % zeros, small counts otherwise).
 //!
-//! Run with `cargo bench -p stemz-codecs --bench bitshuffle`; criterion reports MiB/s of input.
+//! Every kernel this CPU runs is measured (`scalar`, `sse2`, `avx2`); the filter itself uses
+//! [`Kernel::detected`]. Run with `cargo bench -p stemz-codecs --bench bitshuffle`; criterion
+//! reports MiB/s of input.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use stemz_codecs::filters::bitshuffle::{trans_bit_elem, untrans_bit_elem};
+use stemz_codecs::filters::bitshuffle::{trans_bit_elem_with, untrans_bit_elem_with, Kernel};
 
 const TOTAL_BYTES: usize = 64 << 20;
 const BLOCK_BYTES: usize = 8192;
@@ -46,26 +48,31 @@ fn bench_bitshuffle(c: &mut Criterion) {
         group.sample_size(10);
         group.warm_up_time(std::time::Duration::from_secs(1));
         group.measurement_time(std::time::Duration::from_secs(3));
-        group.bench_function(BenchmarkId::new("forward", "default"), |b| {
-            b.iter(|| {
-                for (src, dst) in input
-                    .chunks_exact(BLOCK_BYTES)
-                    .zip(out.chunks_exact_mut(BLOCK_BYTES))
-                {
-                    trans_bit_elem(black_box(src), dst, elem_size).expect("valid block");
-                }
-            })
-        });
-        group.bench_function(BenchmarkId::new("inverse", "default"), |b| {
-            b.iter(|| {
-                for (src, dst) in shuffled
-                    .chunks_exact(BLOCK_BYTES)
-                    .zip(out.chunks_exact_mut(BLOCK_BYTES))
-                {
-                    untrans_bit_elem(black_box(src), dst, elem_size).expect("valid block");
-                }
-            })
-        });
+        for kernel in Kernel::ALL.into_iter().filter(|k| k.is_available()) {
+            let name = format!("{kernel:?}").to_lowercase();
+            group.bench_function(BenchmarkId::new("forward", &name), |b| {
+                b.iter(|| {
+                    for (src, dst) in input
+                        .chunks_exact(BLOCK_BYTES)
+                        .zip(out.chunks_exact_mut(BLOCK_BYTES))
+                    {
+                        trans_bit_elem_with(kernel, black_box(src), dst, elem_size)
+                            .expect("valid block");
+                    }
+                })
+            });
+            group.bench_function(BenchmarkId::new("inverse", &name), |b| {
+                b.iter(|| {
+                    for (src, dst) in shuffled
+                        .chunks_exact(BLOCK_BYTES)
+                        .zip(out.chunks_exact_mut(BLOCK_BYTES))
+                    {
+                        untrans_bit_elem_with(kernel, black_box(src), dst, elem_size)
+                            .expect("valid block");
+                    }
+                })
+            });
+        }
         group.finish();
     }
 }

@@ -483,7 +483,9 @@ fn slow_bitshuffle(input: &[u8], elem_size: usize) -> Vec<u8> {
 mod bitshuffle_properties {
     use super::slow_bitshuffle;
     use proptest::prelude::*;
-    use stemz_codecs::filters::bitshuffle::{trans_bit_elem, untrans_bit_elem};
+    use stemz_codecs::filters::bitshuffle::{
+        trans_bit_elem, trans_bit_elem_with, untrans_bit_elem, untrans_bit_elem_with, Kernel,
+    };
 
     fn elems_and_bytes() -> impl Strategy<Value = (usize, Vec<u8>)> {
         (
@@ -514,5 +516,69 @@ mod bitshuffle_properties {
             untrans_bit_elem(&shuffled, &mut back, es).unwrap();
             prop_assert_eq!(back, data);
         }
+
+        #[test]
+        fn every_kernel_writes_the_scalar_bytes_forward_and_back(
+            (es, data) in kernel_sized_bytes()
+        ) {
+            let mut scalar = vec![0u8; data.len()];
+            trans_bit_elem_with(Kernel::Scalar, &data, &mut scalar, es).unwrap();
+            for kernel in Kernel::ALL.into_iter().filter(|k| k.is_available()) {
+                let mut shuffled = vec![0u8; data.len()];
+                trans_bit_elem_with(kernel, &data, &mut shuffled, es).unwrap();
+                prop_assert_eq!(&shuffled, &scalar, "forward, {:?}", kernel);
+                let mut back = vec![0u8; data.len()];
+                untrans_bit_elem_with(kernel, &scalar, &mut back, es).unwrap();
+                prop_assert_eq!(&back, &data, "inverse, {:?}", kernel);
+            }
+        }
+    }
+
+    /// Sizes spanning several SIMD blocks (64 elements forward, 128 / 256 inverse) plus a tail
+    /// of any number of groups of 8, for the sizes with SIMD kernels and two without.
+    fn kernel_sized_bytes() -> impl Strategy<Value = (usize, Vec<u8>)> {
+        (
+            prop_oneof![Just(1usize), Just(2), Just(3), Just(4), Just(8), Just(12)],
+            0usize..200,
+        )
+            .prop_flat_map(|(es, groups)| {
+                (
+                    Just(es),
+                    proptest::collection::vec(any::<u8>(), es * 8 * groups),
+                )
+            })
+    }
+
+    #[test]
+    fn simd_kernels_match_the_definition_on_full_8_kib_blocks() {
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let data: Vec<u8> = (0..8192)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        for es in [1, 2, 4, 8] {
+            let expected = slow_bitshuffle(&data, es);
+            for kernel in Kernel::ALL.into_iter().filter(|k| k.is_available()) {
+                let mut shuffled = vec![0u8; data.len()];
+                trans_bit_elem_with(kernel, &data, &mut shuffled, es).unwrap();
+                assert_eq!(
+                    shuffled, expected,
+                    "forward, {kernel:?}, {es}-byte elements"
+                );
+                let mut back = vec![0u8; data.len()];
+                untrans_bit_elem_with(kernel, &expected, &mut back, es).unwrap();
+                assert_eq!(back, data, "inverse, {kernel:?}, {es}-byte elements");
+            }
+        }
+    }
+
+    #[test]
+    fn sse2_kernel_is_available_on_x86_64() {
+        assert_eq!(Kernel::Sse2.is_available(), cfg!(target_arch = "x86_64"));
+        assert!(Kernel::detected().is_available());
     }
 }
