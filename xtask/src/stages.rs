@@ -33,27 +33,41 @@ pub fn generated_dir(scale: &str) -> PathBuf {
     root().join("data/generated").join(scale)
 }
 
+const DATASETS: [&str; 5] = [
+    "4D_EELS",
+    "4D_Diff",
+    "4D_Diff-2x2-binning",
+    "4D_Diff-4x4-binning",
+    "3D_EELS",
+];
+
 pub fn datasets(args: &DatasetsArgs) -> Result<()> {
     check_scale(&args.scale)?;
     let stemz = release_bin("stemz")?;
-    let out = generated_dir(&args.scale);
-    std::fs::create_dir_all(&out).with_context(|| out.display().to_string())?;
-    let mut synth = Command::new(&stemz);
-    synth
-        .args(["synth", "--scale", &args.scale, "--out"])
-        .arg(&out);
+    let out = format!("data/generated/{}", args.scale);
     if args.verify {
-        synth.arg("--verify");
+        // Regenerates in memory and compares every SHA-256 with data/datasets.toml.
+        exec(Command::new(&stemz).args(["synth", "--scale", &args.scale, "--verify"]))?;
     }
-    exec(&mut synth)?;
+    // Files are written atomically, so a present file is a complete one: a rerun resumes.
+    let present = DATASETS
+        .iter()
+        .all(|d| root().join(&out).join(format!("{d}.emd")).exists());
+    if present {
+        eprintln!("datasets: {out}/ already holds all five datasets");
+    } else {
+        exec(Command::new(&stemz).args(["synth", "--scale", &args.scale, "--out", &out]))?;
+    }
     if args.calibrate {
-        exec(
-            Command::new(&stemz)
-                .args(["calibrate", "--scale", &args.scale, "--data"])
-                .arg(&out)
-                .arg("--out")
-                .arg(root().join("paper/calibration.md")),
-        )?;
+        exec(Command::new(&stemz).args([
+            "calibrate",
+            "--scale",
+            &args.scale,
+            "--data",
+            &out,
+            "--out",
+            "paper/calibration.md",
+        ]))?;
     }
     Ok(())
 }
@@ -63,29 +77,29 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     exec(Command::new(stemz).arg("bench").args(&args.args))
 }
 
-/// The committed reference run that `report` and `check` render.
-fn reference_run() -> Result<PathBuf> {
+/// The committed reference run (`data/runs/REFERENCE` holds its folder name), relative to the
+/// workspace root.
+fn reference_run() -> Result<String> {
     let pointer = root().join("data/runs/REFERENCE");
     let id = std::fs::read_to_string(&pointer)
         .with_context(|| format!("{}: names the committed reference run", pointer.display()))?;
-    Ok(root().join("data/runs").join(id.trim()))
+    Ok(format!("data/runs/{}", id.trim()))
 }
+
+/// The study's published measurements, beside the checkout (see README).
+const STUDY: &str = "../shared/reference/paper";
 
 fn report_cmd(check: bool) -> Result<()> {
     let run = reference_run()?;
-    let study = root().join("../shared/reference/paper");
-    let mut cmd = cargo();
-    cmd.args(["run", "--quiet", "-p", "stemz-report", "--"])
-        .arg("--run")
-        .arg(&run);
-    if study.is_dir() {
-        cmd.arg("--study").arg(&study);
+    if !root().join(STUDY).is_dir() {
+        bail!("{STUDY}: the study's published measurements are needed beside the checkout");
     }
-    cmd.arg("--out").arg(root());
-    if check {
-        cmd.arg("--check");
-    }
-    exec(&mut cmd)
+    exec(
+        cargo()
+            .args(["run", "--quiet", "-p", "stemz-report", "--"])
+            .args(["--study", STUDY, "--run", &run, "--out", "."])
+            .args(check.then_some("--check")),
+    )
 }
 
 pub fn report() -> Result<()> {
@@ -98,6 +112,24 @@ pub fn check() -> Result<()> {
     report_cmd(true)
 }
 
+/// The run folder `reproduce` measures into: per scale and machine, so a rerun on the same
+/// machine resumes, and a fresh clone elsewhere measures anew instead of finding the committed
+/// reference run complete.
+fn reproduce_run_id(scale: &str) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let host: String = host
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    if host.is_empty() {
+        format!("reproduce-{scale}")
+    } else {
+        format!("reproduce-{scale}-{host}")
+    }
+}
+
 pub fn reproduce(args: &ReproduceArgs) -> Result<()> {
     check_scale(&args.scale)?;
     let started = std::time::Instant::now();
@@ -106,8 +138,9 @@ pub fn reproduce(args: &ReproduceArgs) -> Result<()> {
         verify: false,
         calibrate: true,
     })?;
-    let run_id = format!("reproduce-{}", args.scale);
+    let run_id = reproduce_run_id(&args.scale);
     let stemz = release_bin("stemz")?;
+    let data = format!("data/generated/{}", args.scale);
     exec(
         Command::new(&stemz)
             .args([
@@ -117,26 +150,22 @@ pub fn reproduce(args: &ReproduceArgs) -> Result<()> {
                 "--runs",
                 &args.runs.to_string(),
             ])
-            .arg("--data")
-            .arg(generated_dir(&args.scale))
-            .args(["--run-id", &run_id])
-            .arg("--out")
-            .arg(root().join("data/runs")),
+            .args(["--data", &data, "--run-id", &run_id, "--out", "data/runs"]),
     )?;
-    let run = root().join("data/runs").join(&run_id);
-    let report = release_bin("stemz-report")?;
     exec(
-        Command::new(report)
-            .arg("--run")
-            .arg(&run)
-            .arg("--study")
-            .arg(root().join("../shared/reference/paper"))
-            .arg("--out")
-            .arg(root())
+        Command::new(release_bin("stemz-report")?)
+            .args([
+                "--study",
+                STUDY,
+                "--run",
+                &format!("data/runs/{run_id}"),
+                "--out",
+                ".",
+            ])
             .arg("--summary"),
     )?;
     eprintln!(
-        "reproduce: done in {:.1} min",
+        "reproduce: done in {:.1} min; records in data/runs/{run_id}/, calibration in paper/calibration.md",
         started.elapsed().as_secs_f64() / 60.0
     );
     Ok(())

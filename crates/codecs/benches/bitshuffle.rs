@@ -38,7 +38,7 @@ fn bench_bitshuffle(c: &mut Criterion) {
             .chunks_exact(BLOCK_BYTES)
             .zip(shuffled.chunks_exact_mut(BLOCK_BYTES))
         {
-            trans_bit_elem(src, dst, elem_size)
+            trans_bit_elem_with(Kernel::Scalar, src, dst, elem_size)
                 .expect("8 KiB blocks hold a multiple of 8 elements");
         }
         let mut out = vec![0u8; TOTAL_BYTES];

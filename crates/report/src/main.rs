@@ -26,6 +26,10 @@ struct Args {
     /// Write nothing; fail when any artifact differs from what would be written.
     #[arg(long)]
     check: bool,
+    /// After writing, print where the artifacts are, the headline numbers, and every claim or
+    /// fit that does not hold on the run's data.
+    #[arg(long)]
+    summary: bool,
 }
 
 fn open(path: &Path) -> Result<std::fs::File> {
@@ -97,11 +101,20 @@ fn main() -> Result<()> {
             }
             let a = Analysed::new(ds, &rows, &cat)?;
             let mut prov = provenance(&dir.join("run.toml"))?;
-            prov.insert(0, ("run folder".into(), dir.display().to_string()));
+            // The folder's name only: the report must not depend on where the checkout is.
+            let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+            prov.insert(
+                0,
+                (
+                    "run folder".into(),
+                    format!("data/runs/{}", name.unwrap_or_default()),
+                ),
+            );
             (a, prov)
         }
     };
     let files = render_all(&study, &ours, &Catalogue::study(), &prov)?;
+    let summary = args.summary.then(|| summarize(&study, &ours));
     let root = args
         .out
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."));
@@ -118,5 +131,51 @@ fn main() -> Result<()> {
     } else {
         println!("{} files rendered, {} changed", files.len(), changed.len());
     }
+    if let Some(text) = summary {
+        print!("{text}");
+    }
     Ok(())
+}
+
+/// The end-of-run summary: where things are, Eq. 1 theirs vs ours, and each headline claim.
+fn summarize(study: &Analysed, ours: &Analysed) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let _ = writeln!(s, "\nArtifacts: paper/tables/ (Tables 1-5: CSV, Markdown, LaTeX), figures/ (SVG, PNG), paper/REPORT.md");
+    let fit = |f: &Option<stemz_analysis::fit::PowerLawFit>| match f {
+        Some(f) => format!(
+            "a = {:.3}, b = {:.3}, c = {:.3}, R^2 = {:.4}",
+            f.a, f.b, f.c, f.r_squared
+        ),
+        None => "not fitted (too few datasets)".to_string(),
+    };
+    let _ = writeln!(
+        s,
+        "Equation 1  study: {}\n            ours:  {}",
+        fit(&study.fit),
+        fit(&ours.fit)
+    );
+    for row in &ours.table3 {
+        let _ = writeln!(
+            s,
+            "Best for {:<22} {:>7.2}x  {}",
+            row.dataset, row.best_ratio, row.implementation
+        );
+    }
+    let claims = stemz_analysis::claims::compare(&study.claims, &ours.claims);
+    let failed: Vec<_> = claims.iter().filter(|c| !c.holds).collect();
+    let _ = writeln!(
+        s,
+        "Claims: {} of {} hold on our data",
+        claims.len() - failed.len(),
+        claims.len()
+    );
+    for c in failed {
+        let _ = writeln!(
+            s,
+            "  does not hold: {} (stated {:?}, ours {:?}; tolerance: {})",
+            c.statement, c.stated, c.ours, c.tolerance
+        );
+    }
+    s
 }
