@@ -4,10 +4,12 @@
 //! Every error reaches `main`, which prints one line and exits non-zero.
 
 mod bench;
+mod calibrate;
 mod compress;
 mod convert;
 mod inspect;
 mod methods;
+mod recommend;
 mod synth;
 
 use clap::{Parser, Subcommand};
@@ -43,6 +45,10 @@ enum Cmd {
     BenchMerge(bench::MergeArgs),
     /// Generate the synthetic stand-ins for the study's five datasets as EMD 1.0 files.
     Synth(synth::Args),
+    /// Recommend a method and chunking per goal, measured on a sample of the file and projected to all of it.
+    Recommend(recommend::Args),
+    /// Measure the synthetic datasets against the study's published statistics (writes paper/calibration.md).
+    Calibrate(calibrate::Args),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +59,8 @@ fn main() -> ExitCode {
         Cmd::Compress(a) => compress::run(a),
         Cmd::Methods(a) => methods::run(a),
         Cmd::Synth(a) => synth::run(a),
+        Cmd::Recommend(a) => recommend::run(a),
+        Cmd::Calibrate(a) => calibrate::run(a),
         Cmd::Bench(a) => bench::run(a),
         Cmd::BenchMerge(a) => bench::merge(a),
     };

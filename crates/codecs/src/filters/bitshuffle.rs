@@ -7,9 +7,9 @@
 //! bit `i % 8` (least significant first) of byte `i / 8` of the row.
 //!
 //! Speed: the SIMD kernels (`x86` submodule, chosen once per process by [`Kernel::detected`])
-//! do the element sizes 1, 2, 4 and 8 in whole blocks of 64 (forward) or 128 / 256 (inverse)
-//! elements; what is left (the last elements of a block, other element sizes, other CPUs) runs
-//! the portable code, where each group of 8 elements × 1 byte column is an 8×8 bit matrix held
+//! do the element sizes 1, 2, 4 and 8 in whole blocks of 128 (SSE2) or 256 (AVX2) elements;
+//! what is left (the last elements of a block, other element sizes, other CPUs) runs the
+//! portable code, where each group of 8 elements × 1 byte column is an 8×8 bit matrix held
 //! in one `u64` and transposed with three delta-swaps (Hacker's Delight's `transpose8`, the same
 //! one bitshuffle's scalar code uses). Every kernel writes the same bytes.
 
@@ -152,9 +152,10 @@ pub fn trans_bit_elem_with(
         #[cfg(target_arch = "x86_64")]
         Kernel::Sse2 => x86::forward_sse2(input, out, n, 0, elem_size),
         #[cfg(target_arch = "x86_64")]
-        Kernel::Avx2 => {
-            avx2_token().and_then(|s| x86::forward_avx2(s, input, out, n, 0, elem_size))
-        }
+        Kernel::Avx2 => avx2_token()
+            .and_then(|s| x86::forward_avx2(s, input, out, n, 0, elem_size))
+            // AVX2 blocks are 256 elements: one 128-element SSE2 block may follow.
+            .and_then(|done| x86::forward_sse2(input, out, n, done, elem_size)),
         #[cfg(not(target_arch = "x86_64"))]
         Kernel::Sse2 | Kernel::Avx2 => None,
     };

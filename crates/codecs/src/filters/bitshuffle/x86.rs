@@ -2,20 +2,22 @@
 //! blocks of elements and return where they stopped; the caller finishes with the scalar code,
 //! so the output is the same byte for byte whatever the kernel.
 //!
-//! Forward, per block of 64 elements: split the elements' bytes into one vector stream per byte
-//! column (even/odd byte separation with `packus`, repeated log2(elem_size) times), then read
-//! the 8 bit-rows of a column off with `movemask` (bit 7 of every byte), doubling the bytes
-//! between reads so that bit 6, 5, ... come up in turn; 64 elements give one `u64` per bit-row.
+//! Both directions work on blocks of 8 × (vector width) elements, one byte column at a time,
+//! and share one 8 × 8 bit transpose across 8 registers (three delta-swap stages, each a
+//! shift, two xors and a mask per register pair), which maps "register `k`, byte `p` holds
+//! byte `j` of element `8p + k`" to "register `b`, byte `p`, bit `k` holds bit `b` of it", i.e.
+//! to the 8 bit-rows of the column, and back.
 //!
-//! Inverse, per block of 8 × (vector width) elements: load the 8 bit-rows of a byte column,
-//! transpose the 8 × 8 bit matrices across the 8 registers with three delta-swap stages (after
-//! which register `k`, byte `p` holds the byte of element `8p + k`), interleave the registers'
-//! bytes back into element order, then interleave the byte columns into whole elements.
+//! Forward: separate the byte columns (even/odd byte split with `packus`, log2(elem_size)
+//! times), bring each column to the "register `k`, byte `p`" order with four rounds of byte
+//! unpacks, transpose, store the 8 registers into the 8 bit-rows. Inverse: load the 8 bit-rows,
+//! transpose, three rounds of unpacks back to element order, interleave the byte columns.
 //!
 //! One generic code path serves both instruction sets through the [`Simd`] trait. AVX2's
-//! unpack instructions work within 128-bit lanes, so the inverse treats an AVX2 register as two
-//! independent SSE2 problems (lane `L` handles the second half of the block) and stores the
-//! halves apart; the forward path restores element order after each lane-wise `packus`.
+//! unpack and pack instructions work within 128-bit lanes, so an AVX2 register is treated as
+//! two independent SSE2 problems: lane `L` handles elements `128 L .. 128 (L + 1)` of the
+//! block, loaded and stored lane by lane on the element side and as whole 32-byte vectors on
+//! the bit-row side.
 //!
 //! Soundness: every method of [`Simd`] takes the token by value, and a token exists only when
 //! its instruction set was detected ([`Sse2`] is part of the x86_64 baseline, [`Avx2`] is made
@@ -34,13 +36,9 @@ pub(super) trait Simd: Copy {
     fn zero(self) -> Self::V;
     fn and(self, a: Self::V, b: Self::V) -> Self::V;
     fn xor(self, a: Self::V, b: Self::V) -> Self::V;
-    /// Each byte doubled (shifted left by one bit).
-    fn double(self, a: Self::V) -> Self::V;
     fn srli16<const N: i32>(self, a: Self::V) -> Self::V;
     fn slli16<const N: i32>(self, a: Self::V) -> Self::V;
-    /// Bit 7 of every byte, byte `i` at bit `i`.
-    fn movemask(self, a: Self::V) -> u32;
-    /// The 16-bit words of `a` then `b` saturated to bytes, in element order.
+    /// Per 128-bit lane: the 16-bit words of `a` then `b` saturated to bytes.
     fn pack16(self, a: Self::V, b: Self::V) -> Self::V;
     fn unpacklo8(self, a: Self::V, b: Self::V) -> Self::V;
     fn unpackhi8(self, a: Self::V, b: Self::V) -> Self::V;
@@ -50,6 +48,10 @@ pub(super) trait Simd: Copy {
     fn unpackhi32(self, a: Self::V, b: Self::V) -> Self::V;
     /// Load the first `WIDTH` bytes of `src` (panics if shorter).
     fn load(self, src: &[u8]) -> Self::V;
+    /// Load 16-byte lane `L` from `src[L * lane_stride..][..16]` (panics if too short).
+    fn load_lanes(self, src: &[u8], lane_stride: usize) -> Self::V;
+    /// Store `v` in the first `WIDTH` bytes of `dst` (panics if shorter).
+    fn store(self, v: Self::V, dst: &mut [u8]);
     /// Store 16-byte lane `L` of `v` at `dst[L * lane_stride..][..16]` (panics if too short).
     fn store_lanes(self, v: Self::V, dst: &mut [u8], lane_stride: usize);
 }
@@ -99,11 +101,6 @@ impl Simd for Sse2 {
         unsafe { _mm_xor_si128(a, b) }
     }
     #[inline(always)]
-    fn double(self, a: __m128i) -> __m128i {
-        // SAFETY: SSE2 is part of the x86_64 baseline.
-        unsafe { _mm_add_epi8(a, a) }
-    }
-    #[inline(always)]
     fn srli16<const N: i32>(self, a: __m128i) -> __m128i {
         // SAFETY: SSE2 is part of the x86_64 baseline.
         unsafe { _mm_srli_epi16::<N>(a) }
@@ -112,11 +109,6 @@ impl Simd for Sse2 {
     fn slli16<const N: i32>(self, a: __m128i) -> __m128i {
         // SAFETY: SSE2 is part of the x86_64 baseline.
         unsafe { _mm_slli_epi16::<N>(a) }
-    }
-    #[inline(always)]
-    fn movemask(self, a: __m128i) -> u32 {
-        // SAFETY: SSE2 is part of the x86_64 baseline.
-        unsafe { _mm_movemask_epi8(a) as u32 }
     }
     #[inline(always)]
     fn pack16(self, a: __m128i, b: __m128i) -> __m128i {
@@ -160,6 +152,16 @@ impl Simd for Sse2 {
         unsafe { _mm_loadu_si128(src.as_ptr().cast()) }
     }
     #[inline(always)]
+    fn load_lanes(self, src: &[u8], _lane_stride: usize) -> __m128i {
+        self.load(src)
+    }
+    #[inline(always)]
+    fn store(self, v: __m128i, dst: &mut [u8]) {
+        let dst = &mut dst[..16];
+        // SAFETY: `dst` holds 16 writable bytes; storeu has no alignment requirement.
+        unsafe { _mm_storeu_si128(dst.as_mut_ptr().cast(), v) }
+    }
+    #[inline(always)]
     fn store_lanes(self, v: __m128i, dst: &mut [u8], _lane_stride: usize) {
         let dst = &mut dst[..16];
         // SAFETY: `dst` holds 16 writable bytes; storeu has no alignment requirement.
@@ -197,11 +199,6 @@ impl Simd for Avx2 {
         unsafe { _mm256_xor_si256(a, b) }
     }
     #[inline(always)]
-    fn double(self, a: __m256i) -> __m256i {
-        // SAFETY: the token proves AVX2.
-        unsafe { _mm256_add_epi8(a, a) }
-    }
-    #[inline(always)]
     fn srli16<const N: i32>(self, a: __m256i) -> __m256i {
         // SAFETY: the token proves AVX2.
         unsafe { _mm256_srli_epi16::<N>(a) }
@@ -212,16 +209,9 @@ impl Simd for Avx2 {
         unsafe { _mm256_slli_epi16::<N>(a) }
     }
     #[inline(always)]
-    fn movemask(self, a: __m256i) -> u32 {
-        // SAFETY: the token proves AVX2.
-        unsafe { _mm256_movemask_epi8(a) as u32 }
-    }
-    #[inline(always)]
     fn pack16(self, a: __m256i, b: __m256i) -> __m256i {
-        // packus works per 128-bit lane, giving 64-bit quarters [a0, b0, a1, b1]; the
-        // permutation puts them back in element order [a0, a1, b0, b1].
         // SAFETY: the token proves AVX2.
-        unsafe { _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packus_epi16(a, b)) }
+        unsafe { _mm256_packus_epi16(a, b) }
     }
     #[inline(always)]
     fn unpacklo8(self, a: __m256i, b: __m256i) -> __m256i {
@@ -261,6 +251,24 @@ impl Simd for Avx2 {
         unsafe { _mm256_loadu_si256(src.as_ptr().cast()) }
     }
     #[inline(always)]
+    fn load_lanes(self, src: &[u8], lane_stride: usize) -> __m256i {
+        let (lo, hi) = (&src[..16], &src[lane_stride..lane_stride + 16]);
+        // SAFETY: the token proves AVX2; `lo` and `hi` hold 16 readable bytes each and loadu
+        // has no alignment requirement.
+        unsafe {
+            let lo = _mm_loadu_si128(lo.as_ptr().cast());
+            let hi = _mm_loadu_si128(hi.as_ptr().cast());
+            _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(lo), hi)
+        }
+    }
+    #[inline(always)]
+    fn store(self, v: __m256i, dst: &mut [u8]) {
+        let dst = &mut dst[..32];
+        // SAFETY: the token proves AVX2; `dst` holds 32 writable bytes and storeu has no
+        // alignment requirement.
+        unsafe { _mm256_storeu_si256(dst.as_mut_ptr().cast(), v) }
+    }
+    #[inline(always)]
     fn store_lanes(self, v: __m256i, dst: &mut [u8], lane_stride: usize) {
         let (lo, hi) = dst.split_at_mut(lane_stride);
         let (lo, hi) = (&mut lo[..16], &mut hi[..16]);
@@ -273,10 +281,7 @@ impl Simd for Avx2 {
     }
 }
 
-/// Elements per forward block: one `u64` per bit-row.
-const FORWARD_BLOCK: usize = 64;
-
-/// Even and odd bytes of the byte stream `a` then `b`.
+/// Even and odd bytes of the byte stream `a` then `b`, per 128-bit lane.
 #[inline(always)]
 fn split<S: Simd>(s: S, a: S::V, b: S::V) -> (S::V, S::V) {
     let low = s.splat16(0x00FF);
@@ -285,9 +290,54 @@ fn split<S: Simd>(s: S, a: S::V, b: S::V) -> (S::V, S::V) {
     (even, odd)
 }
 
-/// Bit-shuffle the whole blocks of 64 elements of `input` (`n` elements of `ES` bytes, `ES` one
-/// of 1, 2, 4, 8) from element `start` (a multiple of 64) on into `out`; returns the element
-/// where it stopped.
+/// Transpose the 8×8 bit matrix (register, bit-in-byte) of every byte position: afterwards
+/// bit `k` of byte `p` of register `b` is what bit `b` of byte `p` of register `k` was.
+#[inline(always)]
+fn transpose_bits<S: Simd>(s: S, r: &mut [S::V; 8]) {
+    let m4 = s.splat16(0x0F0F);
+    let m2 = s.splat16(0x3333);
+    let m1 = s.splat16(0x5555);
+    let [r0, r1, r2, r3, r4, r5, r6, r7] = r;
+    delta_swap::<S, 4>(s, r0, r4, m4);
+    delta_swap::<S, 4>(s, r1, r5, m4);
+    delta_swap::<S, 4>(s, r2, r6, m4);
+    delta_swap::<S, 4>(s, r3, r7, m4);
+    delta_swap::<S, 2>(s, r0, r2, m2);
+    delta_swap::<S, 2>(s, r1, r3, m2);
+    delta_swap::<S, 2>(s, r4, r6, m2);
+    delta_swap::<S, 2>(s, r5, r7, m2);
+    delta_swap::<S, 1>(s, r0, r1, m1);
+    delta_swap::<S, 1>(s, r2, r3, m1);
+    delta_swap::<S, 1>(s, r4, r5, m1);
+    delta_swap::<S, 1>(s, r6, r7, m1);
+}
+
+/// The 8 bit-rows of one byte column. `c[t]` holds, lane by lane, the byte of elements
+/// `16t .. 16t + 16` of that lane's 128 elements; the result's register `b` holds bit `b` of
+/// them, element `8p + k` at bit `k` of byte `p`.
+#[inline(always)]
+fn forward_column<S: Simd>(s: S, mut c: [S::V; 8]) -> [S::V; 8] {
+    // Each round of unpacks rotates the 7-bit byte index (vector, byte) left by one; four
+    // rounds turn element e = 8p + k at (e >> 4, e & 15) into register k, byte p.
+    for _ in 0..4 {
+        c = [
+            s.unpacklo8(c[0], c[4]),
+            s.unpackhi8(c[0], c[4]),
+            s.unpacklo8(c[1], c[5]),
+            s.unpackhi8(c[1], c[5]),
+            s.unpacklo8(c[2], c[6]),
+            s.unpackhi8(c[2], c[6]),
+            s.unpacklo8(c[3], c[7]),
+            s.unpackhi8(c[3], c[7]),
+        ];
+    }
+    transpose_bits(s, &mut c);
+    c
+}
+
+/// Bit-shuffle the whole blocks of `8 * WIDTH` elements of `input` (`n` elements of `ES` bytes,
+/// `ES` one of 1, 2, 4, 8) from element `start` (a multiple of the block) on into `out`;
+/// returns the element where it stopped.
 #[inline(always)]
 fn forward<S: Simd, const ES: usize>(
     s: S,
@@ -297,56 +347,62 @@ fn forward<S: Simd, const ES: usize>(
     start: usize,
 ) -> usize {
     let row = n / 8;
-    let per_col = FORWARD_BLOCK / S::WIDTH;
-    let blocks = n / FORWARD_BLOCK;
-    for k in start / FORWARD_BLOCK..blocks {
-        let src = &input[k * FORWARD_BLOCK * ES..(k + 1) * FORWARD_BLOCK * ES];
-        // cols[j][q]: byte j of elements q * WIDTH .. (q + 1) * WIDTH of the block.
-        let mut cols = [[s.zero(); 4]; ES];
-        for q in 0..per_col {
-            let at = |v: usize| &src[(q * ES + v) * S::WIDTH..];
+    let block = 8 * S::WIDTH;
+    let blocks = n / block;
+    // Lane L of every register works on elements 128 L .. 128 (L + 1) of the block.
+    let ls = 128 * ES;
+    for k in start / block..blocks {
+        let src = &input[k * block * ES..(k + 1) * block * ES];
+        // cols[j][t]: byte j of elements 16t .. 16t + 16 (per lane).
+        let mut cols = [[s.zero(); 8]; ES];
+        for t in 0..8 {
+            let at = 16 * ES * t;
             match ES {
-                1 => cols[0][q] = s.load(at(0)),
+                1 => cols[0][t] = s.load_lanes(&src[at..], ls),
                 2 => {
-                    (cols[0][q], cols[1][q]) = split(s, s.load(at(0)), s.load(at(1)));
+                    let x0 = s.load_lanes(&src[at..], ls);
+                    let x1 = s.load_lanes(&src[at + 16..], ls);
+                    (cols[0][t], cols[1][t]) = split(s, x0, x1);
                 }
                 4 => {
-                    let (e0, o0) = split(s, s.load(at(0)), s.load(at(1)));
-                    let (e1, o1) = split(s, s.load(at(2)), s.load(at(3)));
-                    (cols[0][q], cols[2][q]) = split(s, e0, e1);
-                    (cols[1][q], cols[3][q]) = split(s, o0, o1);
+                    let mut x = [s.zero(); 4];
+                    for (i, v) in x.iter_mut().enumerate() {
+                        *v = s.load_lanes(&src[at + 16 * i..], ls);
+                    }
+                    let (e0, o0) = split(s, x[0], x[1]);
+                    let (e1, o1) = split(s, x[2], x[3]);
+                    (cols[0][t], cols[2][t]) = split(s, e0, e1);
+                    (cols[1][t], cols[3][t]) = split(s, o0, o1);
                 }
                 8 => {
-                    let (e0, o0) = split(s, s.load(at(0)), s.load(at(1)));
-                    let (e1, o1) = split(s, s.load(at(2)), s.load(at(3)));
-                    let (e2, o2) = split(s, s.load(at(4)), s.load(at(5)));
-                    let (e3, o3) = split(s, s.load(at(6)), s.load(at(7)));
-                    // Byte 4i, 4i+2 (evens of evens / odds of evens), 4i+1, 4i+3.
+                    let mut x = [s.zero(); 8];
+                    for (i, v) in x.iter_mut().enumerate() {
+                        *v = s.load_lanes(&src[at + 16 * i..], ls);
+                    }
+                    let (e0, o0) = split(s, x[0], x[1]);
+                    let (e1, o1) = split(s, x[2], x[3]);
+                    let (e2, o2) = split(s, x[4], x[5]);
+                    let (e3, o3) = split(s, x[6], x[7]);
+                    // Bytes 4i, 4i + 2 (evens of evens / odds of evens), 4i + 1, 4i + 3.
                     let (ee0, eo0) = split(s, e0, e1);
                     let (ee1, eo1) = split(s, e2, e3);
                     let (oe0, oo0) = split(s, o0, o1);
                     let (oe1, oo1) = split(s, o2, o3);
-                    (cols[0][q], cols[4][q]) = split(s, ee0, ee1);
-                    (cols[2][q], cols[6][q]) = split(s, eo0, eo1);
-                    (cols[1][q], cols[5][q]) = split(s, oe0, oe1);
-                    (cols[3][q], cols[7][q]) = split(s, oo0, oo1);
+                    (cols[0][t], cols[4][t]) = split(s, ee0, ee1);
+                    (cols[2][t], cols[6][t]) = split(s, eo0, eo1);
+                    (cols[1][t], cols[5][t]) = split(s, oe0, oe1);
+                    (cols[3][t], cols[7][t]) = split(s, oo0, oo1);
                 }
                 _ => unreachable!("forward kernels are instantiated for 1, 2, 4, 8 bytes only"),
             }
         }
-        for (j, col) in cols.iter_mut().enumerate() {
-            for b in (0..8).rev() {
-                let mut word = 0u64;
-                for (q, v) in col.iter_mut().take(per_col).enumerate() {
-                    word |= u64::from(s.movemask(*v)) << (q * S::WIDTH);
-                    *v = s.double(*v);
-                }
-                let at = (8 * j + b) * row + 8 * k;
-                out[at..at + 8].copy_from_slice(&word.to_le_bytes());
+        for (j, col) in cols.into_iter().enumerate() {
+            for (b, v) in forward_column(s, col).into_iter().enumerate() {
+                s.store(v, &mut out[(8 * j + b) * row + k * S::WIDTH..]);
             }
         }
     }
-    blocks * FORWARD_BLOCK
+    blocks * block
 }
 
 /// Swap bits between registers `a` and `b`: bit `k + D` of every byte of `a` with bit `k` of
@@ -366,23 +422,7 @@ fn inverse_column<S: Simd>(s: S, input: &[u8], row: usize, j: usize, off: usize)
     for (b, v) in r.iter_mut().enumerate() {
         *v = s.load(&input[(8 * j + b) * row + off..]);
     }
-    let m4 = s.splat16(0x0F0F);
-    let m2 = s.splat16(0x3333);
-    let m1 = s.splat16(0x5555);
-    // Transpose the 8×8 bit matrix (register, bit-in-byte) of every byte position.
-    let [r0, r1, r2, r3, r4, r5, r6, r7] = &mut r;
-    delta_swap::<S, 4>(s, r0, r4, m4);
-    delta_swap::<S, 4>(s, r1, r5, m4);
-    delta_swap::<S, 4>(s, r2, r6, m4);
-    delta_swap::<S, 4>(s, r3, r7, m4);
-    delta_swap::<S, 2>(s, r0, r2, m2);
-    delta_swap::<S, 2>(s, r1, r3, m2);
-    delta_swap::<S, 2>(s, r4, r6, m2);
-    delta_swap::<S, 2>(s, r5, r7, m2);
-    delta_swap::<S, 1>(s, r0, r1, m1);
-    delta_swap::<S, 1>(s, r2, r3, m1);
-    delta_swap::<S, 1>(s, r4, r5, m1);
-    delta_swap::<S, 1>(s, r6, r7, m1);
+    transpose_bits(s, &mut r);
     // Register k, byte p is element 8p + k: interleave the registers' bytes.
     let (a01, b01) = (s.unpacklo8(r[0], r[1]), s.unpackhi8(r[0], r[1]));
     let (a23, b23) = (s.unpacklo8(r[2], r[3]), s.unpackhi8(r[2], r[3]));
@@ -443,7 +483,12 @@ fn inverse<S: Simd, const ES: usize>(
                 }
             }
             4 => {
-                let c = [0, 1, 2, 3].map(|j| inverse_column(s, input, row, j, off));
+                let c = [
+                    inverse_column(s, input, row, 0, off),
+                    inverse_column(s, input, row, 1, off),
+                    inverse_column(s, input, row, 2, off),
+                    inverse_column(s, input, row, 3, off),
+                ];
                 for t in 0..8 {
                     let lo01 = s.unpacklo8(c[0][t], c[1][t]);
                     let hi01 = s.unpackhi8(c[0][t], c[1][t]);
@@ -462,7 +507,10 @@ fn inverse<S: Simd, const ES: usize>(
                 }
             }
             8 => {
-                let c = [0, 1, 2, 3, 4, 5, 6, 7].map(|j| inverse_column(s, input, row, j, off));
+                let mut c = [[s.zero(); 8]; 8];
+                for (j, col) in c.iter_mut().enumerate() {
+                    *col = inverse_column(s, input, row, j, off);
+                }
                 for t in 0..8 {
                     let b01 = [s.unpacklo8(c[0][t], c[1][t]), s.unpackhi8(c[0][t], c[1][t])];
                     let b23 = [s.unpacklo8(c[2][t], c[3][t]), s.unpackhi8(c[2][t], c[3][t])];

@@ -1,0 +1,182 @@
+//! `recommend` against the full measurement: the pick made on a 5 % sample of a synthetic
+//! dataset must be what measuring every chunk of it picks.
+//!
+//! Dataset: `4D_Diff` at `small` scale (32x32x256x256 u16, 128 MiB) held in memory, so that
+//! neither run pays for generating frames. Chunkings `balanced` (4 chunk columns, sample = 2)
+//! and `single_frame` (1024 columns, sample = 52); `real_space` is one column at this scale, so
+//! its sample would be the whole file and test nothing. Methods: the contenders for each goal
+//! (blosc_zstd and bitshuffle_zstd for size, lz4-based codecs for speed) plus `lz4_hdf5`, the fastest codec whose ratio is
+//! below the floor, so a broken floor shows. Engine: serial, one thread, the least sensitive to
+//! what else runs on a shared 2-core machine.
+//!
+//! Ratios are deterministic (fixed data, fixed sample), so their asserts are exact. Throughputs
+//! are not: when the sample's speed pick differs from the full run's, both are measured again,
+//! interleaved (so machine load hits both alike), and the sample's pick must reach 80 % of the
+//! full pick's throughput.
+
+use std::path::Path;
+use stemz_bench::recommend::{evaluate, ratio_floor, Candidate, Goal, MemCube, Options};
+use stemz_codecs::{Chunking, Engine, Method};
+use stemz_data::synth::{manifest::default_manifest_path, Manifest, Scale, SynthReader};
+
+const METHODS: [&str; 5] = [
+    "lz4_hdf5",
+    "blosc_lz4",
+    "bitshuffle_lz4",
+    "bitshuffle_zstd",
+    "blosc_zstd",
+];
+
+fn options(
+    fraction: f64,
+    repeats: u32,
+    methods: Vec<Method>,
+    chunkings: Vec<Chunking>,
+    dir: &Path,
+) -> Options {
+    Options {
+        fraction,
+        methods,
+        chunkings,
+        engine: Engine::Serial,
+        repeats,
+        workdir: dir.to_path_buf(),
+    }
+}
+
+fn find<'a>(cs: &'a [Candidate], c: &Candidate) -> &'a Candidate {
+    cs.iter()
+        .find(|x| x.method == c.method && x.chunking == c.chunking)
+        .expect("same configurations in both runs")
+}
+
+fn throughput(goal: Goal, c: &Candidate) -> f64 {
+    match goal {
+        Goal::FastestWrite => c.write_gib_s,
+        Goal::FastestRead => c.read_gib_s,
+        _ => c.projection.ratio * c.write_gib_s.min(c.read_gib_s),
+    }
+}
+
+/// Measure `a` and `b` on the whole cube, alternating, best of `rounds` each.
+fn remeasure(
+    cube: &mut MemCube,
+    a: &Candidate,
+    b: &Candidate,
+    rounds: u32,
+    dir: &Path,
+) -> (Candidate, Candidate) {
+    let one = |cube: &mut MemCube, c: &Candidate| {
+        let opts = options(
+            1.0,
+            1,
+            vec![Method::parse(&c.method).unwrap()],
+            vec![Chunking::parse(&c.chunking).unwrap()],
+            dir,
+        );
+        evaluate(cube, &opts, &mut |_, _, _, _| {})
+            .unwrap()
+            .remove(0)
+    };
+    let (mut ba, mut bb) = (one(cube, a), one(cube, b));
+    for _ in 1..rounds {
+        let (x, y) = (one(cube, a), one(cube, b));
+        ba.write_gib_s = ba.write_gib_s.max(x.write_gib_s);
+        ba.read_gib_s = ba.read_gib_s.max(x.read_gib_s);
+        bb.write_gib_s = bb.write_gib_s.max(y.write_gib_s);
+        bb.read_gib_s = bb.read_gib_s.max(y.read_gib_s);
+    }
+    (ba, bb)
+}
+
+#[test]
+fn recommendation_on_a_sample_agrees_with_the_full_measurement() {
+    let manifest = Manifest::load(&default_manifest_path()).unwrap();
+    let mut synth = SynthReader::new(manifest.spec("4D_Diff").unwrap(), Scale::Small).unwrap();
+    let mut cube = MemCube::read_all(&mut synth).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let methods: Vec<Method> = METHODS.iter().map(|m| Method::parse(m).unwrap()).collect();
+    let chunkings = vec![Chunking::Balanced, Chunking::SingleFrame];
+    let sample_opts = options(0.05, 2, methods.clone(), chunkings.clone(), dir.path());
+    let sample = evaluate(&mut cube, &sample_opts, &mut |_, _, _, _| {}).unwrap();
+    let full_opts = options(1.0, 1, methods, chunkings, dir.path());
+    let full = evaluate(&mut cube, &full_opts, &mut |_, _, _, _| {}).unwrap();
+
+    // The sample is a sample, the full run a census.
+    for (s, f) in sample.iter().zip(&full) {
+        assert_eq!(f.columns_sampled, f.columns_total);
+        // A census projects exactly the file it wrote: no sampling error, no index estimate.
+        assert_eq!(f.projection.file_bytes, f.sample_file_bytes);
+        assert_eq!(f.projection.ratio_lo, f.projection.ratio_hi);
+        assert!(
+            s.columns_sampled < s.columns_total,
+            "{} {}",
+            s.method,
+            s.chunking
+        );
+        // Projections land within 5 % of the truth, and the 52-column intervals contain it.
+        let err = (s.projection.ratio - f.projection.ratio).abs() / f.projection.ratio;
+        assert!(
+            err < 0.05,
+            "{} {}: projected {} vs full {}",
+            s.method,
+            s.chunking,
+            s.projection.ratio,
+            f.projection.ratio
+        );
+        assert!(
+            s.projection.ratio_lo <= f.projection.ratio
+                && f.projection.ratio <= s.projection.ratio_hi,
+            "{} {}: full ratio {} outside [{}, {}]",
+            s.method,
+            s.chunking,
+            f.projection.ratio,
+            s.projection.ratio_lo,
+            s.projection.ratio_hi
+        );
+    }
+
+    // smallest: the sample's pick is the full run's best, or within 1 % of its ratio (two
+    // methods that close may swap places on any sample; their files differ by < 1 %).
+    let s = &sample[Goal::Smallest.pick(&sample).unwrap()];
+    let f = &full[Goal::Smallest.pick(&full).unwrap()];
+    assert!(
+        find(&full, s).projection.ratio >= 0.99 * f.projection.ratio,
+        "smallest: sample picked {} {} (full ratio {}), full best {} {} ({})",
+        s.method,
+        s.chunking,
+        find(&full, s).projection.ratio,
+        f.method,
+        f.chunking,
+        f.projection.ratio
+    );
+
+    // Speed goals: the pick clears the full run's ratio floor and, measured again side by side
+    // with the full run's pick, reaches 80 % of its throughput.
+    let floor = ratio_floor(&full);
+    for goal in [Goal::FastestWrite, Goal::FastestRead, Goal::Balanced] {
+        let s = &sample[goal.pick(&sample).unwrap()];
+        let f = &full[goal.pick(&full).unwrap()];
+        assert_ne!(s.method, "lz4_hdf5", "{goal}: below the ratio floor");
+        assert!(
+            find(&full, s).projection.ratio >= floor,
+            "{goal}: {} {} below the floor {floor}",
+            s.method,
+            s.chunking
+        );
+        if s.method == f.method && s.chunking == f.chunking {
+            continue;
+        }
+        let (ms, mf) = remeasure(&mut cube, s, f, 3, dir.path());
+        assert!(
+            throughput(goal, &ms) >= 0.8 * throughput(goal, &mf),
+            "{goal}: sample picked {} {} ({:.3}), full run {} {} ({:.3})",
+            s.method,
+            s.chunking,
+            throughput(goal, &ms),
+            f.method,
+            f.chunking,
+            throughput(goal, &mf)
+        );
+    }
+}

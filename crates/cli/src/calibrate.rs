@@ -1,0 +1,307 @@
+//! `stemz calibrate`: measure the synthetic datasets against the study's published statistics
+//! and write `paper/calibration.md`.
+//!
+//! This module owns the measuring (I/O): each dataset is read from `<data>/<name>.emd` when that
+//! file exists, else generated on the fly by a `SynthReader` (same bytes, both stream); its value
+//! statistics come from `cube_stats`, and its compression ratio per method from writing it with
+//! the study's balanced chunking through the parallel engine into a temporary file that is
+//! deleted right after. The criteria and the Markdown are `stemz_bench::calibration`'s (pure).
+//! A failed criterion is a result, written in the report, not an error: the command exits 0.
+
+use anyhow::{bail, Context};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use stemz_bench::calibration::{
+    compare_scales, render, CalibrationReport, DatasetCalibration, Measured, MethodRatio,
+    ScaleComparison, StudyReference,
+};
+use stemz_codecs::{write, Chunking, Engine, Layout, Method, WriteOptions};
+use stemz_data::open::{open, OpenOptions};
+use stemz_data::stats::cube_stats;
+use stemz_data::synth::manifest::default_manifest_path;
+use stemz_data::synth::{DatasetSpec, Manifest, Scale, SynthReader};
+use stemz_data::{AtomicFile, CubeReader};
+
+/// The workspace root, from this crate's location (never the current directory).
+fn workspace_root() -> PathBuf {
+    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    // Canonical only for readable messages; the path works either way.
+    std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf())
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Dataset size to measure: tiny, small or paper.
+    #[arg(long, default_value = "small", value_parser = parse_scale)]
+    scale: Scale,
+    /// Directory of generated datasets `<name>.emd` (default: data/generated/<scale>/ in the
+    /// workspace); datasets missing there are generated on the fly.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// The study's published files (default: ../shared/reference/paper beside the workspace).
+    #[arg(long)]
+    study: Option<PathBuf>,
+    /// Report to write (default: paper/calibration.md in the workspace).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Also compare `small` with `paper` scale (sparsity within 0.3 pp, best ratio within 3 %),
+    /// for the datasets whose files exist in data/generated/{small,paper}/.
+    #[arg(long)]
+    compare_paper: bool,
+    /// Datasets to measure (default: all five).
+    #[arg(long, num_args = 1..)]
+    datasets: Vec<String>,
+    /// Methods to measure (default: the study's 13 HDF5 methods).
+    #[arg(long, value_delimiter = ',', num_args = 1..)]
+    methods: Vec<String>,
+    /// Manifest to read (default: data/datasets.toml in the workspace).
+    #[arg(long)]
+    manifest: Option<PathBuf>,
+    /// Directory for the temporary compressed files (default: the system's temp directory).
+    #[arg(long)]
+    tmp: Option<PathBuf>,
+}
+
+fn parse_scale(s: &str) -> Result<Scale, String> {
+    Scale::parse(s).ok_or_else(|| format!("unknown scale {s:?} (tiny, small, paper)"))
+}
+
+/// The methods to measure: the study's HDF5 ones unless named.
+fn selected_methods(names: &[String]) -> anyhow::Result<Vec<Method>> {
+    let study: Vec<Method> = Method::study()
+        .iter()
+        .copied()
+        .filter(|m| m.is_hdf5())
+        .collect();
+    if names.is_empty() {
+        return Ok(study);
+    }
+    let mut out = Vec::new();
+    for n in names {
+        let m = Method::parse(n)?;
+        if !study.contains(&m) {
+            let valid: Vec<&str> = study.iter().map(|m| m.name()).collect();
+            bail!(
+                "method {m} is not one of the study's HDF5 methods ({})",
+                valid.join(", ")
+            );
+        }
+        if !out.contains(&m) {
+            out.push(m);
+        }
+    }
+    Ok(out)
+}
+
+/// A temporary directory removed (with whatever is left in it) when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(parent: &Path) -> anyhow::Result<TempDir> {
+        let dir = parent.join(format!("stemz-calibrate-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("creating temporary directory {}", dir.display()))?;
+        Ok(TempDir(dir))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Open the dataset from `<dir>/<name>.emd` if it exists (checking it is the manifest's shape
+/// and dtype at `scale`), else a generator. Returns the reader and where it reads from.
+fn source(
+    spec: &DatasetSpec,
+    scale: Scale,
+    dir: &Path,
+) -> anyhow::Result<(Box<dyn CubeReader>, String)> {
+    let path = dir.join(format!("{}.emd", spec.name));
+    if !path.exists() {
+        let r = SynthReader::new(spec, scale)?;
+        return Ok((Box::new(r), "generated on the fly".into()));
+    }
+    let r = open(&path, &OpenOptions::default())?;
+    let want = spec.shape_at(scale)?;
+    if r.shape() != want || r.dtype() != spec.dtype {
+        bail!(
+            "{}: holds a {:?} {} cube, but {} at `{scale}` scale is {:?} {} (stale file? \
+             regenerate it with `stemz synth --scale {scale}`)",
+            path.display(),
+            r.shape(),
+            r.dtype(),
+            spec.name,
+            want,
+            spec.dtype
+        );
+    }
+    Ok((r, path.display().to_string()))
+}
+
+/// Statistics and balanced-chunking ratios of one dataset.
+fn measure(
+    spec: &DatasetSpec,
+    scale: Scale,
+    reader: &mut dyn CubeReader,
+    methods: &[Method],
+    tmp: &Path,
+) -> anyhow::Result<Measured> {
+    let stats = cube_stats(reader)
+        .with_context(|| format!("{} [{scale}]: statistics", spec.name))?
+        .summary();
+    let mut ratios = Vec::new();
+    for &m in methods {
+        let out = tmp.join(format!("{}_{}.h5", spec.name, m.name()));
+        let mut opts = WriteOptions::new(
+            m,
+            Chunking::Balanced,
+            Engine::Parallel { threads: 0 },
+            Layout::hdf5_default(),
+        );
+        // Only the size matters here; the engines' losslessness is the codec tests' and the
+        // benchmark's to check, and reading back would double the time.
+        opts.verify = false;
+        let report = write(reader, &out, &opts)
+            .with_context(|| format!("{} [{scale}]: writing with {m}", spec.name))?;
+        std::fs::remove_file(&out)
+            .with_context(|| format!("removing temporary file {}", out.display()))?;
+        ratios.push(MethodRatio {
+            method: m.name().to_owned(),
+            ratio: report.ratio(),
+        });
+    }
+    Ok(Measured::new(
+        &spec.name,
+        scale.name(),
+        reader.shape(),
+        &stats,
+        ratios,
+    ))
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let t0 = Instant::now();
+    let root = workspace_root();
+    let scale = args.scale;
+    if args.compare_paper && scale == Scale::Tiny {
+        bail!("--compare-paper compares `small` with `paper` scale; use --scale small or paper");
+    }
+    let manifest_path = args.manifest.clone().unwrap_or_else(default_manifest_path);
+    let manifest = Manifest::load(&manifest_path)?;
+    let generated = root.join("data").join("generated");
+    let data_dir = args
+        .data
+        .clone()
+        .unwrap_or_else(|| generated.join(scale.name()));
+    let study_dir = args
+        .study
+        .clone()
+        .unwrap_or_else(|| root.join("../shared/reference/paper"));
+    let study = StudyReference::load(&study_dir)
+        .with_context(|| format!("reading the study's files in {}", study_dir.display()))?;
+    let out_path = args
+        .out
+        .clone()
+        .unwrap_or_else(|| root.join("paper").join("calibration.md"));
+    let methods = selected_methods(&args.methods)?;
+    let specs = manifest.selected(&args.datasets)?;
+    let tmp = TempDir::new(&args.tmp.clone().unwrap_or_else(std::env::temp_dir))?;
+
+    let mut datasets = Vec::new();
+    let mut comparison = args.compare_paper.then(Vec::new);
+    for spec in specs {
+        let t = Instant::now();
+        let study_ds = study.dataset(&spec.name)?.clone();
+        let (mut reader, from) = source(spec, scale, &data_dir)?;
+        let measured = measure(spec, scale, reader.as_mut(), &methods, &tmp.0)?;
+        drop(reader);
+        let d = DatasetCalibration::new(measured, study_ds);
+        println!(
+            "{} ({from}, {:.1}s)",
+            d.summary_line(),
+            t.elapsed().as_secs_f64()
+        );
+        if let Some(cmp) = comparison.as_mut() {
+            cmp.push(compare_other_scale(
+                spec,
+                scale,
+                &d.measured,
+                &generated,
+                &methods,
+                &tmp.0,
+            )?);
+        }
+        datasets.push(d);
+    }
+
+    let report = CalibrationReport {
+        scale: scale.name().to_owned(),
+        datasets,
+        comparison,
+    };
+    let text = render(&report);
+    if let Some(parent) = out_path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating directory {}", parent.display()))?;
+    }
+    let file = AtomicFile::new(&out_path)?;
+    std::fs::write(file.temp_path(), text)
+        .with_context(|| format!("writing {}", file.temp_path().display()))?;
+    let written = file.commit()?;
+    let total: usize = report.datasets.iter().map(|d| d.criteria.len()).sum();
+    let passed: usize = report.datasets.iter().map(|d| d.passed()).sum();
+    println!(
+        "{passed}/{total} criteria pass; wrote {} in {:.1}s",
+        written.display(),
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `small` against `paper` for one dataset, `measured` being the one at `scale`. The other
+/// scale is read only from its generated file: generating a paper-scale cube on the fly 13
+/// times over would take hours.
+fn compare_other_scale(
+    spec: &DatasetSpec,
+    scale: Scale,
+    measured: &Measured,
+    generated: &Path,
+    methods: &[Method],
+    tmp: &Path,
+) -> anyhow::Result<ScaleComparison> {
+    let other = if scale == Scale::Paper {
+        Scale::Small
+    } else {
+        Scale::Paper
+    };
+    let dir = generated.join(other.name());
+    if !dir.join(format!("{}.emd", spec.name)).exists() {
+        return Ok(ScaleComparison::Skipped {
+            dataset: spec.name.clone(),
+            reason: format!("no `{other}` file (run `stemz synth --scale {other}`)"),
+        });
+    }
+    let t = Instant::now();
+    let (mut reader, from) = source(spec, other, &dir)?;
+    let m_other = measure(spec, other, reader.as_mut(), methods, tmp)?;
+    let (small, paper) = if other == Scale::Paper {
+        (measured, &m_other)
+    } else {
+        (&m_other, measured)
+    };
+    let criteria = compare_scales(small, paper);
+    let pass = criteria.iter().filter(|c| c.pass).count();
+    println!(
+        "{} small vs paper: {pass}/{} criteria pass ({from}, {:.1}s)",
+        spec.name,
+        criteria.len(),
+        t.elapsed().as_secs_f64()
+    );
+    Ok(ScaleComparison::Compared {
+        dataset: spec.name.clone(),
+        paper: paper.clone(),
+        criteria,
+    })
+}

@@ -1,0 +1,395 @@
+//! `stemz recommend`: which method and chunking to use for one file, measured on a stratified
+//! sample of its own chunks and projected to the whole file, per goal (smallest,
+//! fastest-write, fastest-read, balanced), with the `stemz compress` command that applies it.
+//!
+//! The sampling, projection, confidence interval and goal rules live in
+//! `stemz_bench::recommend` (documented there); this module parses, prints, and runs the
+//! optional full-file check (`--verify-full`).
+
+use crate::inspect::{open_input, parse_scan};
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use stemz_bench::recommend::{evaluate, ratio_floor, Candidate, Goal, Options};
+use stemz_codecs::engine::{self, Layout, WriteOptions};
+use stemz_codecs::{Chunking, Engine, Method};
+
+const GIB: f64 = (1u64 << 30) as f64;
+
+#[derive(Debug, clap::Args)]
+#[command(after_long_help = "\
+Sample: for each chunking, about FRACTION of the scan's chunk columns (a scan chunk position \
+with the whole detector under it; at least 2, at most all), stratified over scan_y and spread \
+over scan_x, are gathered into an in-memory cube and written with the real engine, so the \
+stored chunks are the file's own.
+Projection: file size = uncompressed bytes x (sampled stored bytes / sampled bytes) + HDF5 \
+metadata; the 95 % interval comes from the spread of the per-column ratios (ratio estimator, \
+Student t, finite-population corrected: sampling everything gives a zero-width interval).
+Goals: smallest = highest projected ratio. The other goals only consider methods with \
+ratio >= 1 + (best - 1)/2 (at least half of the best ratio's gain), so `none` cannot win by \
+doing nothing. fastest-write / fastest-read = highest throughput; balanced = highest \
+ratio x min(write, read) GiB/s (a doubling of either counts the same).")]
+pub struct Args {
+    /// The datacube file (EMD 1.0 / HDF5, Merlin .mib, NumPy .npy).
+    pub file: PathBuf,
+    /// HDF5: path of the dataset (default: the file's only 4D dataset).
+    #[arg(long)]
+    pub dataset: Option<String>,
+    /// Scan shape SYxSX, e.g. 256x256 (.mib without .hdr; HDF5 3D frame stacks).
+    #[arg(long, value_parser = parse_scan)]
+    pub scan: Option<(usize, usize)>,
+    /// Fraction of the file's chunk columns to sample, in (0, 1].
+    #[arg(long, default_value_t = 0.05)]
+    pub sample: f64,
+    /// Only this goal: smallest, fastest-write, fastest-read or balanced (default: all four).
+    #[arg(long)]
+    pub goal: Option<String>,
+    /// Methods to compare (HDF5 methods only; default: every HDF5 method).
+    #[arg(long, value_delimiter = ',')]
+    pub methods: Vec<String>,
+    /// Chunkings: real_space, balanced, single_frame, or SYxSXxQYxQX.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "real_space,balanced,single_frame"
+    )]
+    pub chunkings: Vec<String>,
+    /// serial (HDF5's pipeline, as h5py) or parallel (chunks compressed on all threads).
+    #[arg(long, default_value = "parallel", value_parser = ["serial", "parallel"])]
+    pub engine: String,
+    /// Threads of the parallel engine (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Timed writes and reads of each sample; the fastest counts.
+    #[arg(long, default_value_t = 3)]
+    pub repeats: u32,
+    /// Compress the whole file with each recommendation (to a scratch file, deleted after) and
+    /// compare the actual ratio with the projection.
+    #[arg(long)]
+    pub verify_full: bool,
+    /// Scratch folder for sample files (default: the system's temporary folder).
+    #[arg(long)]
+    pub workdir: Option<PathBuf>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A scratch folder removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(parent: &Path) -> Result<Self> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let dir = parent.join(format!(
+            "stemz-recommend-{}-{nanos:08x}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("{}: cannot create scratch folder", dir.display()))?;
+        Ok(Scratch(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The outcome of `--verify-full` for one recommendation.
+#[derive(Debug, Clone, Serialize)]
+struct FullCheck {
+    file_bytes: u64,
+    ratio: f64,
+    within_interval: bool,
+    lossless: bool,
+    write_s: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct Recommendation {
+    goal: Goal,
+    rule: &'static str,
+    #[serde(flatten)]
+    candidate: Candidate,
+    command: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    full: Option<FullCheck>,
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    file: PathBuf,
+    shape: [usize; 4],
+    dtype: String,
+    bytes: u64,
+    sample_fraction: f64,
+    engine: &'static str,
+    ratio_floor: f64,
+    recommendations: Vec<Recommendation>,
+    candidates: Vec<Candidate>,
+}
+
+fn parse_methods(names: &[String]) -> Result<Vec<Method>> {
+    if names.is_empty() {
+        return Ok(Method::hdf5());
+    }
+    let mut out: Vec<Method> = Vec::new();
+    for n in names {
+        let m = Method::parse(n)?;
+        if !out.contains(&m) {
+            out.push(m);
+        }
+    }
+    Ok(out)
+}
+
+/// Quote for a POSIX shell when the word needs it.
+fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+fn compress_command(args: &Args, c: &Candidate) -> String {
+    let stem = args
+        .file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let out = args
+        .file
+        .with_file_name(format!("{stem}_{}_{}.h5", c.method, c.chunking));
+    let mut cmd = format!(
+        "stemz compress {} {} --method {} --chunking {} --engine {}",
+        shell_word(&args.file.to_string_lossy()),
+        shell_word(&out.to_string_lossy()),
+        c.method,
+        c.chunking,
+        args.engine
+    );
+    if let Some(d) = &args.dataset {
+        cmd += &format!(" --dataset {}", shell_word(d));
+    }
+    if let Some((y, x)) = args.scan {
+        cmd += &format!(" --scan {y}x{x}");
+    }
+    cmd
+}
+
+pub fn run(args: Args) -> Result<()> {
+    if !(args.sample > 0.0 && args.sample <= 1.0) {
+        bail!(
+            "--sample {}: the sample fraction must be in (0, 1]",
+            args.sample
+        );
+    }
+    let goals = match &args.goal {
+        Some(g) => vec![Goal::parse(g)?],
+        None => Goal::ALL.to_vec(),
+    };
+    let methods = parse_methods(&args.methods)?;
+    let chunkings = args
+        .chunkings
+        .iter()
+        .map(|c| Chunking::parse(c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let engine = match args.engine.as_str() {
+        "serial" => Engine::Serial,
+        _ => Engine::Parallel {
+            threads: args.threads,
+        },
+    };
+    let mut reader = open_input(&args.file, args.dataset.clone(), args.scan)?;
+    let parent = args.workdir.clone().unwrap_or_else(std::env::temp_dir);
+    let scratch = Scratch::new(&parent)?;
+    let opts = Options {
+        fraction: args.sample,
+        methods,
+        chunkings,
+        engine,
+        repeats: args.repeats,
+        workdir: scratch.0.clone(),
+    };
+    opts.validate()?;
+    // Progress only for a person watching: not in JSON mode, not into a pipe or a log.
+    let quiet = args.json || !std::io::stderr().is_terminal();
+    let candidates = evaluate(reader.as_mut(), &opts, &mut |done, total, m, c| {
+        if !quiet {
+            eprint!("\rmeasuring {:>3}/{total}: {m} {c}          ", done + 1);
+        }
+    })
+    .with_context(|| format!("sampling {}", args.file.display()))?;
+    if !quiet {
+        eprintln!();
+    }
+
+    let mut recommendations = Vec::new();
+    // Goals often share a pick: compress the whole file once per distinct pick.
+    let mut checked: Vec<(usize, FullCheck)> = Vec::new();
+    for goal in goals {
+        let Some(i) = goal.pick(&candidates) else {
+            bail!("no lossless candidate for goal {goal}");
+        };
+        let c = candidates[i].clone();
+        let full = match checked.iter().find(|(k, _)| *k == i) {
+            Some((_, f)) => Some(f.clone()),
+            None if args.verify_full => {
+                let f = verify_full(&args, &mut *reader, &c, engine, &scratch.0)?;
+                checked.push((i, f.clone()));
+                Some(f)
+            }
+            None => None,
+        };
+        recommendations.push(Recommendation {
+            goal,
+            rule: goal.rule(),
+            command: compress_command(&args, &c),
+            candidate: c,
+            full,
+        });
+    }
+
+    let report = Report {
+        file: args.file.clone(),
+        shape: reader.shape(),
+        dtype: reader.dtype().to_string(),
+        bytes: reader.nbytes(),
+        sample_fraction: args.sample,
+        engine: engine.name(),
+        ratio_floor: ratio_floor(&candidates),
+        recommendations,
+        candidates,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_text(&report);
+    }
+    Ok(())
+}
+
+/// Compress the whole file with `c` into the scratch folder, verified, and compare.
+fn verify_full(
+    args: &Args,
+    reader: &mut dyn stemz_data::CubeReader,
+    c: &Candidate,
+    engine: Engine,
+    dir: &Path,
+) -> Result<FullCheck> {
+    let method = Method::parse(&c.method)?;
+    let chunking = Chunking::parse(&c.chunking)?;
+    let out = dir.join(format!("full__{}__{}.h5", c.method, c.chunking));
+    let opts = WriteOptions::new(method, chunking, engine, Layout::hdf5_default());
+    let r = engine::write(reader, &out, &opts).with_context(|| {
+        format!(
+            "compressing all of {} with {} {}",
+            args.file.display(),
+            c.method,
+            c.chunking
+        )
+    });
+    let _ = std::fs::remove_file(&out);
+    let r = r?;
+    let ratio = r.ratio();
+    Ok(FullCheck {
+        file_bytes: r.file_bytes,
+        ratio,
+        within_interval: c.projection.ratio_lo <= ratio && ratio <= c.projection.ratio_hi,
+        lossless: r.verify.as_ref().is_some_and(|v| v.lossless),
+        write_s: r.write_s,
+    })
+}
+
+fn size(b: u64) -> String {
+    if b < 1 << 20 {
+        format!("{b} B")
+    } else if b < 1 << 30 {
+        format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64)
+    } else {
+        format!("{:.2} GiB", b as f64 / GIB)
+    }
+}
+
+fn print_text(r: &Report) {
+    let s = r.shape;
+    println!(
+        "file       {}  {}x{}x{}x{} {}  {}",
+        r.file.display(),
+        s[0],
+        s[1],
+        s[2],
+        s[3],
+        r.dtype,
+        size(r.bytes)
+    );
+    println!(
+        "sample     {:.1} % of chunk columns per chunking, {} engine; {} candidates; ratio floor for speed goals {:.2}",
+        r.sample_fraction * 100.0,
+        r.engine,
+        r.candidates.len(),
+        r.ratio_floor
+    );
+    for rec in &r.recommendations {
+        let c = &rec.candidate;
+        let p = &c.projection;
+        println!();
+        println!(
+            "{:<14} {} {}  ({})",
+            rec.goal.name(),
+            c.method,
+            c.chunking,
+            rec.rule
+        );
+        println!(
+            "  sample     ratio {:.3} over {}/{} chunk columns (per column {:.3}..{:.3}), write {:.3} GiB/s, read {:.3} GiB/s, bitwise lossless",
+            c.sample_ratio,
+            c.columns_sampled,
+            c.columns_total,
+            c.column_ratio_min,
+            c.column_ratio_max,
+            c.write_gib_s,
+            c.read_gib_s
+        );
+        println!(
+            "  projected  {} (95 % {} .. {}), ratio {:.3} ({:.3} .. {:.3}), write {:.2} s, read {:.2} s",
+            size(p.file_bytes),
+            size(p.file_bytes_lo),
+            size(p.file_bytes_hi),
+            p.ratio,
+            p.ratio_lo,
+            p.ratio_hi,
+            p.write_s,
+            p.read_s
+        );
+        if let Some(f) = &rec.full {
+            println!(
+                "  full file  {} ratio {:.3}: {} the interval, {}, written in {:.2} s",
+                size(f.file_bytes),
+                f.ratio,
+                if f.within_interval {
+                    "inside"
+                } else {
+                    "OUTSIDE"
+                },
+                if f.lossless {
+                    "bitwise lossless"
+                } else {
+                    "NOT lossless"
+                },
+                f.write_s
+            );
+        }
+        println!("  apply      {}", rec.command);
+    }
+}
