@@ -22,7 +22,7 @@
 //! | `payload_bytes` | bytes | sum of stored chunk sizes; empty when unknown |
 //! | `ratio` | — | `uncompressed_bytes / file_bytes` as measured (kept, not recomputed) |
 //! | `write_s` | seconds | time to compress and write |
-//! | `fsync_s` | seconds | part of `write_s` spent in fsync; empty when unknown |
+//! | `fsync_s` | seconds | fsync of the written file, timed after `write_s` and not part of it (the study did not sync); empty when unknown |
 //! | `read_s` | seconds | time to read back and decompress; empty when not measured |
 //! | `write_gib_s` | GiB/s | `uncompressed_bytes / 2^30 / write_s`; empty when not reported |
 //! | `read_gib_s` | GiB/s | as above for reading; empty when not measured |

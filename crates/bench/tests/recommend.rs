@@ -2,8 +2,9 @@
 //! dataset must be what measuring every chunk of it picks.
 //!
 //! Dataset: `4D_Diff` at `small` scale (32x32x256x256 u16, 128 MiB) held in memory, so that
-//! neither run pays for generating frames. Chunkings `balanced` (4 chunk columns, sample = 2)
-//! and `single_frame` (1024 columns, sample = 52); `real_space` is one column at this scale, so
+//! neither run pays for generating frames. Chunkings `balanced` (4 chunk columns, fewer than
+//! `MIN_COLUMNS`, so measured whole) and `single_frame` (1024 columns, sample = 52), so the pick
+//! weighs a sampled chunking against an exact one; `real_space` is one column at this scale, so
 //! its sample would be the whole file and test nothing. Methods: the contenders for each goal
 //! (blosc_zstd and bitshuffle_zstd for size, lz4-based codecs for speed) plus `lz4_hdf5`, the fastest codec whose ratio is
 //! below the floor, so a broken floor shows. Engine: serial, one thread, the least sensitive to

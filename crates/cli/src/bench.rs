@@ -410,6 +410,7 @@ pub fn run(args: Args) -> Result<()> {
     info.finished = Some(now_rfc3339());
     write_info(&dir, &info)?;
 
+    let rendered = render(&dir)?;
     let lossy_by_design = dataset_lossy_count(&dir)?;
     println!(
         "{}: {} measured, {} already there, {:.1} s; rows not lossless: {} ({} lossy by design: uint8_overflow on float data); chunks stored raw: {}",
@@ -421,7 +422,32 @@ pub fn run(args: Args) -> Result<()> {
         lossy_by_design,
         outcome.chunks_stored_raw
     );
+    println!(
+        "{}: {rendered} tables and figures in tables/ and figures/",
+        dir.display()
+    );
     Ok(())
+}
+
+/// Render the run's own tables and figures into its folder (all rows so far, so a resumed or
+/// sharded run renders what it has).
+fn render(dir: &Path) -> Result<usize> {
+    use stemz_report::{render_run, writer::write_or_check, Analysed, Catalogue};
+    let rows = stemz_bench::runner::load_existing(&dir.join("raw.csv"))?;
+    let path = dir.join("datasets.csv");
+    let ds =
+        read_datasets(std::fs::File::open(&path).with_context(|| path.display().to_string())?)?;
+    let mut cat = Catalogue::study();
+    if !ds.iter().any(|d| d.dataset == cat.table5_dataset) {
+        // Table 5 compares chunkings on the study's 4D_Diff; here on the largest dataset.
+        if let Some(d) = ds.iter().max_by_key(|d| d.uncompressed_bytes) {
+            cat.table5_dataset = d.dataset.clone();
+        }
+    }
+    let analysed = Analysed::new(ds, &rows, &cat)?;
+    let files = render_run(&analysed, &cat)?;
+    write_or_check(dir, &files, false)?;
+    Ok(files.len())
 }
 
 /// Rows of `uint8_overflow` on float datasets: lossy by construction, not a failure.

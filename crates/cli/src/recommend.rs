@@ -20,7 +20,7 @@ const GIB: f64 = (1u64 << 30) as f64;
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = "\
 Sample: for each chunking, about FRACTION of the scan's chunk columns (a scan chunk position \
-with the whole detector under it; at least 2, at most all), stratified over scan_y and spread \
+with the whole detector under it; at least 5, at most all), stratified over scan_y and spread \
 over scan_x, are gathered into an in-memory cube and written with the real engine, so the \
 stored chunks are the file's own.
 Projection: file size = uncompressed bytes x (sampled stored bytes / sampled bytes) + HDF5 \

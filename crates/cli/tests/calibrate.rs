@@ -72,7 +72,7 @@ fn tiny_subset_writes_the_report_with_header_and_sane_ratios() {
     assert_eq!(md.lines().next(), Some(HEADER));
     assert!(md.contains("`tiny` scale"));
     assert!(
-        !md.contains("4D_EELS"),
+        !md.contains("| 4D_EELS |") && !md.contains("### 4D_EELS"),
         "only the chosen datasets are measured"
     );
     assert!(md.contains("| 4D_Diff | dtype | uint16 | uint16 | pass |"));

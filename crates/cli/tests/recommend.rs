@@ -76,7 +76,7 @@ fn recommend_prints_every_goal_with_a_compress_line_and_a_full_file_check() {
             "{cmd}"
         );
         assert_eq!(r["full"]["lossless"], true);
-        // single_frame samples 2 of the 6 frames (a real interval); balanced is one chunk
+        // single_frame samples 5 of the 6 frames (a real interval); balanced is one chunk
         // column, sampled whole (a zero-width interval): either way lo <= ratio <= hi.
         let p = &r["projection"];
         let (lo, mid, hi) = (

@@ -116,6 +116,28 @@ impl Analysed {
     }
 }
 
+/// The tables and figures of one run on its own (no study beside it), as (path relative to
+/// the run folder, bytes): what `stemz bench` leaves next to a user's records.
+pub fn render_run(ours: &Analysed, cat: &Catalogue) -> Result<Vec<(PathBuf, Vec<u8>)>> {
+    let mut out = Vec::new();
+    for t in tables::all_tables(ours, cat) {
+        out.push((PathBuf::from(format!("tables/{}.csv", t.name)), t.to_csv()?));
+        out.push((
+            PathBuf::from(format!("tables/{}.md", t.name)),
+            t.to_markdown(),
+        ));
+        out.push((
+            PathBuf::from(format!("tables/{}.tex", t.name)),
+            t.to_latex(),
+        ));
+    }
+    for f in figures::all_figures(ours)? {
+        out.push((PathBuf::from(format!("figures/{}.svg", f.name)), f.svg));
+        out.push((PathBuf::from(format!("figures/{}.png", f.name)), f.png));
+    }
+    Ok(out)
+}
+
 /// Every artifact, as (path relative to the workspace root, bytes). `study` is the reference,
 /// `ours` the records being reported (the study itself when reproducing it).
 pub fn render_all(

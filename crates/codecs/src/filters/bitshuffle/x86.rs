@@ -338,6 +338,8 @@ fn forward_column<S: Simd>(s: S, mut c: [S::V; 8]) -> [S::V; 8] {
 /// Bit-shuffle the whole blocks of `8 * WIDTH` elements of `input` (`n` elements of `ES` bytes,
 /// `ES` one of 1, 2, 4, 8) from element `start` (a multiple of the block) on into `out`;
 /// returns the element where it stopped.
+// `t` indexes the same vector of several byte columns at once.
+#[allow(clippy::needless_range_loop)]
 #[inline(always)]
 fn forward<S: Simd, const ES: usize>(
     s: S,
@@ -450,6 +452,8 @@ fn inverse_column<S: Simd>(s: S, input: &[u8], row: usize, j: usize, off: usize)
 
 /// Inverse of [`forward`] on the whole blocks of `8 * WIDTH` elements from element `start` (a
 /// multiple of the block) on; returns the element where it stopped.
+// `t` indexes the same vector of several byte columns at once.
+#[allow(clippy::needless_range_loop)]
 #[inline(always)]
 fn inverse<S: Simd, const ES: usize>(
     s: S,
