@@ -45,7 +45,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 use stemz_codecs::engine::{open_written, raw_chunks, slab_shape, DEFAULT_SLAB_BYTES};
 use stemz_codecs::{Chunking, Engine, Layout, Method, WriteOptions};
-use stemz_data::{CubeReader, DType, DataError, Hyperslab, Shape4, SourceInfo};
+pub use stemz_data::mem::MemCube;
+use stemz_data::{CubeReader, Hyperslab, Shape4};
 
 const GIB: f64 = (1u64 << 30) as f64;
 
@@ -55,76 +56,6 @@ const GIB: f64 = (1u64 << 30) as f64;
 /// address. Measured on a stemz file of 1024 single-frame chunks: 70 864 bytes of metadata,
 /// ≈ 67 bytes per chunk after the fixed ~2 KiB.
 pub const INDEX_BYTES_PER_CHUNK: u64 = 68;
-
-/// A datacube held in memory (native-endian bytes, C order): the gathered sample.
-#[derive(Debug, Clone)]
-pub struct MemCube {
-    shape: Shape4,
-    dtype: DType,
-    data: Vec<u8>,
-}
-
-impl MemCube {
-    /// A cube of `shape` over `data`; `data` must hold exactly the cube's bytes.
-    pub fn new(shape: Shape4, dtype: DType, data: Vec<u8>) -> Result<Self> {
-        let want = shape.iter().product::<usize>() * dtype.itemsize();
-        if data.len() != want {
-            return Err(BenchError::Invalid(format!(
-                "in-memory cube {shape:?} {dtype} needs {want} bytes, got {}",
-                data.len()
-            )));
-        }
-        Ok(MemCube { shape, dtype, data })
-    }
-
-    /// Read all of `reader` into memory.
-    pub fn read_all(reader: &mut dyn CubeReader) -> Result<Self> {
-        let shape = reader.shape();
-        let mut data = vec![0u8; reader.nbytes() as usize];
-        reader.read_slab(&Hyperslab::full(shape), &mut data)?;
-        MemCube::new(shape, reader.dtype(), data)
-    }
-}
-
-impl CubeReader for MemCube {
-    fn shape(&self) -> Shape4 {
-        self.shape
-    }
-    fn dtype(&self) -> DType {
-        self.dtype
-    }
-    fn info(&self) -> SourceInfo {
-        SourceInfo {
-            format: "in-memory sample".into(),
-            ..SourceInfo::default()
-        }
-    }
-    fn read_slab(&mut self, slab: &Hyperslab, out: &mut [u8]) -> stemz_data::Result<()> {
-        slab.check_within(self.shape)?;
-        let item = self.dtype.itemsize();
-        if out.len() != slab.len() * item {
-            return Err(DataError::Invalid(format!(
-                "in-memory cube: buffer of {} bytes for a slab of {} elements",
-                out.len(),
-                slab.len()
-            )));
-        }
-        let s = self.shape;
-        let row = slab.extent[3] * item;
-        let mut k = 0;
-        for a in 0..slab.extent[0] {
-            for b in 0..slab.extent[1] {
-                for c in 0..slab.extent[2] {
-                    let (y, x, q) = (slab.origin[0] + a, slab.origin[1] + b, slab.origin[2] + c);
-                    let start = (((y * s[1] + x) * s[2] + q) * s[3] + slab.origin[3]) * item;
-                    out[k..k + row].copy_from_slice(&self.data[start..start + row]);
-                    k += row;
-                }
-            }
-        }
-        Ok(())
-    }
-}
 
 /// The fewest columns a sample takes (all of them when the file has fewer). With 2 columns the
 /// 95 % interval needs t = 12.7 and is useless, and a 2-of-4 sample of `4D_Diff` (small) ranked
@@ -693,8 +624,8 @@ mod tests {
         // 3x5 scan, 1x1 detector: element value = scan index; chunks 2x2 → grid 2x3.
         let shape = [3, 5, 1, 2];
         let data: Vec<u16> = (0..30).collect();
-        let mut cube =
-            MemCube::new(shape, DType::U16, bytemuck_bytes(&data)).expect("cube matches shape");
+        let mut cube = MemCube::new(shape, stemz_data::DType::U16, bytemuck_bytes(&data))
+            .expect("cube matches shape");
         let s = gather(&mut cube, Chunking::Explicit([2, 2, 1, 2]), 1.0).expect("gather");
         assert_eq!(s.grid, [2, 3]);
         assert_eq!(s.columns.len(), 6);

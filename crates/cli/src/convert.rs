@@ -9,7 +9,6 @@ use crate::inspect::{open_input, parse_scan};
 use anyhow::Result;
 use std::path::PathBuf;
 use stemz_data::emd::create_emd;
-use stemz_data::stats::frame_blocks;
 use stemz_data::CubeWriter;
 
 #[derive(Debug, clap::Args)]
@@ -33,7 +32,7 @@ pub fn run(args: Args) -> Result<()> {
     let (shape, dtype) = (reader.shape(), reader.dtype());
     let mut writer = create_emd(&args.output, shape, dtype, None, |_| Ok(()))?;
     let mut buf = Vec::new();
-    for slab in frame_blocks(shape, dtype, BLOCK_BYTES) {
+    for slab in stemz_data::Hyperslab::frame_blocks(shape, dtype.itemsize(), BLOCK_BYTES) {
         buf.resize(slab.len() * dtype.itemsize(), 0u8);
         reader.read_slab(&slab, &mut buf)?;
         writer.write_slab(&slab, &buf)?;

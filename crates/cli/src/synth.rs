@@ -10,9 +10,7 @@ use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use std::time::Instant;
 use stemz_data::synth::manifest::default_manifest_path;
-use stemz_data::synth::{
-    frame_batches, to_little_endian, Manifest, Scale, SynthReader, BATCH_BYTES,
-};
+use stemz_data::synth::{to_little_endian, Manifest, Scale, SynthReader, BATCH_BYTES};
 use stemz_data::{CubeReader, CubeWriter};
 
 #[derive(Debug, clap::Args)]
@@ -111,7 +109,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         )?);
         let mut hasher = Sha256::new();
         let mut buf = Vec::new();
-        for slab in frame_batches(shape, dtype.itemsize(), BATCH_BYTES) {
+        for slab in stemz_data::Hyperslab::frame_blocks(shape, dtype.itemsize(), BATCH_BYTES) {
             buf.resize(slab.len() * dtype.itemsize(), 0);
             reader.read_slab(&slab, &mut buf)?;
             writer.write_slab(&slab, &buf)?;

@@ -18,8 +18,8 @@ fn chunkings() -> Vec<Chunking> {
 
 fn cubes() -> Vec<MemCube> {
     vec![
-        MemCube::sparse_u16(SHAPE, 7),
-        MemCube::sparse_f32(SHAPE, 11),
+        stemz_codecs::testing::sparse_u16(SHAPE, 7),
+        stemz_codecs::testing::sparse_f32(SHAPE, 11),
     ]
 }
 
@@ -158,7 +158,7 @@ fn incompressible_chunks_are_stored_raw_and_counted() {
 #[test]
 fn compressible_data_shrinks_and_report_sizes_are_consistent() {
     let dir = tempfile::tempdir().unwrap();
-    let cube = MemCube::sparse_u16([8, 8, 32, 32], 3);
+    let cube = stemz_codecs::testing::sparse_u16([8, 8, 32, 32], 3);
     let path = dir.path().join("z.h5");
     let r = write(
         &cube,
@@ -180,7 +180,7 @@ fn compressible_data_shrinks_and_report_sizes_are_consistent() {
 #[test]
 fn dataset_path_with_groups_and_emd_layout_are_written() {
     let dir = tempfile::tempdir().unwrap();
-    let cube = MemCube::sparse_u16(SHAPE, 5);
+    let cube = stemz_codecs::testing::sparse_u16(SHAPE, 5);
     let nested = Layout::Hdf5 {
         dataset: "entry/instrument/data".into(),
     };
@@ -233,7 +233,7 @@ fn a_failed_write_leaves_no_file_behind() {
             self.0.read_slab(s, out)
         }
     }
-    let mut r = Failing(MemCube::sparse_u16(SHAPE, 1), 0);
+    let mut r = Failing(stemz_codecs::testing::sparse_u16(SHAPE, 1), 0);
     let err = engine::write(
         &mut r,
         &path,
@@ -252,7 +252,7 @@ fn a_failed_write_leaves_no_file_behind() {
 #[test]
 fn verification_reports_the_first_flipped_bit() {
     // Compare a cube with a copy whose -0.0 became +0.0: a float comparison would miss this.
-    let cube = MemCube::sparse_f32(SHAPE, 11);
+    let cube = stemz_codecs::testing::sparse_f32(SHAPE, 11);
     let mut other = cube.clone();
     let f: &mut [f32] = bytemuck::cast_slice_mut(&mut other.data);
     let at = f.iter().position(|v| v.to_bits() == 0x8000_0000).unwrap();

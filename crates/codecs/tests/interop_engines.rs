@@ -55,9 +55,9 @@ fn engines_interoperate_with_h5py_and_hdf5plugin() {
     // The third cube has detector-sized frames: LZF's 2 % criterion is judged on its chunks of
     // 32 KiB and up, because on tiny chunks (2 KiB) the two liblzf builds differ by 3-4 %.
     let cubes = [
-        MemCube::sparse_u16(SHAPE, 21),
-        MemCube::sparse_f32(SHAPE, 22),
-        MemCube::sparse_u16([4, 4, 128, 128], 23),
+        stemz_codecs::testing::sparse_u16(SHAPE, 21),
+        stemz_codecs::testing::sparse_f32(SHAPE, 22),
+        stemz_codecs::testing::sparse_u16([4, 4, 128, 128], 23),
     ];
     for (k, cube) in cubes.iter().enumerate() {
         let npy = d.join(format!("cube{k}.npy"));
@@ -212,8 +212,8 @@ fn simple_gzip_is_byte_identical_to_pythons_gzip_of_np_save() {
     let py = python();
     let dir = tempfile::tempdir().unwrap();
     for cube in [
-        MemCube::sparse_u16(SHAPE, 31),
-        MemCube::sparse_f32(SHAPE, 32),
+        stemz_codecs::testing::sparse_u16(SHAPE, 31),
+        stemz_codecs::testing::sparse_f32(SHAPE, 32),
     ] {
         let npy = dir.path().join("in.npy");
         write_npy(&cube, &npy);

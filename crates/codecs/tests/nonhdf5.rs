@@ -41,8 +41,8 @@ fn u32_cube() -> MemCube {
 
 fn cubes() -> Vec<MemCube> {
     vec![
-        MemCube::sparse_u16(SHAPE, 1),
-        MemCube::sparse_f32(SHAPE, 2),
+        stemz_codecs::testing::sparse_u16(SHAPE, 1),
+        stemz_codecs::testing::sparse_f32(SHAPE, 2),
         u8_cube(),
         u32_cube(),
     ]
@@ -81,7 +81,7 @@ fn non_hdf5_methods_round_trip_losslessly_where_the_method_is_lossless() {
 #[test]
 fn sparse_csr_file_size_follows_the_documented_layout() {
     let dir = tempfile::tempdir().unwrap();
-    let cube = MemCube::sparse_u16(SHAPE, 9);
+    let cube = stemz_codecs::testing::sparse_u16(SHAPE, 9);
     let v: &[u16] = bytemuck::cast_slice(&cube.data);
     let nnz = v.iter().filter(|x| **x != 0).count();
     let frames = SHAPE[0] * SHAPE[1];
@@ -131,7 +131,7 @@ fn uint8_overflow_on_floats_is_lossy_and_says_so() {
 #[test]
 fn uint8_overflow_file_is_one_byte_per_element_plus_the_overflow_list() {
     let dir = tempfile::tempdir().unwrap();
-    let cube = MemCube::sparse_u16(SHAPE, 4);
+    let cube = stemz_codecs::testing::sparse_u16(SHAPE, 4);
     let path = dir.path().join("u8.bin");
     let bytes = nonhdf5::write(Method::Uint8Overflow, &mut cube.clone(), &path).unwrap();
     let n: u64 = SHAPE.iter().product::<usize>() as u64;
@@ -162,7 +162,7 @@ fn simple_gzip_holds_numpys_npy_header() {
 #[test]
 fn simple_gzip_output_is_deterministic() {
     let dir = tempfile::tempdir().unwrap();
-    let cube = MemCube::sparse_u16(SHAPE, 4);
+    let cube = stemz_codecs::testing::sparse_u16(SHAPE, 4);
     let a = dir.path().join("a.npy.gz");
     let b = dir.path().join("b.npy.gz");
     nonhdf5::write(Method::SimpleGzip, &mut cube.clone(), &a).unwrap();
@@ -179,7 +179,7 @@ fn simple_gzip_output_is_deterministic() {
 #[test]
 fn truncated_and_foreign_files_are_rejected_with_the_path() {
     let dir = tempfile::tempdir().unwrap();
-    let cube = MemCube::sparse_u16(SHAPE, 4);
+    let cube = stemz_codecs::testing::sparse_u16(SHAPE, 4);
     for method in [Method::SparseCsr, Method::Uint8Overflow, Method::SimpleGzip] {
         let path = dir.path().join(format!("t-{method}"));
         nonhdf5::write(method, &mut cube.clone(), &path).unwrap();

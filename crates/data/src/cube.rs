@@ -124,6 +124,44 @@ impl Hyperslab {
         Ok(())
     }
 
+    /// Whole-frame slabs covering the cube in scan order, each at most `budget_bytes` (but at least
+    /// one frame): whole scan rows when a row fits, else runs of frames within a row.
+    pub fn frame_blocks(shape: Shape4, itemsize: usize, budget_bytes: usize) -> Vec<Hyperslab> {
+        let [sy, sx, dy, dx] = shape;
+        let frame = (dy * dx * itemsize).max(1);
+        let mut out = Vec::new();
+        if sy == 0 || sx == 0 {
+            return out;
+        }
+        let row = frame * sx;
+        if row <= budget_bytes {
+            let rows = (budget_bytes / row).max(1);
+            let mut y = 0;
+            while y < sy {
+                let n = rows.min(sy - y);
+                out.push(Hyperslab {
+                    origin: [y, 0, 0, 0],
+                    extent: [n, sx, dy, dx],
+                });
+                y += n;
+            }
+        } else {
+            let per = (budget_bytes / frame).max(1);
+            for y in 0..sy {
+                let mut x = 0;
+                while x < sx {
+                    let n = per.min(sx - x);
+                    out.push(Hyperslab {
+                        origin: [y, x, 0, 0],
+                        extent: [1, n, dy, dx],
+                    });
+                    x += n;
+                }
+            }
+        }
+        out
+    }
+
     /// Chunk-aligned tiling of `shape` by `chunk` (edge tiles are clipped), in C order of the
     /// chunk grid.
     pub fn tiles(shape: Shape4, chunk: Shape4) -> impl Iterator<Item = Hyperslab> {

@@ -13,6 +13,7 @@ pub mod cube;
 pub mod emd;
 pub mod error;
 pub mod h5;
+pub mod mem;
 pub mod mib;
 pub mod npy;
 pub mod open;

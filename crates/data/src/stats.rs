@@ -7,7 +7,7 @@
 //! sums of the significands (no floating-point accumulation whose rounding depends on order);
 //! everything derived (mean, H0) is computed from those at the end in a fixed order.
 
-use crate::cube::{CubeReader, DType, Hyperslab, Shape4};
+use crate::cube::{CubeReader, DType, Hyperslab};
 use crate::error::{DataError, Result};
 use rayon::prelude::*;
 use serde::{Serialize, Serializer};
@@ -401,44 +401,6 @@ pub fn binary_entropy(p: f64) -> f64 {
     }
 }
 
-/// Whole-frame slabs covering the cube in scan order, each at most `budget_bytes` (but at least
-/// one frame): whole scan rows when a row fits, else runs of frames within a row.
-pub fn frame_blocks(shape: Shape4, dtype: DType, budget_bytes: usize) -> Vec<Hyperslab> {
-    let [sy, sx, dy, dx] = shape;
-    let frame = (dy * dx * dtype.itemsize()).max(1);
-    let mut out = Vec::new();
-    if sy == 0 || sx == 0 {
-        return out;
-    }
-    let row = frame * sx;
-    if row <= budget_bytes {
-        let rows = (budget_bytes / row).max(1);
-        let mut y = 0;
-        while y < sy {
-            let n = rows.min(sy - y);
-            out.push(Hyperslab {
-                origin: [y, 0, 0, 0],
-                extent: [n, sx, dy, dx],
-            });
-            y += n;
-        }
-    } else {
-        let per = (budget_bytes / frame).max(1);
-        for y in 0..sy {
-            let mut x = 0;
-            while x < sx {
-                let n = per.min(sx - x);
-                out.push(Hyperslab {
-                    origin: [y, x, 0, 0],
-                    extent: [1, n, dy, dx],
-                });
-                x += n;
-            }
-        }
-    }
-    out
-}
-
 /// Memory per block read by [`cube_stats`].
 const BLOCK_BYTES: usize = 32 << 20;
 /// Blocks smaller than this are not worth splitting across threads.
@@ -451,7 +413,7 @@ pub fn cube_stats(reader: &mut dyn CubeReader) -> Result<CubeStats> {
     let size = dtype.itemsize();
     let mut total = CubeStats::new(dtype);
     let mut buf = Vec::new();
-    for slab in frame_blocks(reader.shape(), dtype, BLOCK_BYTES) {
+    for slab in Hyperslab::frame_blocks(reader.shape(), dtype.itemsize(), BLOCK_BYTES) {
         buf.resize(slab.len() * size, 0u8);
         reader.read_slab(&slab, &mut buf)?;
         if buf.len() < PARALLEL_MIN_BYTES {

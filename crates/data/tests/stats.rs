@@ -1,6 +1,6 @@
 //! Streaming statistics: exact merging (parallel parts = one pass) and known entropies.
 
-use stemz_data::stats::{binary_entropy, cube_stats, frame_blocks, CubeStats, Histogram};
+use stemz_data::stats::{binary_entropy, cube_stats, CubeStats, Histogram};
 use stemz_data::{CubeReader, DType, Hyperslab, Shape4, SourceInfo};
 
 fn u16s(v: &[u16]) -> Vec<u8> {
@@ -167,7 +167,7 @@ fn frame_blocks_cover_every_frame_once_within_budget() {
         ([5, 7, 4, 4], 1000),
         ([3, 3, 2, 2], 1),
     ] {
-        let blocks = frame_blocks(shape, DType::U16, budget);
+        let blocks = stemz_data::Hyperslab::frame_blocks(shape, DType::U16.itemsize(), budget);
         let frames: usize = blocks.iter().map(|b| b.extent[0] * b.extent[1]).sum();
         assert_eq!(frames, shape[0] * shape[1]);
         let frame_bytes = shape[2] * shape[3] * 2;

@@ -4,7 +4,7 @@
 //! The calibration against the study's compression ratios is `stemz calibrate`
 //! (crates/cli/src/calibrate.rs), which writes `paper/calibration.md`.
 
-use stemz_data::synth::{frame_batches, sha256_of, Manifest, Scale, SynthReader};
+use stemz_data::synth::{sha256_of, Manifest, Scale, SynthReader};
 use stemz_data::{CubeReader, DType, Hyperslab};
 
 fn manifest() -> Manifest {
@@ -114,7 +114,7 @@ fn streamed_checksum_equals_the_checksum_of_the_whole_cube() {
         .map(|b| format!("{b:02x}"))
         .collect();
     assert_eq!(sha256_of(&mut r).unwrap(), direct);
-    assert!(frame_batches(r.shape(), 4, 10_000).len() > 1);
+    assert!(stemz_data::Hyperslab::frame_blocks(r.shape(), 4, 10_000).len() > 1);
 }
 
 #[test]

@@ -300,40 +300,6 @@ impl CubeReader for SynthReader {
     }
 }
 
-/// Whole-frame slabs covering a cube of `shape` in C order, each at most `max_bytes` (but at
-/// least one frame): whole scan rows when a row fits, else runs within a row.
-pub fn frame_batches(shape: Shape4, itemsize: usize, max_bytes: usize) -> Vec<Hyperslab> {
-    let [sy, sx, dy, dx] = shape;
-    let frame = (dy * dx * itemsize).max(1);
-    let per_batch = (max_bytes / frame).max(1);
-    let mut out = Vec::new();
-    if per_batch >= sx && sx > 0 {
-        let rows = (per_batch / sx).max(1);
-        let mut y = 0;
-        while y < sy {
-            let n = rows.min(sy - y);
-            out.push(Hyperslab {
-                origin: [y, 0, 0, 0],
-                extent: [n, sx, dy, dx],
-            });
-            y += n;
-        }
-    } else {
-        for y in 0..sy {
-            let mut x = 0;
-            while x < sx {
-                let n = per_batch.min(sx - x);
-                out.push(Hyperslab {
-                    origin: [y, x, 0, 0],
-                    extent: [1, n, dy, dx],
-                });
-                x += n;
-            }
-        }
-    }
-    out
-}
-
 /// Memory a streaming pass holds per batch.
 pub const BATCH_BYTES: usize = 64 << 20;
 
@@ -343,7 +309,7 @@ pub fn sha256_of(reader: &mut dyn CubeReader) -> Result<String> {
     let item = reader.dtype().itemsize();
     let mut hasher = Sha256::new();
     let mut buf = Vec::new();
-    for slab in frame_batches(reader.shape(), item, BATCH_BYTES) {
+    for slab in Hyperslab::frame_blocks(reader.shape(), item, BATCH_BYTES) {
         buf.resize(slab.len() * item, 0);
         reader.read_slab(&slab, &mut buf)?;
         to_little_endian(&mut buf, item);
@@ -368,22 +334,6 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn frame_batches_cover_every_frame_once_within_the_budget() {
-        for (shape, max) in [
-            ([5, 3, 4, 4], 64),
-            ([5, 3, 4, 4], 200),
-            ([2, 2, 4, 4], 10_000),
-        ] {
-            let batches = frame_batches(shape, 2, max);
-            let frames: usize = batches.iter().map(|b| b.extent[0] * b.extent[1]).sum();
-            assert_eq!(frames, shape[0] * shape[1]);
-            for b in &batches {
-                assert!(b.len() * 2 <= max.max(32), "{b:?} exceeds {max}");
-            }
-        }
-    }
 
     #[test]
     fn model_names_are_the_studys() {
