@@ -233,7 +233,7 @@ fn bar_panel<DB: DrawingBackend>(
         .caption(title, (FONT, 20))
         .margin(8)
         .x_label_area_size(36)
-        .y_label_area_size(200)
+        .y_label_area_size(232)
         .build_cartesian_2d(0f64..xmax, (0..n - 1).into_segmented())
         .map_err(err)?;
     chart
@@ -514,11 +514,17 @@ fn fig3<DB: DrawingBackend>(root: &Area<'_, DB>, a: &Analysed) -> DrawResult {
         .map_err(err)?
         .label("best codec per dataset")
         .legend(move |(x, y)| Circle::new((x + 10, y), 5, c.filled()));
+    // Neighbouring points (by sparsity) get their labels on alternate sides so they never
+    // overlap, whatever the data.
+    let mut order: Vec<usize> = (0..pts.len()).collect();
+    order.sort_by(|&i, &j| pts[i].1.total_cmp(&pts[j].1));
     chart
-        .draw_series(
-            pts.iter()
-                .map(|p| Text::new(p.0.clone(), (p.1 * 100.0, p.2), (FONT, 13).into_font())),
-        )
+        .draw_series(order.iter().enumerate().map(|(rank, &i)| {
+            let p = &pts[i];
+            let dy = if rank % 2 == 0 { 8 } else { -22 };
+            EmptyElement::at((p.1 * 100.0, p.2))
+                + Text::new(p.0.clone(), (8, dy), (FONT, 13).into_font())
+        }))
         .map_err(err)?;
     chart
         .configure_series_labels()
