@@ -102,8 +102,10 @@ impl ClaimNumbers {
                 Some((lz4.iter().map(|v| v.ln()).sum::<f64>() / lz4.len() as f64).exp())
             },
             best_ratio_method: {
-                let study: Vec<String> =
-                    crate::study::methods().into_iter().map(|m| m.method).collect();
+                let study: Vec<String> = crate::study::methods()
+                    .into_iter()
+                    .map(|m| m.method)
+                    .collect();
                 mean_over_datasets(aggs, CHUNKING)
                     .into_iter()
                     .find(|(m, _)| study.contains(m))

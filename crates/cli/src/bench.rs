@@ -70,6 +70,10 @@ pub struct Args {
     /// Scan shape SYxSX for inputs that need it (.mib without .hdr).
     #[arg(long)]
     pub scan: Option<String>,
+    /// Hold a dataset of at most this many MiB in memory while measuring it, so writes are timed
+    /// from memory as the study's were; larger datasets stream from their files (0: always stream).
+    #[arg(long, default_value_t = 1024)]
+    pub preload_mib: u64,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -378,12 +382,13 @@ pub fn run(args: Args) -> Result<()> {
     }
     write_info(&dir, &info)?;
 
-    let mut measure = CodecMeasure {
-        sources: plan.sources.clone(),
+    let mut measure = CodecMeasure::new(
+        plan.sources.clone(),
         workdir,
         cache,
         threads,
-    };
+        args.preload_mib << 20,
+    );
     let total = (configs.len() * args.runs as usize) as u64;
     let bar = if args.quiet {
         ProgressBar::hidden()

@@ -61,6 +61,13 @@ impl CubeReader for MemCube {
         }
     }
     fn read_slab(&mut self, slab: &Hyperslab, out: &mut [u8]) -> Result<()> {
+        self.read_into(slab, out)
+    }
+}
+
+impl MemCube {
+    /// Copy `slab` into `out` without needing `&mut` (so one cube can serve many readers).
+    pub fn read_into(&self, slab: &Hyperslab, out: &mut [u8]) -> Result<()> {
         slab.check_within(self.shape)?;
         let want = slab.len() * self.dtype.itemsize();
         if out.len() != want {
