@@ -929,15 +929,7 @@ impl CubeReader for Hdf5Cube {
         }
     }
     fn read_slab(&mut self, slab: &Hyperslab, out: &mut [u8]) -> stemz_data::Result<()> {
-        slab.check_within(self.shape)?;
-        if out.len() != slab.len() * self.dtype.itemsize() {
-            return Err(stemz_data::DataError::Invalid(format!(
-                "{}: buffer of {} bytes for a slab of {} elements",
-                self.path.display(),
-                out.len(),
-                slab.len()
-            )));
-        }
+        slab.check_read(self.shape, self.dtype, out.len(), &self.path.display())?;
         let r = if self.pool.is_some() {
             self.read_parallel(slab, out)
         } else {

@@ -162,6 +162,26 @@ impl Hyperslab {
         out
     }
 
+    /// Check a `read_slab` request: the slab lies inside `shape` and `out_len` bytes hold
+    /// exactly its elements of `dtype`. `source` names the reader in the error.
+    pub fn check_read(
+        &self,
+        shape: Shape4,
+        dtype: DType,
+        out_len: usize,
+        source: &dyn fmt::Display,
+    ) -> Result<()> {
+        self.check_within(shape)?;
+        let want = self.len() * dtype.itemsize();
+        if out_len != want {
+            return Err(DataError::Invalid(format!(
+                "{source}: buffer of {out_len} bytes for a slab of {} {dtype} elements ({want} bytes)",
+                self.len()
+            )));
+        }
+        Ok(())
+    }
+
     /// Chunk-aligned tiling of `shape` by `chunk` (edge tiles are clipped), in C order of the
     /// chunk grid.
     pub fn tiles(shape: Shape4, chunk: Shape4) -> impl Iterator<Item = Hyperslab> {

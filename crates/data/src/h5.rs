@@ -499,15 +499,7 @@ impl CubeReader for H5Reader {
     }
 
     fn read_slab(&mut self, slab: &Hyperslab, out: &mut [u8]) -> Result<()> {
-        slab.check_within(self.shape)?;
-        let want = slab.len() * self.dtype.itemsize();
-        if out.len() != want {
-            return Err(DataError::Invalid(format!(
-                "{}: read_slab buffer holds {} bytes, the slab needs {want}",
-                self.path.display(),
-                out.len()
-            )));
-        }
+        slab.check_read(self.shape, self.dtype, out.len(), &self.path.display())?;
         let o = slab.origin.map(|v| v as hsize_t);
         let e = slab.extent.map(|v| v as hsize_t);
         match self.layout {

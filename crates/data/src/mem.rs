@@ -68,14 +68,7 @@ impl CubeReader for MemCube {
 impl MemCube {
     /// Copy `slab` into `out` without needing `&mut` (so one cube can serve many readers).
     pub fn read_into(&self, slab: &Hyperslab, out: &mut [u8]) -> Result<()> {
-        slab.check_within(self.shape)?;
-        let want = slab.len() * self.dtype.itemsize();
-        if out.len() != want {
-            return Err(DataError::Invalid(format!(
-                "MemCube: buffer of {} bytes for a slab of {want}",
-                out.len()
-            )));
-        }
+        slab.check_read(self.shape, self.dtype, out.len(), &"in-memory cube")?;
         copy_slab(self.shape, self.dtype.itemsize(), &self.data, slab, out);
         Ok(())
     }

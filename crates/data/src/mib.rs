@@ -755,17 +755,13 @@ impl CubeReader for MibReader {
     }
 
     fn read_slab(&mut self, slab: &Hyperslab, out: &mut [u8]) -> Result<()> {
-        slab.check_within(self.shape)?;
+        slab.check_read(
+            self.shape,
+            self.geometry.dtype,
+            out.len(),
+            &self.path.display(),
+        )?;
         let item = self.geometry.dtype.itemsize();
-        if out.len() != slab.len() * item {
-            return Err(DataError::Invalid(format!(
-                "{}: output buffer of {} bytes for a slab of {} elements of {}",
-                self.path.display(),
-                out.len(),
-                slab.len(),
-                self.geometry.dtype
-            )));
-        }
         if slab.is_empty() {
             return Ok(());
         }

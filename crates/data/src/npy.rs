@@ -426,17 +426,13 @@ impl CubeReader for NpyReader {
     }
 
     fn read_slab(&mut self, slab: &Hyperslab, out: &mut [u8]) -> Result<()> {
-        slab.check_within(self.shape)?;
+        slab.check_read(
+            self.shape,
+            self.header.dtype,
+            out.len(),
+            &self.path.display(),
+        )?;
         let item = self.header.dtype.itemsize();
-        if out.len() != slab.len() * item {
-            return Err(DataError::Invalid(format!(
-                "{}: output buffer of {} bytes for a slab of {} elements of {}",
-                self.path.display(),
-                out.len(),
-                slab.len(),
-                self.header.dtype
-            )));
-        }
         if self.header.fortran_order {
             // A Fortran array of shape (a, b, c, d) is a C array of shape (d, c, b, a): read the
             // reversed slab, then transpose it into C order.

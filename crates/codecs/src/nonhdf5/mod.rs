@@ -221,14 +221,7 @@ impl<D: FrameDecoder> CubeReader for SequentialReader<D> {
                 ),
             ));
         }
-        if out.len() != slab.len() * self.dtype.itemsize() {
-            return Err(DataError::Invalid(format!(
-                "{}: buffer of {} bytes for a slab of {} elements",
-                self.path.display(),
-                out.len(),
-                slab.len()
-            )));
-        }
+        slab.check_read(self.shape, self.dtype, out.len(), &self.path.display())?;
         self.decoder
             .decode_frames(count, out)
             .map_err(|e| DataError::Invalid(e.to_string()))?;

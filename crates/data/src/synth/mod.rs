@@ -259,16 +259,8 @@ impl CubeReader for SynthReader {
     }
 
     fn read_slab(&mut self, slab: &Hyperslab, out: &mut [u8]) -> Result<()> {
-        slab.check_within(self.shape)?;
+        slab.check_read(self.shape, self.model.dtype(), out.len(), &self.name)?;
         let item = self.model.dtype().itemsize();
-        if out.len() != slab.len() * item {
-            return Err(DataError::Invalid(format!(
-                "{}: slab buffer of {} bytes, need {}",
-                self.name,
-                out.len(),
-                slab.len() * item
-            )));
-        }
         if slab.is_empty() {
             return Ok(());
         }
