@@ -377,20 +377,7 @@ impl H5Reader {
         let ds_id = self.ds.id();
         let path = &self.path;
         locked(|| unsafe {
-            use hdf5_sys::h5s::*;
-            let fspace = check(hdf5_sys::h5d::H5Dget_space(ds_id), path, "H5Dget_space")?;
-            let sel = H5Sselect_hyperslab(
-                fspace,
-                H5S_seloper_t::H5S_SELECT_SET,
-                start.as_ptr(),
-                std::ptr::null(),
-                count.as_ptr(),
-                std::ptr::null(),
-            );
-            let mspace = H5Screate_simple(count.len() as i32, count.as_ptr(), std::ptr::null());
-            let status = if sel < 0 || mspace < 0 {
-                -1
-            } else {
+            let status = box_io(ds_id, start, count, path, |mspace, fspace| {
                 hdf5_sys::h5d::H5Dread(
                     ds_id,
                     mem_type,
@@ -399,11 +386,7 @@ impl H5Reader {
                     hdf5_sys::h5p::H5P_DEFAULT,
                     out.as_mut_ptr().cast(),
                 )
-            };
-            if mspace >= 0 {
-                H5Sclose(mspace);
-            }
-            H5Sclose(fspace);
+            })?;
             if status < 0 {
                 // The usual cause for readable metadata but unreadable chunks is a filter
                 // plugin that is not registered.
@@ -424,6 +407,42 @@ impl H5Reader {
             Ok(())
         })
     }
+}
+
+/// Select the box `start`/`count` in the dataset's file space, make a matching memory space,
+/// run `io(mspace, fspace)` (an `H5Dread` or `H5Dwrite`), and close both spaces whatever
+/// happens. Returns the status of `io`, or -1 when the selection could not be made.
+///
+/// # Safety
+/// `ds_id` must be an open dataset, and the caller must hold the HDF5 lock (`locked`).
+unsafe fn box_io(
+    ds_id: hid_t,
+    start: &[hsize_t],
+    count: &[hsize_t],
+    path: &Path,
+    io: impl FnOnce(hid_t, hid_t) -> hdf5_sys::h5::herr_t,
+) -> Result<hdf5_sys::h5::herr_t> {
+    use hdf5_sys::h5s::*;
+    let fspace = check(hdf5_sys::h5d::H5Dget_space(ds_id), path, "H5Dget_space")?;
+    let sel = H5Sselect_hyperslab(
+        fspace,
+        H5S_seloper_t::H5S_SELECT_SET,
+        start.as_ptr(),
+        std::ptr::null(),
+        count.as_ptr(),
+        std::ptr::null(),
+    );
+    let mspace = H5Screate_simple(count.len() as i32, count.as_ptr(), std::ptr::null());
+    let status = if sel < 0 || mspace < 0 {
+        -1
+    } else {
+        io(mspace, fspace)
+    };
+    if mspace >= 0 {
+        H5Sclose(mspace);
+    }
+    H5Sclose(fspace);
+    Ok(status)
 }
 
 fn normalize(dataset: &str) -> String {
@@ -686,20 +705,7 @@ impl CubeWriter for H5Writer {
         let ds_id = self.ds_id;
         let path = &self.final_path;
         locked(|| unsafe {
-            use hdf5_sys::h5s::*;
-            let fspace = check(hdf5_sys::h5d::H5Dget_space(ds_id), path, "H5Dget_space")?;
-            let sel = H5Sselect_hyperslab(
-                fspace,
-                H5S_seloper_t::H5S_SELECT_SET,
-                start.as_ptr(),
-                std::ptr::null(),
-                count.as_ptr(),
-                std::ptr::null(),
-            );
-            let mspace = H5Screate_simple(4, count.as_ptr(), std::ptr::null());
-            let status = if sel < 0 || mspace < 0 {
-                -1
-            } else {
+            let status = box_io(ds_id, &start, &count, path, |mspace, fspace| {
                 hdf5_sys::h5d::H5Dwrite(
                     ds_id,
                     mem_type,
@@ -708,11 +714,7 @@ impl CubeWriter for H5Writer {
                     hdf5_sys::h5p::H5P_DEFAULT,
                     data.as_ptr().cast(),
                 )
-            };
-            if mspace >= 0 {
-                H5Sclose(mspace);
-            }
-            H5Sclose(fspace);
+            })?;
             if status < 0 {
                 return Err(DataError::hdf5(
                     path,
