@@ -25,7 +25,7 @@ pub enum Cmd {
     Report,
     /// Fail when any committed generated file differs from what the committed records produce.
     Check,
-    /// set-up → datasets → calibration → benchmark → report, in one go (resumable).
+    /// set-up → datasets → calibration → benchmark (a new run; `--resume` continues one) → report.
     Reproduce(ReproduceArgs),
     /// stemz (serial, parallel) against h5py + hdf5plugin on the same data, same run.
     Perf(PerfArgs),
@@ -66,6 +66,10 @@ pub struct ReproduceArgs {
     /// Runs per configuration (the study: 10).
     #[arg(long, default_value_t = 3)]
     pub runs: u32,
+    /// Continue the run folder data/runs/RUN_ID of an interrupted reproduce on this machine
+    /// (refused for a run of another machine or build). Without it every reproduce measures anew.
+    #[arg(long, value_name = "RUN_ID")]
+    pub resume: Option<String>,
 }
 
 #[derive(Debug, Args)]

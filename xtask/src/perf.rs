@@ -89,6 +89,7 @@ pub fn run(args: &PerfArgs) -> Result<()> {
                 .args(["--methods", &methods_arg, "--chunkings", chunkings])
                 .args(["--engines", "serial,parallel", "--runs", &rep.to_string()])
                 .args(["--run-id", "stemz"])
+                .args((rep > 1).then_some("--resume"))
                 .arg("--out")
                 .arg(&dir)
                 .arg("--workdir")

@@ -112,22 +112,35 @@ pub fn check() -> Result<()> {
     report_cmd(true)
 }
 
-/// The run folder `reproduce` measures into: per scale and machine, so a rerun on the same
-/// machine resumes, and a fresh clone elsewhere measures anew instead of finding the committed
-/// reference run complete.
+/// A new run folder for every `reproduce`: `reproduce-<scale>-<host>-<UTC time>`. A committed
+/// or earlier run is resumed only when named with `--resume`, and `stemz bench` refuses that when
+/// the run was made on another machine or by another build, so a fresh clone always measures.
 fn reproduce_run_id(scale: &str) -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+    let host: String = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
-        .unwrap_or_default();
-    let host: String = host
+        .unwrap_or_default()
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
         .collect();
+    // `date` (coreutils) formats the UTC time; xtask keeps no calendar code of its own.
+    let stamp = crate::util::output(Command::new("date").args(["-u", "+%Y%m%dT%H%M%SZ"]))
+        .unwrap_or_else(|| {
+            let secs = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            secs.to_string()
+        });
     if host.is_empty() {
-        format!("reproduce-{scale}")
+        format!("reproduce-{scale}-{stamp}")
     } else {
-        format!("reproduce-{scale}-{host}")
+        format!("reproduce-{scale}-{host}-{stamp}")
     }
+}
+
+fn rows_in(raw: &std::path::Path) -> usize {
+    std::fs::read_to_string(raw)
+        .map(|t| t.lines().count().saturating_sub(1))
+        .unwrap_or(0)
 }
 
 pub fn reproduce(args: &ReproduceArgs) -> Result<()> {
@@ -138,9 +151,14 @@ pub fn reproduce(args: &ReproduceArgs) -> Result<()> {
         verify: false,
         calibrate: true,
     })?;
-    let run_id = reproduce_run_id(&args.scale);
+    let run_id = match &args.resume {
+        Some(id) => id.clone(),
+        None => reproduce_run_id(&args.scale),
+    };
     let stemz = release_bin("stemz")?;
     let data = format!("data/generated/{}", args.scale);
+    let raw = root().join("data/runs").join(&run_id).join("raw.csv");
+    let before = rows_in(&raw);
     exec(
         Command::new(&stemz)
             .args([
@@ -150,8 +168,10 @@ pub fn reproduce(args: &ReproduceArgs) -> Result<()> {
                 "--runs",
                 &args.runs.to_string(),
             ])
-            .args(["--data", &data, "--run-id", &run_id, "--out", "data/runs"]),
+            .args(["--data", &data, "--run-id", &run_id, "--out", "data/runs"])
+            .args(args.resume.is_some().then_some("--resume")),
     )?;
+    let measured_now = rows_in(&raw) - before;
     exec(
         Command::new(release_bin("stemz-report")?)
             .args([
@@ -165,7 +185,7 @@ pub fn reproduce(args: &ReproduceArgs) -> Result<()> {
             .arg("--summary"),
     )?;
     eprintln!(
-        "reproduce: done in {:.1} min; records in data/runs/{run_id}/, calibration in paper/calibration.md",
+        "reproduce: done in {:.1} min; {measured_now} rows measured now on this machine ({before} resumed); records in data/runs/{run_id}/, calibration in paper/calibration.md",
         started.elapsed().as_secs_f64() / 60.0
     );
     Ok(())

@@ -41,6 +41,10 @@ pub struct Machine {
     pub ram_bytes: u64,
     pub os: String,
     pub hostname: String,
+    /// `/etc/machine-id`: hostnames are not unique (`vm`, `localhost`, container names), so
+    /// resuming a run checks this too. Empty in records made before it was recorded.
+    #[serde(default)]
+    pub machine_id: String,
 }
 
 impl Software {
@@ -125,7 +129,85 @@ impl Machine {
                 format!("{os} (Linux {kernel})")
             },
             hostname,
+            machine_id: std::fs::read_to_string("/etc/machine-id")
+                .map(|s| s.trim().to_string())
+                .unwrap_or_default(),
         }
+    }
+
+    /// One line for summaries: `host (cpu, N cores)`.
+    pub fn describe(&self) -> String {
+        format!("{} ({}, {} cores)", self.hostname, self.cpu, self.cores)
+    }
+}
+
+/// Why a run recorded as `prev` must not be continued by this process (`now`): the first
+/// machine or software field that differs, as `field: recorded X, this process Y`. A run's rows
+/// are one measurement series only when one machine and one build made them all.
+pub fn resume_mismatch(prev: &RunInfo, now: &RunInfo) -> Option<String> {
+    let fields: [(&str, String, String); 10] = [
+        ("scale", prev.scale.clone(), now.scale.clone()),
+        ("cache", prev.cache.clone(), now.cache.clone()),
+        (
+            "shard",
+            prev.shard.clone().unwrap_or_default(),
+            now.shard.clone().unwrap_or_default(),
+        ),
+        (
+            "datasets",
+            format!("{:?}", prev.datasets),
+            format!("{:?}", now.datasets),
+        ),
+        (
+            "hostname",
+            prev.machine.hostname.clone(),
+            now.machine.hostname.clone(),
+        ),
+        (
+            "machine_id",
+            prev.machine.machine_id.clone(),
+            now.machine.machine_id.clone(),
+        ),
+        ("cpu", prev.machine.cpu.clone(), now.machine.cpu.clone()),
+        (
+            "stemz",
+            prev.software.stemz.clone(),
+            now.software.stemz.clone(),
+        ),
+        (
+            "git_revision",
+            prev.software.git_revision.clone(),
+            now.software.git_revision.clone(),
+        ),
+        (
+            "libraries",
+            format!("{:?}", prev.software.libraries),
+            format!("{:?}", now.software.libraries),
+        ),
+    ];
+    fields
+        .into_iter()
+        .find(|(_, a, b)| a != b)
+        .map(|(name, a, b)| format!("{name}: recorded `{a}`, this process `{b}`"))
+}
+
+/// A run id no earlier run can have: `prefix-host-YYYYMMDDTHHMMSSZ` (the host reduced to
+/// `[A-Za-z0-9-]`). Every new `stemz bench` / `cargo xtask reproduce` measures into one of these
+/// unless told to resume a named run.
+pub fn new_run_id(prefix: &str) -> String {
+    let host: String = Machine::current()
+        .hostname
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    let stamp: String = now_rfc3339()
+        .chars()
+        .filter(|c| *c != '-' && *c != ':')
+        .collect();
+    if host.is_empty() {
+        format!("{prefix}-{stamp}")
+    } else {
+        format!("{prefix}-{host}-{stamp}")
     }
 }
 
@@ -161,6 +243,45 @@ fn rfc3339(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn info() -> RunInfo {
+        RunInfo {
+            run_id: "r".into(),
+            command: vec![],
+            scale: "small".into(),
+            seed: 1,
+            runs: 3,
+            cache: "warm".into(),
+            shard: None,
+            datasets: BTreeMap::from([("a".into(), "00".into())]),
+            software: Software::current(BTreeMap::new()),
+            machine: Machine::current(),
+            started: now_rfc3339(),
+            finished: None,
+        }
+    }
+
+    #[test]
+    fn resume_is_allowed_only_for_the_same_machine_and_build() {
+        let now = info();
+        assert_eq!(resume_mismatch(&now.clone(), &now), None);
+        let mut other_host_same_name = now.clone();
+        other_host_same_name.machine.machine_id = "another-machine".into();
+        let why = resume_mismatch(&other_host_same_name, &now).unwrap();
+        assert!(
+            why.starts_with("machine_id: recorded `another-machine`"),
+            "{why}"
+        );
+        let mut old_build = now.clone();
+        old_build.software.git_revision = "1340351".into();
+        assert!(resume_mismatch(&old_build, &now)
+            .unwrap()
+            .starts_with("git_revision"));
+        // More runs may be added to a run: `runs` is not part of its identity.
+        let mut more_runs = now.clone();
+        more_runs.runs = 10;
+        assert_eq!(resume_mismatch(&more_runs, &now), None);
+    }
 
     #[test]
     fn rfc3339_formats_known_instants() {

@@ -9,7 +9,7 @@ use stemz_bench::matrix::{Config, MatrixSpec, Shard};
 use stemz_bench::measure::{free_bytes, CodecMeasure, Source};
 use stemz_bench::merge::{read_info, write_info};
 use stemz_bench::record::{format_shape, read_datasets, write_datasets, Cache, DatasetRecord};
-use stemz_bench::runinfo::{now_rfc3339, Machine, RunInfo, Software};
+use stemz_bench::runinfo::{new_run_id, now_rfc3339, resume_mismatch, Machine, RunInfo, Software};
 use stemz_bench::runner::run_loop;
 use stemz_codecs::{Chunking, Method};
 use stemz_data::open::{open, OpenOptions};
@@ -52,9 +52,14 @@ pub struct Args {
     /// Measure only shard K of N of the matrix (for cluster job arrays).
     #[arg(long)]
     pub shard: Option<String>,
-    /// Run folder name under `--out` (default: derived from scale or file names).
+    /// Run folder name under `--out` (default: a new one, `bench-<data>-<host>-<UTC time>`).
+    /// An existing folder is refused unless `--resume` is given.
     #[arg(long)]
     pub run_id: Option<String>,
+    /// Continue the run folder named by `--run-id`: rows already recorded are skipped. Refused
+    /// when the run was made on another machine or by another build of stemz.
+    #[arg(long, requires = "run_id")]
+    pub resume: bool,
     /// Where run folders go.
     #[arg(long, default_value = "data/runs")]
     pub out: PathBuf,
@@ -174,10 +179,10 @@ fn plan(args: &Args) -> Result<Plan> {
             }
         }
         let run_id = args.run_id.clone().unwrap_or_else(|| {
-            format!(
+            new_run_id(&format!(
                 "bench-{}",
                 sources.keys().cloned().collect::<Vec<_>>().join("+")
-            )
+            ))
         });
         return Ok(Plan {
             sources,
@@ -224,7 +229,7 @@ fn plan(args: &Args) -> Result<Plan> {
     let run_id = args
         .run_id
         .clone()
-        .unwrap_or_else(|| format!("bench-{scale_name}"));
+        .unwrap_or_else(|| new_run_id(&format!("bench-{scale_name}")));
     Ok(Plan {
         sources,
         scale: scale_name.into(),
@@ -321,6 +326,16 @@ pub fn run(args: Args) -> Result<()> {
     }
 
     let dir = args.out.join(&plan.run_id);
+    let exists = dir.join("run.toml").exists() || dir.join("raw.csv").exists();
+    if exists && !args.resume {
+        bail!(
+            "{}: holds a run already; pass --resume to continue it, or choose another --run-id",
+            dir.display()
+        );
+    }
+    if args.resume && !exists {
+        bail!("{}: no run to resume there", dir.display());
+    }
     std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
     let workdir = args
         .workdir
@@ -368,14 +383,12 @@ pub fn run(args: Args) -> Result<()> {
         started: now_rfc3339(),
         finished: None,
     };
-    if dir.join("run.toml").exists() {
+    if exists {
         let prev = read_info(&dir)?;
-        if prev.scale != info.scale || prev.datasets != info.datasets || prev.cache != info.cache {
+        if let Some(why) = resume_mismatch(&prev, &info) {
             bail!(
-                "{}: holds a run of other data or settings (scale {}, cache {}); use another --run-id",
-                dir.display(),
-                prev.scale,
-                prev.cache
+                "{}: cannot resume a run of another machine, build or data ({why}); measure a new run instead",
+                dir.display()
             );
         }
         info.started = prev.started;
@@ -418,9 +431,10 @@ pub fn run(args: Args) -> Result<()> {
     let rendered = render(&dir)?;
     let lossy_by_design = dataset_lossy_count(&dir)?;
     println!(
-        "{}: {} measured, {} already there, {:.1} s; rows not lossless: {} ({} lossy by design: uint8_overflow on float data); chunks stored raw: {}",
+        "{}: {} rows measured now on {}, {} resumed from earlier invocations of this run, {:.1} s; rows not lossless: {} ({} lossy by design: uint8_overflow on float data); chunks stored raw: {}",
         dir.display(),
         outcome.measured,
+        info.machine.describe(),
         outcome.skipped,
         started.elapsed().as_secs_f64(),
         outcome.not_lossless,

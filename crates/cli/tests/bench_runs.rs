@@ -111,9 +111,22 @@ fn killed_run_resumes_without_losing_or_duplicating_rows() {
         "the run finished before it could be killed; make it longer"
     );
 
-    let status = bench(&input, &out, &work, &["--runs", "3", "--run-id", "r"])
-        .status()
+    // Without --resume an existing run is refused, never silently continued.
+    let refused = bench(&input, &out, &work, &["--runs", "3", "--run-id", "r"])
+        .output()
         .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("pass --resume"));
+    assert_eq!(rows_in(&raw), before, "a refused rerun measures nothing");
+
+    let status = bench(
+        &input,
+        &out,
+        &work,
+        &["--runs", "3", "--run-id", "r", "--resume"],
+    )
+    .status()
+    .unwrap();
     assert!(status.success());
     let k = keys(&raw);
     let unique: BTreeSet<_> = k.iter().collect();
@@ -166,4 +179,58 @@ fn shards_merged_equal_the_unsharded_matrix() {
     let o = twice.arg("--out").arg(out.join("twice")).output().unwrap();
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("is in both"));
+}
+
+#[test]
+fn a_run_made_by_another_machine_or_build_is_never_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = cube(dir.path());
+    let (out, work) = (dir.path().join("runs"), dir.path().join("work"));
+    let first = bench(&input, &out, &work, &["--runs", "1", "--run-id", "r"])
+        .output()
+        .unwrap();
+    assert!(first.status.success());
+    let rows = rows_in(&out.join("r/raw.csv"));
+    // Pretend the folder came with a clone: recorded by another build on a machine of the
+    // same hostname (hostnames such as `vm` are not unique).
+    let toml = out.join("r/run.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    let edited: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("git_revision = ") {
+                "git_revision = \"1340351a7f514792f0b65846a5a11e5d7ef5ea8f\"".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_ne!(edited, text);
+    std::fs::write(&toml, edited).unwrap();
+    let o = bench(
+        &input,
+        &out,
+        &work,
+        &["--runs", "2", "--run-id", "r", "--resume"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("cannot resume") && err.contains("git_revision"),
+        "{err}"
+    );
+    assert_eq!(rows_in(&out.join("r/raw.csv")), rows, "nothing measured");
+
+    // A new invocation without --run-id measures into a folder of its own.
+    let fresh = bench(&input, &out, &work, &["--runs", "1"])
+        .output()
+        .unwrap();
+    assert!(fresh.status.success());
+    let stdout = String::from_utf8_lossy(&fresh.stdout);
+    assert!(stdout.contains("rows measured now on"), "{stdout}");
+    let folders = std::fs::read_dir(&out).unwrap().count();
+    assert_eq!(folders, 2, "the new run did not reuse the old folder");
 }

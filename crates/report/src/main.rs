@@ -173,8 +173,11 @@ fn summarize(study: &Analysed, ours: &Analysed) -> String {
     for c in failed {
         let _ = writeln!(
             s,
-            "  does not hold: {} (stated {:?}, ours {:?}; tolerance: {})",
-            c.statement, c.stated, c.ours, c.tolerance
+            "  does not hold: {} (stated {}, ours {}; tolerance: {})",
+            c.statement,
+            stemz_report::markdown::value(&c.stated),
+            stemz_report::markdown::value(&c.ours),
+            c.tolerance
         );
     }
     s

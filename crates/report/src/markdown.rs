@@ -58,7 +58,8 @@ fn compare_table(out: &mut String, key: &str, rows: &[(String, Vec<Cell<'_>>)]) 
     out.push('\n');
 }
 
-fn value(v: &ClaimValue) -> String {
+/// A claim's value as the report prints it: numbers as numbers, ranges as `lo–hi`.
+pub fn value(v: &ClaimValue) -> String {
     match v {
         ClaimValue::Range(r) => format!("{}–{}", num(r.lo), num(r.hi)),
         ClaimValue::Number(x) => num(*x),
