@@ -79,6 +79,9 @@ pub struct Args {
     /// from memory as the study's were; larger datasets stream from their files (0: always stream).
     #[arg(long, default_value_t = 1024)]
     pub preload_mib: u64,
+    /// Manifest of the synthetic datasets (default: the one built into stemz).
+    #[arg(long)]
+    pub manifest: Option<PathBuf>,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -197,7 +200,7 @@ fn plan(args: &Args) -> Result<Plan> {
     };
     let scale = Scale::parse(scale_name)
         .with_context(|| format!("unknown scale `{scale_name}`: expected tiny, small or paper"))?;
-    let manifest = Manifest::load(&stemz_data::synth::manifest::default_manifest_path())?;
+    let manifest = Manifest::load_or_embedded(args.manifest.as_deref())?;
     let specs = manifest.selected(&args.datasets)?;
     let data = args
         .data
