@@ -64,6 +64,9 @@ impl CubeReader for Shared {
     fn read_slab(&mut self, slab: &Hyperslab, out: &mut [u8]) -> stemz_data::Result<()> {
         self.0.read_into(slab, out)
     }
+    fn in_memory(&self) -> Option<&[u8]> {
+        Some(&self.0.data)
+    }
 }
 
 /// A method/chunking/engine resolved from a configuration's names.
