@@ -9,7 +9,9 @@ use stemz_bench::matrix::{Config, MatrixSpec, Shard};
 use stemz_bench::measure::{free_bytes, CodecMeasure, Source};
 use stemz_bench::merge::{read_info, write_info};
 use stemz_bench::record::{format_shape, read_datasets, write_datasets, Cache, DatasetRecord};
-use stemz_bench::runinfo::{new_run_id, now_rfc3339, resume_mismatch, Machine, RunInfo, Software};
+use stemz_bench::runinfo::{
+    new_run_id, now_rfc3339, resume_mismatch, Machine, RunInfo, RunTiming, Software,
+};
 use stemz_bench::runner::run_loop;
 use stemz_codecs::{Chunking, Method};
 use stemz_data::open::{open, OpenOptions};
@@ -82,6 +84,10 @@ pub struct Args {
     /// Manifest of the synthetic datasets (default: the one built into stemz).
     #[arg(long)]
     pub manifest: Option<PathBuf>,
+    /// Make one untimed write of each configuration before its first counted run (the study
+    /// made none).
+    #[arg(long)]
+    pub warm_up: bool,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -385,6 +391,7 @@ pub fn run(args: Args) -> Result<()> {
         machine: Machine::current(),
         started: now_rfc3339(),
         finished: None,
+        timing: None,
     };
     if exists {
         let prev = read_info(&dir)?;
@@ -405,6 +412,7 @@ pub fn run(args: Args) -> Result<()> {
         threads,
         args.preload_mib << 20,
     );
+    measure.warm_up_writes = args.warm_up;
     let total = (configs.len() * args.runs as usize) as u64;
     let bar = if args.quiet {
         ProgressBar::hidden()
@@ -428,10 +436,17 @@ pub fn run(args: Args) -> Result<()> {
         },
     )?;
     bar.finish_and_clear();
+    let rendered = render(&dir)?;
+    // Wall time includes rendering the run's tables and figures: all a user waits for.
+    let timing = RunTiming::new(
+        outcome.measured,
+        started.elapsed().as_secs_f64(),
+        measure.timed_s,
+    );
     info.finished = Some(now_rfc3339());
+    info.timing = Some(timing);
     write_info(&dir, &info)?;
 
-    let rendered = render(&dir)?;
     let lossy_by_design = dataset_lossy_count(&dir)?;
     println!(
         "{}: {} rows measured now on {}, {} resumed from earlier invocations of this run, {:.1} s; rows not lossless: {} ({} lossy by design: uint8_overflow on float data); chunks stored raw: {}",
@@ -443,6 +458,13 @@ pub fn run(args: Args) -> Result<()> {
         outcome.not_lossless,
         lossy_by_design,
         outcome.chunks_stored_raw
+    );
+    println!(
+        "{}: wall {:.1} s, timed regions {:.1} s, overhead {:.0} % (recorded in run.toml)",
+        dir.display(),
+        timing.wall_s,
+        timing.timed_s,
+        timing.overhead_fraction * 100.0
     );
     println!(
         "{}: {rendered} tables and figures in tables/ and figures/",

@@ -184,12 +184,14 @@ fn write_through_hdf5(
     let dims: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
     let cdims: Vec<u64> = chunk.iter().map(|&d| d as u64).collect();
     let name = CString::new("d").unwrap();
+    // SAFETY: plain HDF5 calls on ids this test creates; pointers are to live locals.
     let dcpl = hdf5::sync::sync(|| unsafe {
         let dcpl = H5Pcreate(*hdf5::globals::H5P_DATASET_CREATE);
         assert!(H5Pset_chunk(dcpl, 2, cdims.as_ptr()) >= 0);
         dcpl
     });
     spec.apply(dcpl, ty.size(), chunk).expect("apply");
+    // SAFETY: plain HDF5 calls on ids this test creates; pointers are to live locals.
     hdf5::sync::sync(|| unsafe {
         let space = H5Screate_simple(2, dims.as_ptr(), std::ptr::null());
         let dset = H5Dcreate2(
@@ -432,6 +434,7 @@ fn arina_bitshuffle_lz4_fixture_reads_as_zeros_after_register_all() {
         codec: BitshuffleCodec::Lz4,
         block_size: 0,
     };
+    // SAFETY: the dataset is open and the buffer holds the chunk's stored size.
     let (mask, stored) = hdf5::sync::sync(|| unsafe {
         let off = [0u64; 3];
         let mut size = 0u64;

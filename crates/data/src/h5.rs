@@ -124,23 +124,27 @@ pub fn create_cube_dataset(
         "H5Pcreate (dataset creation)",
     )?;
     let lcpl = Handle::new(
+        // SAFETY: H5Pcreate takes a class id and returns a new list, owned by the Handle.
         locked(|| unsafe { H5Pcreate(*H5P_CLS_LINK_CREATE) }),
         H5Pclose,
         path,
         "H5Pcreate (link creation)",
     )?;
     let space = Handle::new(
+        // SAFETY: `dims` is a live array of rank 4; the new space is owned by the Handle.
         locked(|| unsafe { hdf5_sys::h5s::H5Screate_simple(4, dims.as_ptr(), std::ptr::null()) }),
         hdf5_sys::h5s::H5Sclose,
         path,
         "H5Screate_simple",
     )?;
     check(
+        // SAFETY: `lcpl` is a live link-creation list owned by this function.
         locked(|| unsafe { H5Pset_create_intermediate_group(lcpl.id(), 1) }),
         path,
         "H5Pset_create_intermediate_group",
     )?;
     check(
+        // SAFETY: `dcpl` is a live dataset-creation list owned by this function.
         locked(|| unsafe { H5Pset_obj_track_times(dcpl.id(), 0) }),
         path,
         "H5Pset_obj_track_times",
@@ -148,6 +152,7 @@ pub fn create_cube_dataset(
     if let Some(c) = chunks {
         let c = c.map(|v| v as hsize_t);
         check(
+            // SAFETY: `dcpl` is live and `c` is a live array of rank 4.
             locked(|| unsafe { H5Pset_chunk(dcpl.id(), 4, c.as_ptr()) }),
             path,
             "H5Pset_chunk",
@@ -155,6 +160,7 @@ pub fn create_cube_dataset(
     }
     configure(dcpl.id())?;
     let ftype = file_type(dtype);
+    // SAFETY: every id is live (file, Handles) and `name` is a NUL-terminated CString that outlives the call.
     let id = locked(|| unsafe {
         hdf5_sys::h5d::H5Dcreate2(
             file.id(),
@@ -189,6 +195,7 @@ pub fn select_box(ds_id: hid_t, slab: &Hyperslab, path: &Path) -> Result<(Handle
         "H5Dget_space",
     )?;
     check(
+        // SAFETY: `fspace` is a live dataspace of rank 4 and `start`/`count` live arrays of rank 4.
         locked(|| unsafe {
             H5Sselect_hyperslab(
                 fspace.id(),
@@ -203,6 +210,7 @@ pub fn select_box(ds_id: hid_t, slab: &Hyperslab, path: &Path) -> Result<(Handle
         &format!("selecting {:?}+{:?}", slab.origin, slab.extent),
     )?;
     let mspace = Handle::new(
+        // SAFETY: `count` is a live array of rank 4; the new space is owned by the Handle.
         locked(|| unsafe { H5Screate_simple(4, count.as_ptr(), std::ptr::null()) }),
         H5Sclose,
         path,
@@ -376,6 +384,7 @@ fn filter_name(id: i32) -> Option<&'static str> {
 /// read with `H5Pget_filter2` so filters not registered in this process are still listed.
 fn describe_filters(dcpl: hid_t) -> Vec<String> {
     locked(|| {
+        // SAFETY: `dcpl` is the dataset's live creation property list (the caller's contract).
         let n = unsafe { hdf5_sys::h5p::H5Pget_nfilters(dcpl) };
         let mut out = Vec::new();
         for idx in 0..n.max(0) {
@@ -384,6 +393,7 @@ fn describe_filters(dcpl: hid_t) -> Vec<String> {
             let mut nelmts: usize = cd.len();
             let mut name = [0 as std::ffi::c_char; 256];
             let mut config = 0u32;
+            // SAFETY: `name` and `config` are live buffers of the sizes passed; `i` < the filter count.
             let id = unsafe {
                 hdf5_sys::h5p::H5Pget_filter2(
                     dcpl,
@@ -399,6 +409,7 @@ fn describe_filters(dcpl: hid_t) -> Vec<String> {
             if id < 0 {
                 continue;
             }
+            // SAFETY: H5Pget_filter2 NUL-terminates `name` within its 256 bytes.
             let stored = unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) }
                 .to_string_lossy()
                 .into_owned();
@@ -556,6 +567,7 @@ impl H5Reader {
         let mem_type = native_type(self.dtype);
         let ds_id = self.ds.id();
         let path = &self.path;
+        // SAFETY: `ds_id` is this reader's open dataset and `out` holds the slab's elements (checked above).
         locked(|| unsafe {
             let status = box_io(ds_id, start, count, path, |mspace, fspace| {
                 hdf5_sys::h5d::H5Dread(
@@ -821,6 +833,7 @@ impl CubeWriter for H5Writer {
         let mem_type = native_type(self.dtype);
         let ds_id = self.dataset_id();
         let path = &self.final_path;
+        // SAFETY: `ds_id` is this writer's open dataset and `data` holds the slab's elements (checked above).
         locked(|| unsafe {
             let status = box_io(ds_id, &start, &count, path, |mspace, fspace| {
                 hdf5_sys::h5d::H5Dwrite(

@@ -309,8 +309,10 @@ impl FilterSpec {
         let name = self.name();
         let status = match self {
             FilterSpec::Deflate { level } => {
+                // SAFETY: `dcpl` is a live dataset-creation property list (the caller's contract).
                 hdf5::sync::sync(|| unsafe { hdf5_sys::h5p::H5Pset_deflate(dcpl, *level) })
             }
+            // SAFETY: `dcpl` is a live dataset-creation property list (the caller's contract).
             FilterSpec::Szip { pixels_per_block } => hdf5::sync::sync(|| unsafe {
                 hdf5_sys::h5p::H5Pset_szip(dcpl, szip::NN_OPTION_MASK, *pixels_per_block)
             }),
@@ -318,6 +320,7 @@ impl FilterSpec {
                 register_all()?;
                 let values = self.user_cd_values();
                 let id = self.id() as hdf5_sys::h5z::H5Z_filter_t;
+                // SAFETY: `dcpl` is live (the caller's contract) and `values` is a live Vec of `values.len()` cd_values.
                 hdf5::sync::sync(|| unsafe {
                     hdf5_sys::h5p::H5Pset_filter(
                         dcpl,
@@ -440,6 +443,7 @@ pub fn library_versions() -> Vec<(&'static str, String)> {
 
 /// Whether libhdf5 in this process can apply filter `id` (H5Zfilter_avail).
 pub fn available(id: u32) -> bool {
+    // SAFETY: H5Zfilter_avail only looks the id up in the filter table.
     hdf5::sync::sync(|| unsafe {
         hdf5_sys::h5z::H5Zfilter_avail(id as hdf5_sys::h5z::H5Z_filter_t) > 0
     })

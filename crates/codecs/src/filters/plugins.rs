@@ -290,6 +290,7 @@ extern "C" fn set_local_bitshuffle(dcpl: hid_t, type_id: hid_t, _space: hid_t) -
         if r < 0 {
             return -1;
         }
+        // SAFETY: `type_id` is the dataset's datatype, passed to this callback by HDF5 and alive during it.
         let elem_size = unsafe { H5Tget_size(type_id) };
         if elem_size == 0 {
             return -1;
@@ -353,6 +354,7 @@ extern "C" fn set_local_lzf(dcpl: hid_t, type_id: hid_t, _space: hid_t) -> i32 {
         if values[1] == 0 {
             values[1] = lzf::H5PY_LZF_VERSION;
         }
+        // SAFETY: `type_id` is the dataset's datatype, passed to this callback by HDF5 and alive during it.
         let mut bufsize = unsafe { H5Tget_size(type_id) };
         if bufsize == 0 {
             return -1;
