@@ -224,6 +224,9 @@ fn encode(
     path: &Path,
 ) -> Result<Vec<Encoded>> {
     let chunk_bytes = chunk.iter().product::<usize>() * item;
+    // Fewer chunks than workers: give each chunk the spare threads, inside the codec where its
+    // format allows it with the same bytes (Blosc's blocks).
+    let inner = (pool.current_num_threads() / boxes.len().max(1)).max(1);
     pool.install(|| {
         boxes
             .par_iter()
@@ -237,7 +240,7 @@ fn encode(
                 copy_region(src, src_box, &mut raw, &dst_box, b, item);
                 let (mask, bytes) = match filter {
                     None => (0, raw),
-                    Some(f) => match f.encode(&raw, item, &chunk) {
+                    Some(f) => match f.encode_with_threads(&raw, item, &chunk, inner) {
                         Ok(Some(bytes)) => (0, bytes),
                         // Declined: stored raw, filter 0 of the pipeline marked as skipped.
                         Ok(None) => (1, raw),
