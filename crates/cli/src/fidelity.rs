@@ -3,8 +3,8 @@
 //!
 //! Two streaming passes at most: the summed pattern (only when the bright-field disk must be
 //! found), then every target on the full data and on every candidate at once
-//! (`stemz_fidelity::eval`). Stored bytes come from the real codec engine, whole for reduced
-//! cubes up to 256 MiB, else from a stratified sample of chunk columns
+//! (`stemz_fidelity::eval`). Stored bytes come from the real codec engine, whole for inputs
+//! up to 256 MiB, else from a stratified sample of chunk columns
 //! (`stemz_fidelity::stored`). Prints the table; `--csv`, `--markdown`, `--figure` write files
 //! atomically.
 
@@ -51,7 +51,7 @@ pub struct Select {
     /// Lossless methods to measure stored bytes with (the smallest wins).
     #[arg(long, default_value = "blosc_zstd,blosc_zstd_bitshuffle")]
     pub methods: String,
-    /// Fraction of chunk columns compressed when a reduced cube exceeds 256 MiB.
+    /// Fraction of chunk columns compressed when the input exceeds 256 MiB.
     #[arg(long, default_value_t = 0.05)]
     pub sample_fraction: f64,
     /// HDF5 input: path of the dataset (default: the file's only 4D dataset).
@@ -139,8 +139,8 @@ pub fn opener(
 }
 
 /// Parse the targets and find (or take) the detector geometry; one pass over the input when
-/// the disk must be found.
-pub fn resolve(input: &Path, sel: &Select, reader: &mut dyn CubeReader) -> Result<Resolved> {
+/// the disk must be found. Errors do not name the file: callers add it.
+pub fn resolve(sel: &Select, reader: &mut dyn CubeReader) -> Result<Resolved> {
     let shape = reader.shape();
     let det = [shape[2], shape[3]];
     let keep = match &sel.keep {
@@ -167,12 +167,9 @@ pub fn resolve(input: &Path, sel: &Select, reader: &mut dyn CubeReader) -> Resul
             }
             None => {
                 let dp = summed_pattern(reader)?;
-                let (c, r) = find_disk(&dp, det).with_context(|| {
-                    format!(
-                        "{}: no bright-field disk found in the mean pattern; give --bf-disk CY,CX,R",
-                        input.display()
-                    )
-                })?;
+                let (c, r) = find_disk(&dp, det).context(
+                    "no bright-field disk found in the mean pattern; give --bf-disk CY,CX,R",
+                )?;
                 (c, r, "mean pattern")
             }
         };
@@ -183,7 +180,7 @@ pub fn resolve(input: &Path, sel: &Select, reader: &mut dyn CubeReader) -> Resul
             g.adf_outer = ro;
         }
         g.check(keep.contains(stemz_fidelity::Target::Vadf))
-            .with_context(|| format!("{}: detector geometry", input.display()))?;
+            .context("detector geometry")?;
         Some(g)
     } else {
         None
@@ -200,10 +197,11 @@ pub fn resolve(input: &Path, sel: &Select, reader: &mut dyn CubeReader) -> Resul
 pub fn study(input: &Path, sel: &Select) -> Result<Report> {
     let open = opener(input, sel);
     let mut reader = open_input(input, sel.dataset.clone(), sel.scan)?;
-    let res = resolve(input, sel, reader.as_mut())?;
+    let res = resolve(sel, reader.as_mut()).with_context(|| input.display().to_string())?;
     let shape = reader.shape();
-    let bins = parse_list("--bins", &sel.bins)?;
-    let scan_bins = parse_list("--scan-bins", &sel.scan_bins)?;
+    let bins = parse_list("--bins", &sel.bins).with_context(|| input.display().to_string())?;
+    let scan_bins =
+        parse_list("--scan-bins", &sel.scan_bins).with_context(|| input.display().to_string())?;
     let cands: Vec<Reduction> = candidates(
         shape,
         &res.keep,

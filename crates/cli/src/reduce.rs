@@ -101,7 +101,12 @@ pub fn run(args: Args) -> Result<()> {
     let sel = &args.select;
     let (reduction, errors, keep, measured_method) = if explicit {
         let reduction = Reduction {
-            crop: args.crop.as_deref().map(Crop::parse).transpose()?,
+            crop: args
+                .crop
+                .as_deref()
+                .map(Crop::parse)
+                .transpose()
+                .with_context(|| args.input.display().to_string())?,
             bin: args.bin.unwrap_or(1),
             agg: if args.mean { Agg::Mean } else { Agg::Sum },
             scan_bin: args.scan_bin.unwrap_or(1),
@@ -110,7 +115,8 @@ pub fn run(args: Args) -> Result<()> {
         reduction
             .check(reader.shape())
             .with_context(|| args.input.display().to_string())?;
-        let res = resolve(&args.input, sel, reader.as_mut())?;
+        let res =
+            resolve(sel, reader.as_mut()).with_context(|| args.input.display().to_string())?;
         let ev = evaluate(reader.as_mut(), &res.keep, res.geometry, &[reduction])
             .with_context(|| args.input.display().to_string())?;
         let errors = ev.candidates[0].errors.clone();

@@ -2,7 +2,7 @@
 //! engine (`stemz compress`'s code path, verified bitwise).
 //!
 //! The reduced cube is never materialised uncompressed: [`crate::ReducedReader`] reduces the
-//! source on the fly. A candidate whose reduced cube is at most [`WHOLE_BYTES`] is compressed
+//! source on the fly. A candidate of a source of at most [`WHOLE_BYTES`] is compressed
 //! **whole** with each method (the stored bytes are the file's size, nothing is projected).
 //! A larger one is measured on a **stratified sample of chunk columns** (one chunk position
 //! in the scan plane, the full detector under it; rows of the column grid evenly spread over
@@ -21,7 +21,7 @@ use stemz_codecs::{Chunking, Method};
 use stemz_data::mem::MemCube;
 use stemz_data::{CubeReader, Hyperslab};
 
-/// Reduced cubes up to this size are compressed whole.
+/// Candidates of sources up to this size are compressed whole.
 pub const WHOLE_BYTES: u64 = 256 << 20;
 /// The fewest chunk columns a sample takes.
 pub const MIN_COLUMNS: usize = 5;
@@ -88,13 +88,16 @@ pub fn measure(
     let grid = [shape[0].div_ceil(chunk[0]), shape[1].div_ceil(chunk[1])];
     let total = grid[0] * grid[1];
     let raw = reduced.nbytes();
-    let picks = if raw <= WHOLE_BYTES {
+    // Whole when the *source* is small: measuring whole re-reads the source once per method
+    // (and once more to verify), which a sample avoids.
+    let source_bytes = open()?.nbytes();
+    let picks = if source_bytes <= WHOLE_BYTES {
         None
     } else {
         Some(select_columns(grid, fraction))
     };
     // The sample cube (only when sampling): columns side by side along scan_x.
-    let sample = match &picks {
+    let mut sample = match &picks {
         None => None,
         Some(cols) => {
             let item = dtype.itemsize();
@@ -144,14 +147,13 @@ pub fn measure(
             Layout::hdf5_default(),
         );
         opts.slab_bytes = 64 << 20;
-        let bytes = match &sample {
+        let bytes = match sample.as_mut() {
             None => {
                 let mut r = ReducedReader::new(open()?, reduction)?;
                 engine::write(&mut r, &out, &opts)?.file_bytes
             }
             Some((cube, real)) => {
-                let mut c = cube.clone();
-                let rep = engine::write(&mut c, &out, &opts)?;
+                let rep = engine::write(cube, &out, &opts)?;
                 let overhead = rep.file_bytes.saturating_sub(rep.payload_bytes);
                 let projected = rep.payload_bytes as f64 * raw as f64 / (*real).max(1) as f64;
                 projected.round() as u64 + overhead
