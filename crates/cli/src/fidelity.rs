@@ -86,7 +86,7 @@ fn parse_tolerance(s: &str) -> Result<f64, String> {
         None => t.parse::<f64>(),
     }
     .map_err(|_| format!("tolerance {s:?} is not a number or a percentage (e.g. 0.01 or 1%)"))?;
-    if !(v > 0.0 && v.is_finite()) {
+    if v.is_nan() || v <= 0.0 || v.is_infinite() {
         return Err(format!("tolerance {s:?} must be positive"));
     }
     Ok(v)
@@ -153,10 +153,10 @@ pub fn resolve(sel: &Select, reader: &mut dyn CubeReader) -> Result<Resolved> {
         .split(',')
         .map(|m| Method::parse(m.trim()))
         .collect::<Result<Vec<_>, _>>()?;
-    if !(sel.com_tolerance > 0.0) {
+    if sel.com_tolerance.is_nan() || sel.com_tolerance <= 0.0 {
         bail!("--com-tolerance must be positive");
     }
-    if !(sel.sample_fraction > 0.0 && sel.sample_fraction <= 1.0) {
+    if sel.sample_fraction.is_nan() || sel.sample_fraction <= 0.0 || sel.sample_fraction > 1.0 {
         bail!("--sample-fraction must be in (0, 1]");
     }
     let geometry = if keep.needs_disk() {

@@ -213,13 +213,18 @@ impl Geometry {
 
     /// Check the radii; the annulus only when `vadf` is kept (`need_adf`).
     pub fn check(&self, need_adf: bool) -> Result<()> {
-        if !(self.bf_radius > 0.0) {
+        if self.bf_radius.is_nan() || self.bf_radius <= 0.0 {
             return Err(FidelityError::invalid(format!(
                 "bright-field radius {} must be positive",
                 self.bf_radius
             )));
         }
-        if need_adf && !(self.adf_outer > self.adf_inner && self.adf_inner >= 0.0) {
+        if need_adf
+            && (self.adf_outer.is_nan()
+                || self.adf_inner.is_nan()
+                || self.adf_outer <= self.adf_inner
+                || self.adf_inner < 0.0)
+        {
             return Err(FidelityError::invalid(format!(
                 "annular dark-field radii {}..{} are empty (the disk is too close to the detector \
                  edge for the defaults); give --adf RI,RO",
@@ -321,7 +326,7 @@ pub fn find_disk(dp: &[f64], det: [usize; 2]) -> Option<((f64, f64), f64)> {
     const N: usize = 100;
     let (lo, hi) = (0.01f64, 0.99f64);
     let max = dp.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if !(max > 0.0) {
+    if max.is_nan() || max <= 0.0 {
         return None;
     }
     // numpy.linspace: start + i·step, the last value exactly `stop`.
@@ -419,6 +424,6 @@ mod tests {
             "{cy} {cx}"
         );
         assert!((r - 10.0).abs() < 0.2, "{r}");
-        assert!(find_disk(&vec![0.0; 16], [4, 4]).is_none());
+        assert!(find_disk(&[0.0; 16], [4, 4]).is_none());
     }
 }
