@@ -349,13 +349,27 @@ pub fn figure_svg(r: &Report) -> Result<String, String> {
     if !register_font() {
         return Err("the embedded DejaVu Sans font did not load".into());
     }
+    // Infinite errors (a target that is zero on the full data but not on the candidate) are
+    // drawn on a ceiling above every finite one, so the axes stay finite.
+    let finite_max = r
+        .rows
+        .iter()
+        .map(|row| row.worst)
+        .filter(|w| w.is_finite())
+        .fold(10.0, f64::max);
+    let ceil = finite_max * 10.0;
     let pts: Vec<(f64, f64, bool, &str)> = r
         .rows
         .iter()
         .map(|row| {
+            let w = if row.worst.is_finite() {
+                row.worst.max(FLOOR)
+            } else {
+                ceil
+            };
             (
                 row.stored.bytes as f64 / (1u64 << 20) as f64,
-                row.worst.max(FLOOR),
+                w,
                 row.within,
                 row.cand.label.as_str(),
             )
@@ -367,7 +381,7 @@ pub fn figure_svg(r: &Report) -> Result<String, String> {
         .fold(f64::INFINITY, f64::min)
         .max(1e-6);
     let xmax = pts.iter().map(|p| p.0).fold(0.0, f64::max).max(xmin * 10.0);
-    let ymax = pts.iter().map(|p| p.1).fold(10.0, f64::max) * 3.0;
+    let ymax = ceil * 3.0;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (900, 560)).into_drawing_area();
@@ -456,4 +470,72 @@ pub fn figure_svg(r: &Report) -> Result<String, String> {
         root.present().map_err(|x| e(&x))?;
     }
     Ok(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::{CandidateErrors, Evaluation};
+    use crate::stored::Stored;
+    use crate::{Keep, Reduction, Target, TargetError};
+    use stemz_data::DType;
+
+    fn report(worsts: &[f64]) -> Report {
+        let cands: Vec<CandidateErrors> = worsts
+            .iter()
+            .enumerate()
+            .map(|(i, &w)| CandidateErrors {
+                reduction: Reduction {
+                    bin: 1 << i,
+                    ..Reduction::identity()
+                },
+                label: format!("c{i}"),
+                shape: [2, 2, 8, 8],
+                dtype: DType::U32,
+                raw_bytes: 1024,
+                errors: vec![TargetError {
+                    target: "vbf".into(),
+                    rms: w * 0.01,
+                    max: w * 0.01,
+                    unit: "relative",
+                    exact: w == 0.0,
+                }],
+            })
+            .collect();
+        let stored = worsts
+            .iter()
+            .enumerate()
+            .map(|(i, _)| Stored {
+                bytes: 4096 >> i,
+                method: "blosc_zstd".into(),
+                per_method: vec![],
+                columns: (1, 1),
+                chunk: [2, 2, 8, 8],
+            })
+            .collect();
+        let eval = Evaluation {
+            shape: [2, 2, 8, 8],
+            dtype: DType::U16,
+            raw_bytes: 512,
+            keep: Keep(vec![Target::Vbf]),
+            geometry: None,
+            candidates: cands,
+        };
+        Report::new("t".into(), eval, stored, 0.01, 0.1)
+    }
+
+    #[test]
+    fn best_is_the_smallest_candidate_within_tolerance() {
+        let r = report(&[0.0, 0.5, 2.0]);
+        assert_eq!(r.best, Some(1));
+        assert!(csv(&r).lines().nth(2).unwrap().ends_with(",true,true"));
+        assert!(table(&r).contains("smallest within tolerance: c1"));
+    }
+
+    #[test]
+    fn figure_renders_with_an_infinite_error() {
+        let r = report(&[0.0, f64::INFINITY, 3.0]);
+        let svg = figure_svg(&r).unwrap();
+        assert!(svg.starts_with("<svg") && !svg.contains("NaN") && !svg.contains("inf"));
+    }
 }
