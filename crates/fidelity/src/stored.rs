@@ -6,8 +6,8 @@
 //! **whole** with each method (the stored bytes are the file's size, nothing is projected).
 //! A larger one is measured on a **stratified sample of chunk columns** (one chunk position
 //! in the scan plane, the full detector under it; rows of the column grid evenly spread over
-//! `scan_y`, columns along `scan_x` by the golden-ratio sequence), about `fraction` of them and at
-//! least [`MIN_COLUMNS`]: the columns are reduced, placed side by side along `scan_x` (edge
+//! `scan_y`, columns along `scan_x` by the golden-ratio sequence), about `fraction` of them, at
+//! most [`SAMPLE_BYTES`] and at least [`MIN_COLUMNS`]: the columns are reduced, placed side by side along `scan_x` (edge
 //! columns zero-padded as HDF5 pads edge chunks) and written with the full file's chunk shape,
 //! so the stored chunks are the very chunks the full file would store. The payload projects by
 //! the ratio of sums `P = B · Σstored / Σreal`, plus the sample file's HDF5 overhead.
@@ -23,6 +23,8 @@ use stemz_data::{CubeReader, Hyperslab};
 
 /// Candidates of sources up to this size are compressed whole.
 pub const WHOLE_BYTES: u64 = 256 << 20;
+/// Largest in-memory sample (unless [`MIN_COLUMNS`] columns need more).
+pub const SAMPLE_BYTES: u64 = 256 << 20;
 /// The fewest chunk columns a sample takes.
 pub const MIN_COLUMNS: usize = 5;
 
@@ -91,10 +93,14 @@ pub fn measure(
     // Whole when the *source* is small: measuring whole re-reads the source once per method
     // (and once more to verify), which a sample avoids.
     let source_bytes = open()?.nbytes();
+    // The sample is held in memory: at most SAMPLE_BYTES (but MIN_COLUMNS columns), so
+    // memory stays bounded whatever the file's size.
+    let column_bytes = (chunk[0] * chunk[1] * shape[2] * shape[3] * dtype.itemsize()) as f64;
+    let capped = fraction.min(SAMPLE_BYTES as f64 / (column_bytes * total as f64));
     let picks = if source_bytes <= WHOLE_BYTES {
         None
     } else {
-        Some(select_columns(grid, fraction))
+        Some(select_columns(grid, capped))
     };
     // The sample cube (only when sampling): columns side by side along scan_x.
     let mut sample = match &picks {
