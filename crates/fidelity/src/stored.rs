@@ -7,10 +7,12 @@
 //! A larger one is measured on a **stratified sample of chunk columns** (one chunk position
 //! in the scan plane, the full detector under it; rows of the column grid evenly spread over
 //! `scan_y`, columns along `scan_x` by the golden-ratio sequence), about `fraction` of them, at
-//! most [`SAMPLE_BYTES`] and at least [`MIN_COLUMNS`]: the columns are reduced, placed side by side along `scan_x` (edge
-//! columns zero-padded as HDF5 pads edge chunks) and written with the full file's chunk shape,
-//! so the stored chunks are the very chunks the full file would store. The payload projects by
-//! the ratio of sums `P = B · Σstored / Σreal`, plus the sample file's HDF5 overhead.
+//! most [`SAMPLE_BYTES`] and at least [`MIN_COLUMNS`]: the columns are reduced, placed side
+//! by side along `scan_x` (edge columns zero-padded as HDF5 pads edge chunks) and written with
+//! the full file's chunk shape, so the stored chunks are the very chunks the full file would
+//! store. The payload projects by the ratio of sums `P = B · Σstored / Σreal`, plus the sample
+//! file's HDF5 overhead. The projection has sampling error (not estimated here; `stemz
+//! recommend` reports an interval for the same design).
 
 use crate::reduce::ReducedReader;
 use crate::{FidelityError, Reduction, Result};
