@@ -7,9 +7,11 @@ mod bench;
 mod calibrate;
 mod compress;
 mod convert;
+mod fidelity;
 mod inspect;
 mod methods;
 mod recommend;
+mod reduce;
 mod synth;
 
 use clap::{Parser, Subcommand};
@@ -49,6 +51,10 @@ enum Cmd {
     Recommend(recommend::Args),
     /// Measure the synthetic datasets against the study's published statistics (writes paper/calibration.md).
     Calibrate(calibrate::Args),
+    /// Measure what each reduction (crop, binning, scan binning) costs each analysis target, and its stored bytes.
+    Fidelity(fidelity::Args),
+    /// Write one reduction (the smallest within tolerance, or explicit) as EMD 1.0 with provenance.
+    Reduce(reduce::Args),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +69,8 @@ fn main() -> ExitCode {
         Cmd::Calibrate(a) => calibrate::run(a),
         Cmd::Bench(a) => bench::run(a),
         Cmd::BenchMerge(a) => bench::merge(a),
+        Cmd::Fidelity(a) => fidelity::run(a),
+        Cmd::Reduce(a) => reduce::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
