@@ -11,14 +11,20 @@ use std::path::PathBuf;
 use stemz_codecs::engine::{self, Engine, Layout, WriteOptions};
 use stemz_codecs::{Chunking, Method};
 
+/// The method `stemz compress` uses unless told otherwise (see `--method`).
+pub const DEFAULT_METHOD: &str = "blosc2_zstd_bitshuffle_1";
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Input datacube (EMD 1.0 / HDF5, Merlin .mib, NumPy .npy).
     pub input: PathBuf,
     /// Output file.
     pub output: PathBuf,
-    /// Compression method (see `stemz methods`).
-    #[arg(long, default_value = "blosc_zstd")]
+    /// Compression method (see `stemz methods`). The default, blosc2_zstd_bitshuffle_1
+    /// (hdf5plugin.Blosc2(cname="zstd", clevel=1, filters=BITSHUFFLE), filter 32026), was the
+    /// measured winner: on raw counting-detector data ~1.25-1.4x smaller than the study's
+    /// best, blosc_zstd, and faster to write; readable by any h5py + hdf5plugin >= 4.
+    #[arg(long, default_value = DEFAULT_METHOD)]
     pub method: String,
     /// Chunking: real_space, balanced, single_frame, or an explicit SYxSXxQYxQX.
     #[arg(long, default_value = "balanced")]
