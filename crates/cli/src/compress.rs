@@ -22,8 +22,10 @@ pub struct Args {
     pub output: PathBuf,
     /// Compression method (see `stemz methods`). The default, blosc2_zstd_bitshuffle_1
     /// (hdf5plugin.Blosc2(cname="zstd", clevel=1, filters=BITSHUFFLE), filter 32026), was the
-    /// measured winner: on raw counting-detector data ~1.25-1.4x smaller than the study's
-    /// best, blosc_zstd, and faster to write; readable by any h5py + hdf5plugin >= 4.
+    /// measured winner on the synthetic 4D-STEM cubes: 1.26-1.38x smaller than the study's
+    /// best, blosc_zstd, on raw counts and faster to write (README, "Beyond the study");
+    /// h5py + hdf5plugin 7.1 read it. On tiny, extremely sparse files (a few KiB per chunk
+    /// compressed) blosc_zstd can be smaller.
     #[arg(long, default_value = DEFAULT_METHOD)]
     pub method: String,
     /// Chunking: real_space, balanced, single_frame, or an explicit SYxSXxQYxQX.
