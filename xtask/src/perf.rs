@@ -86,7 +86,11 @@ pub fn run(args: &PerfArgs) -> Result<()> {
         )?;
         // The strongest Python peer: hdf5plugin's Blosc honours BLOSC_NTHREADS, so a Python user
         // can give Blosc every core. Only the Blosc methods are affected; only they are run.
-        let blosc: Vec<&str> = methods.iter().copied().filter(|m| m.starts_with("blosc_")).collect();
+        let blosc: Vec<&str> = methods
+            .iter()
+            .copied()
+            .filter(|m| m.starts_with("blosc_"))
+            .collect();
         if !blosc.is_empty() {
             exec(
                 Command::new(&python)
@@ -327,7 +331,10 @@ fn render(rows: &[Row], id: &str) -> String {
         let _ = writeln!(s, "| method | peer-mt write | parallel write | parallel/peer-mt | peer-mt read | parallel read | parallel/peer-mt |");
         let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|");
         for m in mt {
-            let (Some(p), Some(pa)) = (agg.get(&(m.clone(), IMPLS[3])), agg.get(&(m.clone(), IMPLS[2]))) else {
+            let (Some(p), Some(pa)) = (
+                agg.get(&(m.clone(), IMPLS[3])),
+                agg.get(&(m.clone(), IMPLS[2])),
+            ) else {
                 continue;
             };
             let _ = writeln!(

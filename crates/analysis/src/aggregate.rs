@@ -1,14 +1,16 @@
 //! Per-configuration statistics over repeated runs: the study's `statistics.csv`.
 //!
-//! Groups are keyed by (dataset, method, chunking, engine, threads, cache) in a `BTreeMap`, so
-//! the output order is deterministic. Statistics follow pandas: sample standard deviation
-//! (ddof = 1, NaN for one value), median averaging the two middle values, CV % = std / mean ·
-//! 100. The mean is a Kahan-compensated sum like pandas' groupby mean; values agree with
-//! pandas to ~1e-15 relative. Where every value of a group is identical pandas' variance
-//! algorithm may leave a residue of ~1e-16 relative (e.g. 9.36e-16) where we return exactly 0.
+//! A polars query says what the table is: the measurements become a frame, grouped by
+//! (dataset, method, chunking, engine, threads, cache), aggregated (n, mean, std, min, max,
+//! median, CV per metric) and sorted by the key, so the output order is deterministic.
+//! Statistics follow pandas: sample standard deviation (ddof = 1, NaN for one value), median
+//! averaging the two middle values, CV % = std / mean · 100; the golden tests check every value of
+//! the study's `statistics.csv` to 1e-9 relative. [`Summary::of`] is the same statistics on a
+//! plain slice, for callers with a handful of values.
 
 use crate::record::{Cache, Engine, Measurement};
 use crate::study::join_method;
+use polars::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -27,6 +29,17 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// No values (a required metric of an empty group, which aggregation never makes).
+    const EMPTY: Summary = Summary {
+        n: 0,
+        mean: f64::NAN,
+        std: f64::NAN,
+        min: f64::NAN,
+        max: f64::NAN,
+        median: f64::NAN,
+        cv_percent: f64::NAN,
+    };
+
     /// Summarise values; `None` when there are none.
     pub fn of(values: &[f64]) -> Option<Summary> {
         let n = values.len();
@@ -107,67 +120,238 @@ impl Aggregate {
     }
 }
 
-type Key = (String, String, String, Engine, u32, Cache);
+// Column names of the measurement frame, named once.
+const DATASET: &str = "dataset";
+const STUDY_METHOD: &str = "study_method";
+const METHOD: &str = "method";
+const CHUNKING: &str = "chunking";
+const CHUNK_SHAPE: &str = "chunk_shape";
+const ENGINE: &str = "engine";
+const THREADS: &str = "threads";
+const CACHE: &str = "cache";
+const UNCOMPRESSED: &str = "uncompressed_bytes";
+const LOSSLESS: &str = "lossless";
+const RUNS: &str = "n_runs";
+const VERIFIED: &str = "n_verified";
+/// The summarised metrics, in [`Aggregate`]'s field order.
+const METRICS: [&str; 6] = [
+    "ratio",
+    "file_mib",
+    "write_s",
+    "read_s",
+    "write_gib_s",
+    "read_gib_s",
+];
+/// The group key, in sort order (engines and caches sort by their enum order, as ranks).
+const KEYS: [&str; 6] = [DATASET, STUDY_METHOD, CHUNKING, ENGINE, THREADS, CACHE];
+
+fn engine_rank(e: Engine) -> u32 {
+    match e {
+        Engine::Serial => 0,
+        Engine::Parallel => 1,
+    }
+}
+
+fn cache_rank(c: Cache) -> u32 {
+    match c {
+        Cache::Warm => 0,
+        Cache::Cold => 1,
+    }
+}
+
+/// The measurements as a polars frame: one row per run, the group keys and the metrics.
+fn frame(rows: &[Measurement]) -> PolarsResult<DataFrame> {
+    let strs = |f: &dyn Fn(&Measurement) -> String| -> Vec<String> { rows.iter().map(f).collect() };
+    let num = |f: &dyn Fn(&Measurement) -> Option<f64>| -> Vec<Option<f64>> {
+        rows.iter().map(f).collect()
+    };
+    let columns = vec![
+        Column::new(DATASET.into(), strs(&|m| m.dataset.clone())),
+        Column::new(
+            STUDY_METHOD.into(),
+            strs(&|m| join_method(&m.chunking, &m.method)),
+        ),
+        Column::new(METHOD.into(), strs(&|m| m.method.clone())),
+        Column::new(CHUNKING.into(), strs(&|m| m.chunking.clone())),
+        Column::new(CHUNK_SHAPE.into(), strs(&|m| m.chunk_shape.clone())),
+        Column::new(
+            ENGINE.into(),
+            rows.iter()
+                .map(|m| engine_rank(m.engine))
+                .collect::<Vec<u32>>(),
+        ),
+        Column::new(
+            THREADS.into(),
+            rows.iter().map(|m| m.threads).collect::<Vec<u32>>(),
+        ),
+        Column::new(
+            CACHE.into(),
+            rows.iter()
+                .map(|m| cache_rank(m.cache))
+                .collect::<Vec<u32>>(),
+        ),
+        Column::new(
+            UNCOMPRESSED.into(),
+            rows.iter()
+                .map(|m| m.uncompressed_bytes)
+                .collect::<Vec<u64>>(),
+        ),
+        Column::new(METRICS[0].into(), num(&|m| Some(m.ratio))),
+        Column::new(METRICS[1].into(), num(&|m| Some(m.file_mib()))),
+        Column::new(METRICS[2].into(), num(&|m| Some(m.write_s))),
+        Column::new(METRICS[3].into(), num(&|m| m.read_s)),
+        Column::new(METRICS[4].into(), num(&|m| m.write_gib_s)),
+        Column::new(METRICS[5].into(), num(&|m| m.read_gib_s)),
+        Column::new(
+            LOSSLESS.into(),
+            rows.iter()
+                .map(|m| m.lossless)
+                .collect::<Vec<Option<bool>>>(),
+        ),
+    ];
+    DataFrame::new(rows.len(), columns)
+}
+
+/// `n`, mean, std (ddof = 1), min, max, median and CV % of `metric` over a group's non-null
+/// values, as columns `<metric>_<stat>`.
+fn summary_exprs(metric: &str) -> Vec<Expr> {
+    let c = || col(metric);
+    vec![
+        c().count().alias(format!("{metric}_n")),
+        c().mean().alias(format!("{metric}_mean")),
+        c().std(1).alias(format!("{metric}_std")),
+        c().min().alias(format!("{metric}_min")),
+        c().max().alias(format!("{metric}_max")),
+        c().median().alias(format!("{metric}_median")),
+        (c().std(1) / c().mean() * lit(100.0)).alias(format!("{metric}_cv")),
+    ]
+}
+
+/// The per-configuration statistics as a frame, one row per group, sorted by the key.
+fn statistics(rows: &[Measurement]) -> PolarsResult<DataFrame> {
+    let mut aggs = vec![
+        len().alias(RUNS),
+        col(METHOD).first(),
+        col(CHUNK_SHAPE).first(),
+        col(UNCOMPRESSED).first(),
+        col(LOSSLESS).count().alias(VERIFIED),
+        col(LOSSLESS).drop_nulls().all(true).alias(LOSSLESS),
+    ];
+    for m in METRICS {
+        aggs.extend(summary_exprs(m));
+    }
+    frame(rows)?
+        .lazy()
+        .group_by(KEYS.map(col))
+        .agg(aggs)
+        .sort(
+            KEYS,
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
+        .collect()
+}
 
 /// Aggregate measurements per (dataset, method, chunking, engine, threads, cache), sorted by
 /// dataset, then the study's method name, then engine/threads/cache.
 pub fn aggregate(rows: &[Measurement]) -> Vec<Aggregate> {
-    let mut groups: BTreeMap<Key, Vec<&Measurement>> = BTreeMap::new();
-    for m in rows {
-        let key = (
-            m.dataset.clone(),
-            join_method(&m.chunking, &m.method),
-            m.chunking.clone(),
-            m.engine,
-            m.threads,
-            m.cache,
-        );
-        groups.entry(key).or_default().push(m);
+    if rows.is_empty() {
+        return Vec::new();
     }
-    let mut out = Vec::with_capacity(groups.len());
-    for (_, runs) in groups {
-        let first = runs[0];
-        let col = |f: &dyn Fn(&Measurement) -> Option<f64>| -> Vec<f64> {
-            runs.iter().filter_map(|m| f(m)).collect()
-        };
-        let required = |f: &dyn Fn(&Measurement) -> f64| -> Summary {
-            let v: Vec<f64> = runs.iter().map(|m| f(m)).collect();
-            // A group has at least one run, so a required column always summarises.
-            Summary::of(&v).unwrap_or(Summary {
-                n: 0,
-                mean: f64::NAN,
-                std: f64::NAN,
-                min: f64::NAN,
-                max: f64::NAN,
-                median: f64::NAN,
-                cv_percent: f64::NAN,
-            })
-        };
-        let verified: Vec<bool> = runs.iter().filter_map(|m| m.lossless).collect();
-        out.push(Aggregate {
-            dataset: first.dataset.clone(),
-            method: first.method.clone(),
-            chunking: first.chunking.clone(),
-            chunk_shape: first.chunk_shape.clone(),
-            engine: first.engine,
-            threads: first.threads,
-            cache: first.cache,
-            uncompressed_bytes: first.uncompressed_bytes,
-            n_runs: runs.len(),
-            ratio: required(&|m| m.ratio),
-            file_mib: required(&|m| m.file_mib()),
-            write_s: required(&|m| m.write_s),
-            read_s: Summary::of(&col(&|m| m.read_s)),
-            write_gib_s: Summary::of(&col(&|m| m.write_gib_s)),
-            read_gib_s: Summary::of(&col(&|m| m.read_gib_s)),
-            lossless: if verified.is_empty() {
-                None
+    // The frame is built from typed records, so a polars error here is a bug, not bad input.
+    let df = statistics(rows).expect("aggregating well-typed records");
+    let s = |name: &str| -> Vec<String> {
+        let c = df.column(name).expect("column present");
+        c.str()
+            .expect("a string column")
+            .iter()
+            .map(|v| v.unwrap_or_default().to_string())
+            .collect()
+    };
+    let u = |name: &str| -> Vec<u64> {
+        let c = df
+            .column(name)
+            .expect("column present")
+            .cast(&DataType::UInt64)
+            .expect("unsigned");
+        c.u64()
+            .expect("u64")
+            .iter()
+            .map(|v| v.unwrap_or(0))
+            .collect()
+    };
+    let f = |name: &str| -> Vec<f64> {
+        let c = df
+            .column(name)
+            .expect("column present")
+            .cast(&DataType::Float64)
+            .expect("float");
+        c.f64()
+            .expect("f64")
+            .iter()
+            .map(|v| v.unwrap_or(f64::NAN))
+            .collect()
+    };
+    let lossless: Vec<Option<bool>> = df
+        .column(LOSSLESS)
+        .expect("column present")
+        .bool()
+        .expect("a boolean column")
+        .iter()
+        .collect();
+    let (dataset, method, chunking, chunk_shape) =
+        (s(DATASET), s(METHOD), s(CHUNKING), s(CHUNK_SHAPE));
+    let (engine, threads, cache) = (u(ENGINE), u(THREADS), u(CACHE));
+    let (uncompressed, runs, verified) = (u(UNCOMPRESSED), u(RUNS), u(VERIFIED));
+    let stats: Vec<Vec<Option<Summary>>> = METRICS
+        .iter()
+        .map(|m| {
+            let n = u(&format!("{m}_n"));
+            let [mean, std, min, max, median, cv] =
+                ["mean", "std", "min", "max", "median", "cv"].map(|st| f(&format!("{m}_{st}")));
+            (0..df.height())
+                .map(|i| {
+                    (n[i] > 0).then(|| Summary {
+                        n: n[i] as usize,
+                        mean: mean[i],
+                        std: std[i],
+                        min: min[i],
+                        max: max[i],
+                        median: median[i],
+                        cv_percent: cv[i],
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    let required = |m: usize, i: usize| stats[m][i].unwrap_or(Summary::EMPTY);
+    (0..df.height())
+        .map(|i| Aggregate {
+            dataset: dataset[i].clone(),
+            method: method[i].clone(),
+            chunking: chunking[i].clone(),
+            chunk_shape: chunk_shape[i].clone(),
+            engine: if engine[i] == 0 {
+                Engine::Serial
             } else {
-                Some(verified.iter().all(|&v| v))
+                Engine::Parallel
             },
-        });
-    }
-    out
+            threads: threads[i] as u32,
+            cache: if cache[i] == 0 {
+                Cache::Warm
+            } else {
+                Cache::Cold
+            },
+            uncompressed_bytes: uncompressed[i],
+            n_runs: runs[i] as usize,
+            ratio: required(0, i),
+            file_mib: required(1, i),
+            write_s: required(2, i),
+            read_s: stats[3][i],
+            write_gib_s: stats[4][i],
+            read_gib_s: stats[5][i],
+            lossless: if verified[i] == 0 { None } else { lossless[i] },
+        })
+        .collect()
 }
 
 /// One aggregate per (dataset, method, chunking): the serial, warm-cache, fewest-threads

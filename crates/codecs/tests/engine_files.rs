@@ -132,7 +132,10 @@ fn chunk_accounting_is_right_on_a_dataset_of_16384_chunks() {
 fn blosc_on_several_threads_writes_the_same_bytes_as_on_one() {
     // A chunk larger than Blosc's block size, so there are blocks to share out.
     let cube = sparse_u16([1, 1, 256, 256], 17);
-    for method in Method::hdf5().into_iter().filter(|m| m.name().starts_with("blosc_")) {
+    for method in Method::hdf5()
+        .into_iter()
+        .filter(|m| m.name().starts_with("blosc_"))
+    {
         let f = method.filter().unwrap();
         let one = f.encode(&cube.data, 2, &[1, 1, 256, 256]).unwrap();
         for threads in [2, 4] {
