@@ -10,9 +10,9 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use stemz_codecs::engine::{self, Engine, Layout, WriteOptions};
-use stemz_codecs::nonhdf5::simple_gzip::npy_header;
 use stemz_codecs::testing::MemCube;
 use stemz_codecs::{Chunking, Method};
+use stemz_data::npy::npy_header;
 
 const SHAPE: [usize; 4] = [5, 7, 24, 40];
 
@@ -32,7 +32,7 @@ fn python() -> PathBuf {
 }
 
 fn write_npy(cube: &MemCube, path: &Path) {
-    let mut bytes = npy_header(cube.dtype, cube.shape);
+    let mut bytes = npy_header(cube.shape, cube.dtype);
     bytes.extend_from_slice(&cube.data);
     std::fs::write(path, bytes).unwrap();
 }

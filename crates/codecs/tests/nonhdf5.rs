@@ -149,7 +149,7 @@ fn uint8_overflow_file_is_one_byte_per_element_plus_the_overflow_list() {
 
 #[test]
 fn simple_gzip_holds_numpys_npy_header() {
-    let h = stemz_codecs::nonhdf5::simple_gzip::npy_header(DType::U16, [5, 7, 24, 40]);
+    let h = stemz_data::npy::npy_header([5, 7, 24, 40], DType::U16);
     // What numpy 1.26's np.save writes for np.zeros((5, 7, 24, 40), '<u2').
     let mut want = b"\x93NUMPY\x01\x00v\x00".to_vec();
     want.extend_from_slice(b"{'descr': '<u2', 'fortran_order': False, 'shape': (5, 7, 24, 40), }");

@@ -268,6 +268,39 @@ impl NpyHeader {
         })
     }
 
+    /// Read and parse the header at the start of a stream (e.g. a gzip'd `.npy`), leaving the
+    /// stream at the first element. `path` only names the file in errors.
+    pub fn read_from(path: &Path, r: &mut impl std::io::Read) -> Result<NpyHeader> {
+        let truncated =
+            |e: std::io::Error| DataError::format(path, format!("truncated .npy header: {e}"));
+        let mut head = vec![0u8; 10];
+        r.read_exact(&mut head).map_err(truncated)?;
+        if !looks_like_npy(&head) {
+            return Err(DataError::format(
+                path,
+                "not a .npy file: bad magic (expected \\x93NUMPY)",
+            ));
+        }
+        let header_len = if head[6] == 1 {
+            u16::from_le_bytes([head[8], head[9]]) as usize
+        } else {
+            head.resize(12, 0);
+            r.read_exact(&mut head[10..]).map_err(truncated)?;
+            u32::from_le_bytes([head[8], head[9], head[10], head[11]]) as usize
+        };
+        // Checked against the limit before allocating: the length is untrusted.
+        if header_len > MAX_HEADER_LEN {
+            return Err(DataError::format(
+                path,
+                format!("the .npy header claims {header_len} bytes, more than {MAX_HEADER_LEN}"),
+            ));
+        }
+        let start = head.len();
+        head.resize(start + header_len, 0);
+        r.read_exact(&mut head[start..]).map_err(truncated)?;
+        NpyHeader::parse(path, &head)
+    }
+
     /// The cube shape this array reads as: rank 4 as is, rank 3 `(sy, sx, E)` as `(sy, sx, 1, E)`.
     pub fn cube_shape(&self, path: &Path) -> Result<Shape4> {
         match self.file_shape[..] {
@@ -472,9 +505,11 @@ impl CubeReader for NpyReader {
     }
 }
 
-/// The v1.0 header NumPy would write for a little-endian C-order array: dict, space padding and
-/// a newline, so that the data start at a multiple of 64 bytes.
-fn header_bytes(shape: Shape4, dtype: DType) -> Vec<u8> {
+/// The v1.0 header NumPy (≥ 1.24, `np.save`) writes for a little-endian C-order array: the
+/// dict, room for the first axis to grow to 21 digits, space padding and a newline, so that the
+/// data start at a multiple of 64 bytes. The one `.npy` header writer: `NpyWriter` and the
+/// `simple_gzip` method both use it, so both are byte-identical to `np.save`.
+pub fn npy_header(shape: Shape4, dtype: DType) -> Vec<u8> {
     let descr = match dtype {
         DType::U8 => "|u1",
         DType::U16 => "<u2",
@@ -487,6 +522,7 @@ fn header_bytes(shape: Shape4, dtype: DType) -> Vec<u8> {
         .collect::<Vec<_>>()
         .join(", ");
     let mut dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({dims}), }}");
+    dict.push_str(&" ".repeat(21usize.saturating_sub(shape[0].to_string().len())));
     let unpadded = NPY_MAGIC.len() + 2 + 2 + dict.len() + 1;
     dict.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
     dict.push('\n');
@@ -515,7 +551,7 @@ impl NpyWriter {
         let atomic = AtomicFile::new(path)?;
         let temp = atomic.temp_path().to_path_buf();
         let mut file = File::create(&temp).map_err(|e| DataError::io(&temp, e))?;
-        let header = header_bytes(shape, dtype);
+        let header = npy_header(shape, dtype);
         let data_bytes = shape
             .iter()
             .try_fold(dtype.itemsize() as u64, |acc, &d| acc.checked_mul(d as u64))
