@@ -754,21 +754,27 @@ impl Hdf5Cube {
     fn read_serial(&self, slab: &Hyperslab, out: &mut [u8]) -> Result<()> {
         let (fspace, mspace) = select(&self.ds, slab, &self.path)?;
         let mtype = mem_type(self.dtype);
-        let status = hdf5::sync::sync(|| unsafe {
-            hdf5_sys::h5d::H5Dread(
-                self.ds.id(),
-                mtype,
-                mspace.id,
-                fspace.id,
-                H5P_DEFAULT,
-                out.as_mut_ptr().cast(),
-            )
+        let chunk_bytes = self.chunk.iter().product::<usize>() * self.dtype.itemsize();
+        let status = stemz_data::chunk_guard::with_chunk_bytes(chunk_bytes, || {
+            hdf5::sync::sync(|| unsafe {
+                hdf5_sys::h5d::H5Dread(
+                    self.ds.id(),
+                    mtype,
+                    mspace.id,
+                    fspace.id,
+                    H5P_DEFAULT,
+                    out.as_mut_ptr().cast(),
+                )
+            })
         });
         if status < 0 {
+            let reason = stemz_data::chunk_guard::take_failure()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default();
             return Err(h5err(
                 &self.path,
                 &format!(
-                    "{}: reading slab {:?}+{:?} failed",
+                    "{}: reading slab {:?}+{:?} failed{reason}",
                     self.dataset, slab.origin, slab.extent
                 ),
             ));
@@ -797,6 +803,18 @@ impl Hdf5Cube {
         }
         if size == 0 {
             return Ok(None);
+        }
+        // The index is untrusted too: a chunk cannot be larger than the file holding it.
+        let file_len = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
+        if size > file_len {
+            return Err(CodecError::format(
+                &self.path,
+                format!(
+                    "{}: the index says the chunk at offset {origin:?} is {size} bytes, more \
+                     than the whole file ({file_len})",
+                    self.dataset
+                ),
+            ));
         }
         let mut buf = vec![0u8; size as usize];
         let mut mask2 = 0u32;
@@ -837,7 +855,7 @@ impl Hdf5Cube {
         }
         let mut stored = Vec::with_capacity(boxes.len());
         for b in &boxes {
-            stored.push(self.read_raw_chunk(b.origin)?);
+            stored.push((b.origin, self.read_raw_chunk(b.origin)?));
         }
         if self.scratch.len() < boxes.len() {
             self.scratch.resize_with(boxes.len(), Vec::new);
@@ -850,10 +868,8 @@ impl Hdf5Cube {
             .as_ref()
             .ok_or_else(|| CodecError::Invalid("no thread pool".into()))?;
         pool.install(|| {
-            scratch
-                .par_iter_mut()
-                .zip(stored.par_iter())
-                .try_for_each(|(buf, st)| -> Result<()> {
+            scratch.par_iter_mut().zip(stored.par_iter()).try_for_each(
+                |(buf, (origin, st))| -> Result<()> {
                     buf.resize(chunk_bytes, 0);
                     match st {
                         None => buf.fill(0),
@@ -862,7 +878,8 @@ impl Hdf5Cube {
                                 return Err(CodecError::format(
                                     path,
                                     format!(
-                                        "raw chunk of {} bytes, expected {chunk_bytes}",
+                                        "the chunk at offset {origin:?} is stored raw in {} \
+                                         bytes, expected {chunk_bytes}",
                                         bytes.len()
                                     ),
                                 ));
@@ -871,13 +888,20 @@ impl Hdf5Cube {
                         }
                         Some((_, bytes)) => {
                             if let Some(f) = filter {
-                                f.decode(bytes, item, &chunk, buf)
-                                    .map_err(|e| CodecError::filter(path, e))?;
+                                f.decode(bytes, item, &chunk, buf).map_err(|e| {
+                                    CodecError::format(
+                                        path,
+                                        format!(
+                                            "the chunk at offset {origin:?} cannot be decoded: {e}"
+                                        ),
+                                    )
+                                })?;
                             }
                         }
                     }
                     Ok(())
-                })
+                },
+            )
         })?;
         for (b, buf) in boxes.iter().zip(self.scratch.iter()) {
             let region = intersect(b, slab);

@@ -328,6 +328,34 @@ impl H5Reader {
                 ))
             }
         };
+        // The shape is untrusted metadata: its byte count must at least be a number.
+        if shape
+            .iter()
+            .try_fold(dtype.itemsize(), |acc, &d| acc.checked_mul(d))
+            .is_none()
+        {
+            return Err(DataError::format(
+                path,
+                format!(
+                    "dataset {dataset}: shape {stored:?} of {dtype} holds more bytes than any \
+                     file can (its size overflows 64 bits)"
+                ),
+            ));
+        }
+        if let Some(chunk) = ds.chunk() {
+            let bytes = chunk
+                .iter()
+                .try_fold(dtype.itemsize(), |acc, &d| acc.checked_mul(d));
+            if bytes.is_none_or(|b| b > crate::chunk_guard::MAX_CHUNK_BYTES) {
+                return Err(DataError::format(
+                    path,
+                    format!(
+                        "dataset {dataset}: chunks {chunk:?} of {dtype} are larger than HDF5's \
+                         4 GiB limit"
+                    ),
+                ));
+            }
+        }
         let format = detect_format(&file);
         let mut details = vec![("stored_shape".to_owned(), format!("{stored:?}"))];
         details.push(("stored_type".to_owned(), describe_stored_type(&ds)));
@@ -366,6 +394,37 @@ impl H5Reader {
         self.format = format.into();
     }
 
+    /// Bytes of one chunk of the dataset (None when it is not chunked).
+    fn chunk_bytes(&self) -> Option<usize> {
+        let dims = self.ds.chunk()?;
+        dims.iter()
+            .try_fold(self.dtype.itemsize(), |acc, &d| acc.checked_mul(d))
+    }
+
+    /// One `H5Dread` of the box `start`/`count` (stored axes) into `out`, its filters limited
+    /// to chunks of this dataset's size. The status HDF5 returned.
+    fn read_box_raw(&self, start: &[hsize_t], count: &[hsize_t], out: &mut [u8]) -> Result<i32> {
+        let mem_type = native_type(self.dtype);
+        let ds_id = self.ds.id();
+        let limit = self
+            .chunk_bytes()
+            .unwrap_or(crate::chunk_guard::MAX_CHUNK_BYTES);
+        crate::chunk_guard::with_chunk_bytes(limit, || {
+            locked(|| unsafe {
+                box_io(ds_id, start, count, &self.path, |mspace, fspace| {
+                    hdf5_sys::h5d::H5Dread(
+                        ds_id,
+                        mem_type,
+                        mspace,
+                        fspace,
+                        hdf5_sys::h5p::H5P_DEFAULT,
+                        out.as_mut_ptr().cast(),
+                    )
+                })
+            })
+        })
+    }
+
     /// Read the box `start`/`count` (in stored axes) into `out`.
     fn read_box(&self, start: &[hsize_t], count: &[hsize_t], out: &mut [u8]) -> Result<()> {
         let n: hsize_t = count.iter().product();
@@ -373,39 +432,91 @@ impl H5Reader {
         if n == 0 {
             return Ok(());
         }
-        let mem_type = native_type(self.dtype);
-        let ds_id = self.ds.id();
-        let path = &self.path;
-        locked(|| unsafe {
-            let status = box_io(ds_id, start, count, path, |mspace, fspace| {
-                hdf5_sys::h5d::H5Dread(
-                    ds_id,
-                    mem_type,
-                    mspace,
-                    fspace,
-                    hdf5_sys::h5p::H5P_DEFAULT,
-                    out.as_mut_ptr().cast(),
-                )
-            })?;
-            if status < 0 {
-                // The usual cause for readable metadata but unreadable chunks is a filter
-                // plugin that is not registered.
-                let filters = self.info().filters;
-                let hint = if filters.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (filters: {})", filters.join(", "))
-                };
-                return Err(DataError::hdf5(
-                    path,
-                    format!(
-                        "reading {} at {start:?}+{count:?} failed{hint}",
-                        self.dataset_path
-                    ),
-                ));
+        if self.read_box_raw(start, count, out)? >= 0 {
+            return Ok(());
+        }
+        // A filter that failed left its reason; find which chunk it was by reading the box
+        // again one chunk at a time (only on this error path, one chunk of memory).
+        let reason = crate::chunk_guard::take_failure();
+        if let Some((offset, reason)) = self.locate_bad_chunk(start, count, reason.clone()) {
+            return Err(DataError::format(
+                &self.path,
+                format!(
+                    "dataset {}: the chunk at offset {offset:?} cannot be decoded: {reason}",
+                    self.dataset_path
+                ),
+            ));
+        }
+        // The usual cause for readable metadata but unreadable chunks is a filter plugin
+        // that is not registered.
+        let filters = self.info().filters;
+        let hint = match (reason, filters.is_empty()) {
+            (Some(r), _) => format!(": {r}"),
+            (None, true) => String::new(),
+            (None, false) => format!(" (filters: {})", filters.join(", ")),
+        };
+        Err(DataError::hdf5(
+            &self.path,
+            format!(
+                "reading {} at {start:?}+{count:?} failed{hint}",
+                self.dataset_path
+            ),
+        ))
+    }
+
+    /// The offset of the first chunk inside the box that fails to read, with the reason its
+    /// filter gave (or `fallback`).
+    fn locate_bad_chunk(
+        &self,
+        start: &[hsize_t],
+        count: &[hsize_t],
+        fallback: Option<String>,
+    ) -> Option<(Vec<hsize_t>, String)> {
+        let chunk: Vec<hsize_t> = self.ds.chunk()?.iter().map(|&c| c as hsize_t).collect();
+        if chunk.len() != start.len() || chunk.contains(&0) {
+            return None;
+        }
+        let first: Vec<hsize_t> = start.iter().zip(&chunk).map(|(s, c)| s / c).collect();
+        let last: Vec<hsize_t> = start
+            .iter()
+            .zip(count)
+            .zip(&chunk)
+            .map(|((s, n), c)| (s + n - 1) / c)
+            .collect();
+        let mut cell = first.clone();
+        let mut buf = Vec::new();
+        loop {
+            let lo: Vec<hsize_t> = (0..cell.len())
+                .map(|i| (cell[i] * chunk[i]).max(start[i]))
+                .collect();
+            let n: Vec<hsize_t> = (0..cell.len())
+                .map(|i| ((cell[i] + 1) * chunk[i]).min(start[i] + count[i]) - lo[i])
+                .collect();
+            let bytes = n.iter().product::<hsize_t>() as usize * self.dtype.itemsize();
+            buf.resize(bytes, 0);
+            if let Ok(status) = self.read_box_raw(&lo, &n, &mut buf) {
+                if status < 0 {
+                    let offset = (0..cell.len()).map(|i| cell[i] * chunk[i]).collect();
+                    let reason = crate::chunk_guard::take_failure()
+                        .or(fallback)
+                        .unwrap_or_else(|| "HDF5 could not read it".to_owned());
+                    return Some((offset, reason));
+                }
             }
-            Ok(())
-        })
+            // Next cell of the chunk grid, last axis fastest.
+            let mut axis = cell.len();
+            loop {
+                if axis == 0 {
+                    return None;
+                }
+                axis -= 1;
+                if cell[axis] < last[axis] {
+                    cell[axis] += 1;
+                    break;
+                }
+                cell[axis] = first[axis];
+            }
+        }
     }
 }
 

@@ -350,8 +350,9 @@ impl MibHeader {
                         ),
                     ));
                 }
-                let payload_bytes = (cols * h)
-                    .checked_mul(bits * subframes)
+                let payload_bytes = cols
+                    .checked_mul(h)
+                    .and_then(|n| n.checked_mul(bits * subframes))
                     .map(|b| b / 8)
                     .ok_or_else(overflow)?;
                 let det_shape = if quad {
@@ -513,7 +514,11 @@ impl MibReader {
             .map_err(|e| DataError::io(path, e))?;
         let header = MibHeader::parse(path, &head)?;
         let geometry = header.geometry(path)?;
-        let frame_bytes = (header.header_len + geometry.payload_bytes) as u64;
+        let frame_bytes = header
+            .header_len
+            .checked_add(geometry.payload_bytes)
+            .ok_or_else(|| DataError::format(path, "frame size does not fit in memory sizes"))?
+            as u64;
         let mut frames_in_file = (file_len / frame_bytes) as usize;
         let tail = file_len % frame_bytes;
         let mut notes = Vec::new();
@@ -560,8 +565,10 @@ impl MibReader {
                     path,
                     format!(
                         "truncated last frame: file size {file_len} is {frames_in_file} whole \
-                         frames of {frame_bytes} bytes plus {tail} bytes (use drop_truncated / \
-                         --drop-truncated to ignore it)"
+                         frames of {frame_bytes} bytes plus {tail} bytes (to read the whole \
+                         frames, cut a copy to {} bytes, e.g. `truncate -s {}`)",
+                        file_len - tail,
+                        file_len - tail
                     ),
                 ));
             }

@@ -409,7 +409,8 @@ fn check_typesize(filter: &'static str, nbytes: usize, typesize: usize) -> Resul
 }
 
 /// Register every filter stemz needs with the HDF5 library of this process (idempotent, thread-safe):
-/// 32004, 32008, 32015 implemented in Rust here, plus hdf5-metno's blosc (32001) and lzf (32000).
+/// 32004, 32008, 32015 implemented in Rust here, 32001 and 32000 with our decoders around c-blosc
+/// and liblzf (replacing hdf5-metno's classes).
 ///
 /// Note: 32000 is re-registered with this module's class (h5py's set_local, see `plugins`),
 /// replacing hdf5-metno's, so files record h5py's cd_values (4, 261, chunk bytes).
