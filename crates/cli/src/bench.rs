@@ -430,7 +430,7 @@ pub fn run(args: Args) -> Result<()> {
 
     let rendered = render(&dir)?;
     let lossy_by_design = dataset_lossy_count(&dir)?;
-    println!(
+    outln!(
         "{}: {} rows measured now on {}, {} resumed from earlier invocations of this run, {:.1} s; rows not lossless: {} ({} lossy by design: uint8_overflow on float data); chunks stored raw: {}",
         dir.display(),
         outcome.measured,
@@ -441,7 +441,7 @@ pub fn run(args: Args) -> Result<()> {
         lossy_by_design,
         outcome.chunks_stored_raw
     );
-    println!(
+    outln!(
         "{}: {rendered} tables and figures in tables/ and figures/",
         dir.display()
     );
@@ -492,7 +492,7 @@ pub fn merge(args: MergeArgs) -> Result<()> {
         .map(|s| s.to_string_lossy().into_owned())
         .context("--out must name a folder")?;
     let n = stemz_bench::merge::merge(&shards, &args.out, &run_id)?;
-    println!(
+    outln!(
         "{}: merged {n} rows from {} shards",
         args.out.display(),
         shards.len()

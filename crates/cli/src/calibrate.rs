@@ -218,7 +218,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let measured = measure(spec, scale, reader.as_mut(), &methods, &tmp.0)?;
         drop(reader);
         let d = DatasetCalibration::new(measured, study_ds);
-        println!(
+        outln!(
             "{} ({from}, {:.1}s)",
             d.summary_line(),
             t.elapsed().as_secs_f64()
@@ -252,7 +252,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let written = file.commit()?;
     let total: usize = report.datasets.iter().map(|d| d.criteria.len()).sum();
     let passed: usize = report.datasets.iter().map(|d| d.passed()).sum();
-    println!(
+    outln!(
         "{passed}/{total} criteria pass; wrote {} in {:.1}s",
         written.display(),
         t0.elapsed().as_secs_f64()
@@ -293,7 +293,7 @@ fn compare_other_scale(
     };
     let criteria = compare_scales(small, paper);
     let pass = criteria.iter().filter(|c| c.pass).count();
-    println!(
+    outln!(
         "{} small vs paper: {pass}/{} criteria pass ({from}, {:.1}s)",
         spec.name,
         criteria.len(),

@@ -44,9 +44,13 @@ pub struct Args {
     /// Skip reading the file back and comparing it bitwise.
     #[arg(long)]
     pub no_verify: bool,
+    /// Replace the output file if it exists (never the input).
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn run(args: Args) -> Result<()> {
+    crate::output::check(&args.input, &args.output, args.force)?;
     let method = Method::parse(&args.method)?;
     let chunking = Chunking::parse(&args.chunking)?;
     let engine = match args.engine.as_str() {
@@ -82,8 +86,8 @@ pub fn run(args: Args) -> Result<()> {
     };
     let gib_s = r.uncompressed_bytes as f64 / (1u64 << 30) as f64 / r.write_s.max(1e-9);
     let shape = reader.shape();
-    println!("wrote      {}", r.path.display());
-    println!(
+    outln!("wrote      {}", r.path.display());
+    outln!(
         "input      {}x{}x{}x{} {}  {}",
         shape[0],
         shape[1],
@@ -93,7 +97,7 @@ pub fn run(args: Args) -> Result<()> {
         size(r.uncompressed_bytes)
     );
     match r.chunk_shape {
-        Some(c) => println!(
+        Some(c) => outln!(
             "method     {method} ({}), chunks {}x{}x{}x{} ({chunking}), {} engine",
             method.family(),
             c[0],
@@ -102,31 +106,32 @@ pub fn run(args: Args) -> Result<()> {
             c[3],
             engine.name()
         ),
-        None => println!("method     {method} ({}), own file format", method.family()),
+        None => outln!("method     {method} ({}), own file format", method.family()),
     }
-    println!(
+    outln!(
         "size       {} file, {} payload, ratio {:.3}",
         size(r.file_bytes),
         size(r.payload_bytes),
         r.ratio()
     );
-    println!("write      {:.3} s, {gib_s:.3} GiB/s", r.write_s);
+    outln!("write      {:.3} s, {gib_s:.3} GiB/s", r.write_s);
     if r.chunk_shape.is_some() {
-        println!(
+        outln!(
             "chunks     {} ({} stored raw: filter declined)",
-            r.chunks, r.chunks_stored_raw
+            r.chunks,
+            r.chunks_stored_raw
         );
     }
     match &r.verify {
-        Some(v) if v.lossless => println!("lossless   yes (bitwise, {} elements)", v.elements),
-        Some(v) => println!(
+        Some(v) if v.lossless => outln!("lossless   yes (bitwise, {} elements)", v.elements),
+        Some(v) => outln!(
             "lossless   NO: {} of {} elements differ, {} ({method} is lossy on {})",
             v.mismatches,
             v.elements,
             v.first_mismatch.map(|m| m.to_string()).unwrap_or_default(),
             reader.dtype()
         ),
-        None => println!("lossless   not verified (--no-verify)"),
+        None => outln!("lossless   not verified (--no-verify)"),
     }
     Ok(())
 }

@@ -23,11 +23,15 @@ pub struct Args {
     /// Scan shape SYxSX (.mib without .hdr; HDF5 3D frame stacks).
     #[arg(long, value_parser = parse_scan)]
     pub scan: Option<(usize, usize)>,
+    /// Replace the output file if it exists (never the input).
+    #[arg(long)]
+    pub force: bool,
 }
 
 const BLOCK_BYTES: usize = 64 << 20;
 
 pub fn run(args: Args) -> Result<()> {
+    crate::output::check(&args.input, &args.output, args.force)?;
     let mut reader = open_input(&args.input, args.dataset, args.scan)?;
     let (shape, dtype) = (reader.shape(), reader.dtype());
     let mut writer = create_emd(&args.output, shape, dtype, None, |_| Ok(()))?;

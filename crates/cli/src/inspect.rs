@@ -92,9 +92,9 @@ pub fn run(args: Args) -> Result<()> {
         stats,
     };
     if args.json {
-        println!("{}", serde_json::to_string(&report)?);
+        outln!("{}", serde_json::to_string(&report)?);
     } else {
-        print!("{}", render_text(&report));
+        out!("{}", render_text(&report));
     }
     Ok(())
 }

@@ -3,12 +3,30 @@
 //! One module per subcommand; each owns its `Args` and a `run` returning `anyhow::Result`.
 //! Every error reaches `main`, which prints one line and exits non-zero.
 
+/// `println!` that returns an error from the enclosing function instead of panicking when
+/// stdout cannot be written (`> /dev/full`, a closed pipe).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*).map_err($crate::stdout_error)?
+    }};
+}
+
+/// `print!` with the error handling of [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout(), $($arg)*).map_err($crate::stdout_error)?
+    }};
+}
+
 mod bench;
 mod calibrate;
 mod compress;
 mod convert;
 mod inspect;
 mod methods;
+mod output;
 mod recommend;
 mod synth;
 
@@ -51,7 +69,31 @@ enum Cmd {
     Calibrate(calibrate::Args),
 }
 
+/// The error for a failed write to stdout, e.g. "stdout: No space left on device".
+fn stdout_error(e: std::io::Error) -> anyhow::Error {
+    anyhow::anyhow!("cannot write to stdout: {e}")
+}
+
+/// The error and its causes on one line, each cause once: a cause whose text the line already
+/// holds (errors that print their source in their own message) is not repeated.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
 fn main() -> ExitCode {
+    // Interrupted runs leave no temporary file; SIGXFSZ becomes an EFBIG error we report.
+    stemz_data::atomic::install_signal_cleanup();
     let cli = Cli::parse();
     let result = match cli.cmd {
         Cmd::Inspect(a) => inspect::run(a),
@@ -63,11 +105,15 @@ fn main() -> ExitCode {
         Cmd::Calibrate(a) => calibrate::run(a),
         Cmd::Bench(a) => bench::run(a),
         Cmd::BenchMerge(a) => bench::merge(a),
-    };
+    }
+    .and_then(|()| {
+        use std::io::Write as _;
+        std::io::stdout().flush().map_err(stdout_error)
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("stemz: error: {e:#}");
+            eprintln!("stemz: error: {}", one_line(&e));
             ExitCode::FAILURE
         }
     }

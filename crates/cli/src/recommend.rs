@@ -272,9 +272,9 @@ pub fn run(args: Args) -> Result<()> {
         candidates,
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print_text(&report);
+        print_text(&report)?;
     }
     Ok(())
 }
@@ -321,9 +321,9 @@ fn size(b: u64) -> String {
     }
 }
 
-fn print_text(r: &Report) {
+fn print_text(r: &Report) -> Result<()> {
     let s = r.shape;
-    println!(
+    outln!(
         "file       {}  {}x{}x{}x{} {}  {}",
         r.file.display(),
         s[0],
@@ -333,7 +333,7 @@ fn print_text(r: &Report) {
         r.dtype,
         size(r.bytes)
     );
-    println!(
+    outln!(
         "sample     {:.1} % of chunk columns per chunking, {} engine; {} candidates; ratio floor for speed goals {:.2}",
         r.sample_fraction * 100.0,
         r.engine,
@@ -343,15 +343,15 @@ fn print_text(r: &Report) {
     for rec in &r.recommendations {
         let c = &rec.candidate;
         let p = &c.projection;
-        println!();
-        println!(
+        outln!();
+        outln!(
             "{:<14} {} {}  ({})",
             rec.goal.name(),
             c.method,
             c.chunking,
             rec.rule
         );
-        println!(
+        outln!(
             "  sample     ratio {:.3} over {}/{} chunk columns (per column {:.3}..{:.3}), write {:.3} GiB/s, read {:.3} GiB/s, bitwise lossless",
             c.sample_ratio,
             c.columns_sampled,
@@ -361,7 +361,7 @@ fn print_text(r: &Report) {
             c.write_gib_s,
             c.read_gib_s
         );
-        println!(
+        outln!(
             "  projected  {} (95 % {} .. {}), ratio {:.3} ({:.3} .. {:.3}), write {:.2} s, read {:.2} s",
             size(p.file_bytes),
             size(p.file_bytes_lo),
@@ -373,7 +373,7 @@ fn print_text(r: &Report) {
             p.read_s
         );
         if let Some(f) = &rec.full {
-            println!(
+            outln!(
                 "  full file  {} ratio {:.3}: {} the interval, {}, written in {:.2} s",
                 size(f.file_bytes),
                 f.ratio,
@@ -390,6 +390,7 @@ fn print_text(r: &Report) {
                 f.write_s
             );
         }
-        println!("  apply      {}", rec.command);
+        outln!("  apply      {}", rec.command);
     }
+    Ok(())
 }

@@ -65,7 +65,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 names.join(", ")
             );
         }
-        println!("{} `{scale}` checksums match", manifest_path.display());
+        outln!("{} `{scale}` checksums match", manifest_path.display());
         return Ok(());
     }
 
@@ -78,11 +78,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         for name in names {
             let mut reader = SynthReader::new(manifest.spec(&name)?, scale)?;
             let sha = stemz_data::synth::sha256_of(&mut reader)?;
-            println!("{name} [{scale}] sha256 {sha}");
+            outln!("{name} [{scale}] sha256 {sha}");
             manifest.set_sha256(&name, scale, &sha)?;
         }
         manifest.write_checksums()?;
-        println!("updated {}", manifest_path.display());
+        outln!("updated {}", manifest_path.display());
         return Ok(());
     }
 
@@ -127,7 +127,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Some(_) => "DIFFERS from manifest",
             None => "no manifest checksum",
         };
-        println!(
+        outln!(
             "{} {:?} {dtype} in {:.1}s: {} (sha256 {sha}, {status})",
             spec.name,
             shape,

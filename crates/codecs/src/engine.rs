@@ -153,6 +153,16 @@ pub struct ReadReport {
 pub fn write(reader: &mut dyn CubeReader, out: &Path, opts: &WriteOptions) -> Result<WriteReport> {
     let atomic = AtomicFile::new(out)?;
     let temp = atomic.temp_path().to_path_buf();
+    write_at(reader, atomic, opts).map_err(|e| e.retarget(&temp, out))
+}
+
+fn write_at(
+    reader: &mut dyn CubeReader,
+    atomic: AtomicFile,
+    opts: &WriteOptions,
+) -> Result<WriteReport> {
+    let temp = atomic.temp_path().to_path_buf();
+    let out = &atomic.final_path().to_path_buf();
     let start = Instant::now();
     let mut report = if opts.method.is_hdf5() {
         write_hdf5(reader, &temp, opts)?

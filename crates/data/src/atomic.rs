@@ -164,7 +164,7 @@ pub fn install_signal_cleanup() {
         for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
             // SAFETY: `on_signal` only does async-signal-safe work (atomic loads, unlink,
             // signal, raise).
-            unsafe { libc::signal(sig, on_signal as libc::sighandler_t) };
+            unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
         }
         // SAFETY: setting a disposition has no memory-safety preconditions.
         unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
