@@ -5,6 +5,7 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use stemz_bench::lock::RunLock;
 use stemz_bench::matrix::{Config, MatrixSpec, Shard};
 use stemz_bench::measure::{free_bytes, CodecMeasure, Source};
 use stemz_bench::merge::{read_info, write_info};
@@ -75,6 +76,9 @@ pub struct Args {
     /// Scan shape SYxSX for inputs that need it (.mib without .hdr).
     #[arg(long)]
     pub scan: Option<String>,
+    /// HDF5: the 3D dataset is a spectrum image (sy, sx, E), read as (sy, sx, 1, E).
+    #[arg(long)]
+    pub spectrum_image: bool,
     /// Hold a dataset of at most this many MiB in memory while measuring it, so writes are timed
     /// from memory as the study's were; larger datasets stream from their files (0: always stream).
     #[arg(long, default_value_t = 1024)]
@@ -92,6 +96,9 @@ pub struct MergeArgs {
     /// The merged run folder (must not hold records yet).
     #[arg(long)]
     pub out: PathBuf,
+    /// Merge even when shards are missing or incomplete (what is missing is reported).
+    #[arg(long)]
+    pub partial: bool,
 }
 
 fn parse_scan(s: &str) -> Result<(usize, usize)> {
@@ -151,6 +158,7 @@ fn plan(args: &Args) -> Result<Plan> {
         dataset: args.dataset.clone(),
         scan,
         drop_truncated: false,
+        spectrum_image: args.spectrum_image,
     };
     if !args.files.is_empty() {
         if args.scale.is_some() {
@@ -326,6 +334,11 @@ pub fn run(args: Args) -> Result<()> {
     }
 
     let dir = args.out.join(&plan.run_id);
+    let created = !dir.exists();
+    std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
+    // Held until this process exits: a second bench on this folder (two shards given the same
+    // --run-id) is refused here, before it reads or writes anything in it.
+    let lock = RunLock::acquire(&dir)?;
     let exists = dir.join("run.toml").exists() || dir.join("raw.csv").exists();
     if exists && !args.resume {
         bail!(
@@ -334,9 +347,11 @@ pub fn run(args: Args) -> Result<()> {
         );
     }
     if args.resume && !exists {
+        if created {
+            let _ = std::fs::remove_dir(&dir);
+        }
         bail!("{}: no run to resume there", dir.display());
     }
-    std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
     let workdir = args
         .workdir
         .clone()
@@ -365,6 +380,7 @@ pub fn run(args: Args) -> Result<()> {
 
     let threads = args
         .threads
+        .map(crate::checks::threads)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let mut info = RunInfo {
         run_id: plan.run_id.clone(),
@@ -374,6 +390,7 @@ pub fn run(args: Args) -> Result<()> {
         runs: args.runs,
         cache: args.cache.clone(),
         shard: shard.map(|s| s.to_string()),
+        expected_rows: Some(configs.len() * args.runs as usize),
         datasets: records
             .iter()
             .map(|d| (d.dataset.clone(), d.sha256.clone().unwrap_or_default()))
@@ -415,7 +432,7 @@ pub fn run(args: Args) -> Result<()> {
     };
     let started = std::time::Instant::now();
     let outcome = run_loop(
-        &dir,
+        &lock,
         &configs,
         args.runs,
         &mut measure,
@@ -491,11 +508,20 @@ pub fn merge(args: MergeArgs) -> Result<()> {
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .context("--out must name a folder")?;
-    let n = stemz_bench::merge::merge(&shards, &args.out, &run_id)?;
+    let report = stemz_bench::merge::merge(&shards, &args.out, &run_id, args.partial)?;
+    for note in &report.notes {
+        eprintln!("note: partial merge: {note}");
+    }
     outln!(
-        "{}: merged {n} rows from {} shards",
+        "{}: merged {} rows from {} shards{}",
         args.out.display(),
-        shards.len()
+        report.rows,
+        shards.len(),
+        if report.notes.is_empty() {
+            ""
+        } else {
+            " (PARTIAL: see the notes above)"
+        }
     );
     Ok(())
 }

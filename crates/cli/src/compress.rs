@@ -6,7 +6,7 @@
 //! file format (see `stemz_codecs::nonhdf5`).
 
 use crate::inspect::{open_input, parse_scan};
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 use stemz_codecs::engine::{self, Engine, Layout, WriteOptions};
 use stemz_codecs::{Chunking, Method};
@@ -35,28 +35,34 @@ pub struct Args {
     /// Scan shape SYxSX (.mib without .hdr; HDF5 3D frame stacks).
     #[arg(long, value_parser = parse_scan)]
     pub scan: Option<(usize, usize)>,
-    /// Plain HDF5 output: path of the dataset.
-    #[arg(long, default_value = "data")]
-    pub out_dataset: String,
+    /// HDF5: the 3D dataset is a spectrum image (sy, sx, E), read as (sy, sx, 1, E).
+    #[arg(long)]
+    pub spectrum_image: bool,
+    /// Plain HDF5 output: path of the dataset (default: `data`; EMD outputs use the EMD path).
+    #[arg(long)]
+    pub out_dataset: Option<String>,
     /// Write EMD 1.0 (implied by an output ending in .emd).
     #[arg(long)]
     pub emd: bool,
     /// Skip reading the file back and comparing it bitwise.
     #[arg(long)]
     pub no_verify: bool,
+    /// Write a method that is lossy on this input by design (`uint8_overflow` on float32).
+    #[arg(long)]
+    pub allow_lossy: bool,
     /// Replace the output file if it exists (never the input).
     #[arg(long)]
     pub force: bool,
 }
 
 pub fn run(args: Args) -> Result<()> {
-    crate::output::check(&args.input, &args.output, args.force)?;
+    crate::checks::output(&args.input, &args.output, args.force)?;
     let method = Method::parse(&args.method)?;
     let chunking = Chunking::parse(&args.chunking)?;
     let engine = match args.engine.as_str() {
         "serial" => Engine::Serial,
         _ => Engine::Parallel {
-            threads: args.threads,
+            threads: crate::checks::threads(args.threads),
         },
     };
     let emd = args.emd
@@ -68,10 +74,41 @@ pub fn run(args: Args) -> Result<()> {
         Layout::Emd
     } else {
         Layout::Hdf5 {
-            dataset: args.out_dataset.clone(),
+            dataset: args
+                .out_dataset
+                .clone()
+                .unwrap_or_else(|| "data".to_owned()),
         }
     };
-    let mut reader = open_input(&args.input, args.dataset, args.scan)?;
+    if emd && args.out_dataset.is_some() {
+        bail!(
+            "{}: --out-dataset does not apply to EMD 1.0 output (its datacube path is fixed by \
+             the format); drop it, or write plain HDF5 (.h5)",
+            args.output.display()
+        );
+    }
+    if let Some(ext) = stemz_codecs::nonhdf5::extension(method) {
+        let name = args.output.to_string_lossy().to_ascii_lowercase();
+        if !name.ends_with(&format!(".{ext}")) || args.emd {
+            bail!(
+                "{}: {method} writes its own file format, not HDF5/EMD; name the output \
+                 *.{ext} (or choose an HDF5 method)",
+                args.output.display()
+            );
+        }
+    }
+    let mut reader = open_input(&args.input, args.dataset, args.scan, args.spectrum_image)?;
+    if method.is_hdf5() {
+        crate::checks::chunking_fits(&chunking, reader.shape(), &args.input)?;
+    }
+    if !method.lossless_for(reader.dtype()) && !args.allow_lossy {
+        bail!(
+            "{}: {method} is lossy on {} data by design (values are truncated to bytes); pass \
+             --allow-lossy to write it anyway, or choose a lossless method",
+            args.input.display(),
+            reader.dtype()
+        );
+    }
     let mut opts = WriteOptions::new(method, chunking, engine, layout);
     opts.verify = !args.no_verify;
     let r = engine::write(reader.as_mut(), &args.output, &opts)

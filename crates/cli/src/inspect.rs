@@ -18,6 +18,9 @@ pub struct Args {
     /// Scan shape SYxSX, e.g. 256x256 (.mib without .hdr; HDF5 3D frame stacks).
     #[arg(long, value_parser = parse_scan)]
     pub scan: Option<(usize, usize)>,
+    /// HDF5: the 3D dataset is a spectrum image (sy, sx, E), read as (sy, sx, 1, E).
+    #[arg(long)]
+    pub spectrum_image: bool,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -49,6 +52,7 @@ pub fn open_input(
     file: &Path,
     dataset: Option<String>,
     scan: Option<(usize, usize)>,
+    spectrum_image: bool,
 ) -> Result<Box<dyn CubeReader>> {
     register_filters()?;
     Ok(open(
@@ -57,6 +61,7 @@ pub fn open_input(
             dataset,
             scan,
             drop_truncated: false,
+            spectrum_image,
         },
     )?)
 }
@@ -76,7 +81,7 @@ struct Report {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let mut reader = open_input(&args.file, args.dataset, args.scan)?;
+    let mut reader = open_input(&args.file, args.dataset, args.scan, args.spectrum_image)?;
     let info = reader.info();
     let stats = cube_stats(reader.as_mut())?.summary();
     let report = Report {

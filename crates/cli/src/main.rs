@@ -22,11 +22,11 @@ macro_rules! out {
 
 mod bench;
 mod calibrate;
+mod checks;
 mod compress;
 mod convert;
 mod inspect;
 mod methods;
-mod output;
 mod recommend;
 mod synth;
 
@@ -116,5 +116,21 @@ fn main() -> ExitCode {
             eprintln!("stemz: error: {}", one_line(&e));
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn one_line_names_each_cause_once() {
+        let io = std::io::Error::other("No space left on device");
+        let e = anyhow::Error::new(stemz_data::DataError::io("out.csr", io))
+            .context("compressing in.npy");
+        assert_eq!(
+            one_line(&e),
+            "compressing in.npy: out.csr: No space left on device"
+        );
     }
 }

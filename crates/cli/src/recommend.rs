@@ -39,6 +39,9 @@ pub struct Args {
     /// Scan shape SYxSX, e.g. 256x256 (.mib without .hdr; HDF5 3D frame stacks).
     #[arg(long, value_parser = parse_scan)]
     pub scan: Option<(usize, usize)>,
+    /// HDF5: the 3D dataset is a spectrum image (sy, sx, E), read as (sy, sx, 1, E).
+    #[arg(long)]
+    pub spectrum_image: bool,
     /// Fraction of the file's chunk columns to sample, in (0, 1].
     #[arg(long, default_value_t = 0.05)]
     pub sample: f64,
@@ -188,6 +191,9 @@ fn compress_command(args: &Args, c: &Candidate) -> String {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if args.repeats == 0 {
+        bail!("--repeats 0: at least one timed write and read of each sample is needed");
+    }
     if !(args.sample > 0.0 && args.sample <= 1.0) {
         bail!(
             "--sample {}: the sample fraction must be in (0, 1]",
@@ -207,10 +213,15 @@ pub fn run(args: Args) -> Result<()> {
     let engine = match args.engine.as_str() {
         "serial" => Engine::Serial,
         _ => Engine::Parallel {
-            threads: args.threads,
+            threads: crate::checks::threads(args.threads),
         },
     };
-    let mut reader = open_input(&args.file, args.dataset.clone(), args.scan)?;
+    let mut reader = open_input(
+        &args.file,
+        args.dataset.clone(),
+        args.scan,
+        args.spectrum_image,
+    )?;
     let parent = args.workdir.clone().unwrap_or_else(std::env::temp_dir);
     let scratch = Scratch::new(&parent)?;
     let opts = Options {

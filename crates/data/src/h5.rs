@@ -61,14 +61,49 @@ fn dtype_of(desc: &TypeDescriptor) -> std::result::Result<DType, String> {
         TypeDescriptor::Unsigned(IntSize::U2) => Ok(DType::U16),
         TypeDescriptor::Unsigned(IntSize::U4) => Ok(DType::U32),
         TypeDescriptor::Float(FloatSize::U4) => Ok(DType::F32),
-        TypeDescriptor::Compound(c) if c.fields.len() == 2 => Err(format!(
-            "element type complex ({desc}) is not supported; stemz reads uint8, uint16, uint32 \
-             and float32"
-        )),
         other => Err(format!(
-            "element type {other} is not supported; stemz reads uint8, uint16, uint32 and float32"
+            "element type {} is not supported; stemz reads uint8, uint16, uint32 and float32",
+            type_label(other)
         )),
     }
+}
+
+/// A type's name as a user knows it: h5py's complex numbers (a compound of two equal floats
+/// named `r`/`i` or `real`/`imag`) as `complex64`/`complex128`, other compounds with their
+/// fields.
+pub fn type_label(desc: &TypeDescriptor) -> String {
+    match desc {
+        TypeDescriptor::Compound(c) => {
+            let names: Vec<&str> = c.fields.iter().map(|f| f.name.as_str()).collect();
+            let complex_names = names == ["r", "i"] || names == ["real", "imag"];
+            match (complex_names, &c.fields[..]) {
+                (true, [a, b]) if a.ty == b.ty && matches!(a.ty, TypeDescriptor::Float(_)) => {
+                    format!("complex{}", 16 * a.ty.size())
+                }
+                _ => format!(
+                    "compound {{{}}}",
+                    c.fields
+                        .iter()
+                        .map(|f| format!("{}: {}", f.name, type_label(&f.ty)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }
+        }
+        TypeDescriptor::Boolean => "bool".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// How the caller says a 3D dataset maps to the four cube axes.
+#[derive(Debug, Clone, Copy)]
+enum Axes3 {
+    /// Not said: a 3D dataset is refused.
+    Unknown,
+    /// A frame stack `(N, dy, dx)` with this scan shape.
+    Frames((usize, usize)),
+    /// A spectrum image `(sy, sx, E)`.
+    Spectra,
 }
 
 /// A dataset that could be a datacube: 3D or 4D with a numeric element type.
@@ -99,6 +134,22 @@ pub fn open_file(path: &Path) -> Result<hdf5::File> {
 /// Every 3D/4D dataset of a numeric type in the file, found by walking all groups (external
 /// links included; dangling links are skipped), in name order.
 pub fn list_cube_datasets(path: &Path) -> Result<Vec<CubeCandidate>> {
+    Ok(list_3d_4d_datasets(path)?
+        .into_iter()
+        .filter_map(|(c, numeric)| numeric.then_some(c))
+        .collect())
+}
+
+/// The 3D and 4D datasets whose element type stemz cannot read (complex, bool, compound,
+/// strings), `type_name` saying what they hold: what to tell a user who finds no datacube.
+pub fn list_unsupported_cube_datasets(path: &Path) -> Result<Vec<CubeCandidate>> {
+    Ok(list_3d_4d_datasets(path)?
+        .into_iter()
+        .filter_map(|(c, numeric)| (!numeric).then_some(c))
+        .collect())
+}
+
+fn list_3d_4d_datasets(path: &Path) -> Result<Vec<(CubeCandidate, bool)>> {
     let file = open_file(path)?;
     let root = file
         .group("/")
@@ -116,7 +167,7 @@ fn walk(
     prefix: &str,
     depth: usize,
     visited: &mut Vec<(u64, hdf5::LocationToken)>,
-    found: &mut Vec<CubeCandidate>,
+    found: &mut Vec<(CubeCandidate, bool)>,
 ) {
     const MAX_DEPTH: usize = 32;
     if depth > MAX_DEPTH {
@@ -151,18 +202,20 @@ fn walk(
                 let Ok(desc) = ds.dtype().and_then(|t| t.to_descriptor()) else {
                     continue;
                 };
-                if matches!(
+                let numeric = matches!(
                     desc,
                     TypeDescriptor::Integer(_)
                         | TypeDescriptor::Unsigned(_)
                         | TypeDescriptor::Float(_)
-                ) {
-                    found.push(CubeCandidate {
+                );
+                found.push((
+                    CubeCandidate {
                         path: full,
                         shape,
-                        type_name: desc.to_string(),
-                    });
-                }
+                        type_name: type_label(&desc),
+                    },
+                    numeric,
+                ));
             }
             // Dangling external links and named datatypes are not datacubes.
             _ => {}
@@ -268,18 +321,26 @@ enum Layout {
 }
 
 impl H5Reader {
-    /// Open `dataset` (a path inside the file) of the HDF5 file at `path`.
+    /// Open the 4D `dataset` (a path inside the file) of the HDF5 file at `path`. A 3D dataset
+    /// is refused: it is a frame stack ([`H5Reader::open_frames`]) or a spectrum image
+    /// ([`H5Reader::open_spectra`]), and only the caller can say which.
     pub fn open(path: &Path, dataset: &str) -> Result<Self> {
-        Self::open_inner(path, dataset, None)
+        Self::open_inner(path, dataset, Axes3::Unknown)
     }
 
     /// Open a 3D frame stack `(N, dy, dx)` as the cube `(sy, sx, dy, dx)`; 4D datasets are
     /// opened as they are (and must then have that scan shape).
     pub fn open_frames(path: &Path, dataset: &str, scan: (usize, usize)) -> Result<Self> {
-        Self::open_inner(path, dataset, Some(scan))
+        Self::open_inner(path, dataset, Axes3::Frames(scan))
     }
 
-    fn open_inner(path: &Path, dataset: &str, scan: Option<(usize, usize)>) -> Result<Self> {
+    /// Open a 3D spectrum image `(sy, sx, E)` as the cube `(sy, sx, 1, E)`; a 4D dataset is
+    /// refused (the option does not apply to it).
+    pub fn open_spectra(path: &Path, dataset: &str) -> Result<Self> {
+        Self::open_inner(path, dataset, Axes3::Spectra)
+    }
+
+    fn open_inner(path: &Path, dataset: &str, axes: Axes3) -> Result<Self> {
         let file = open_file(path)?;
         let ds = file
             .dataset(dataset)
@@ -291,9 +352,18 @@ impl H5Reader {
             .map_err(|e| DataError::hdf5(path, format!("dataset {dataset}: {e}")))?;
         let dtype = dtype_of(&desc)
             .map_err(|m| DataError::format(path, format!("dataset {dataset}: {m}")))?;
-        let (shape, layout) = match (stored.as_slice(), scan) {
-            (&[a, b, c, d], None) => ([a, b, c, d], Layout::Cube4),
-            (&[a, b, c, d], Some((sy, sx))) => {
+        let (shape, layout) = match (stored.as_slice(), axes) {
+            (&[_, _, _, _], Axes3::Spectra) => {
+                return Err(DataError::format(
+                    path,
+                    format!(
+                        "dataset {dataset} is 4D {stored:?}: the spectrum-image option applies \
+                         only to 3D (sy, sx, E) datasets"
+                    ),
+                ))
+            }
+            (&[a, b, c, d], Axes3::Unknown) => ([a, b, c, d], Layout::Cube4),
+            (&[a, b, c, d], Axes3::Frames((sy, sx))) => {
                 if (a, b) != (sy, sx) {
                     return Err(DataError::format(
                         path,
@@ -304,8 +374,18 @@ impl H5Reader {
                 }
                 ([a, b, c, d], Layout::Cube4)
             }
-            (&[a, b, e], None) => ([a, b, 1, e], Layout::Spectra3),
-            (&[n, dy, dx], Some((sy, sx))) => {
+            (&[n, dy, dx], Axes3::Unknown) => {
+                return Err(DataError::format(
+                    path,
+                    format!(
+                        "dataset {dataset} is 3D {stored:?}: give --scan SYxSX if it is a stack \
+                         of {n} frames of {dy}x{dx}, or --spectrum-image if it is a spectrum \
+                         image (scan {n}x{dy}, {dx} channels)"
+                    ),
+                ))
+            }
+            (&[a, b, e], Axes3::Spectra) => ([a, b, 1, e], Layout::Spectra3),
+            (&[n, dy, dx], Axes3::Frames((sy, sx))) => {
                 if sy * sx != n {
                     return Err(DataError::format(
                         path,
