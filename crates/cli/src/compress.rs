@@ -47,6 +47,10 @@ pub struct Args {
     /// Skip reading the file back and comparing it bitwise.
     #[arg(long)]
     pub no_verify: bool,
+    /// Add HDF5's Fletcher-32 checksum filter to the pipeline: any HDF5 reader (h5py too)
+    /// then refuses a chunk altered after writing.
+    #[arg(long)]
+    pub checksum: bool,
     /// Write a method that is lossy on this input by design (`uint8_overflow` on float32).
     #[arg(long)]
     pub allow_lossy: bool,
@@ -111,6 +115,15 @@ pub fn run(args: Args) -> Result<()> {
     }
     let mut opts = WriteOptions::new(method, chunking, engine, layout);
     opts.verify = !args.no_verify;
+    if args.checksum && !method.is_hdf5() {
+        bail!(
+            "{}: --checksum adds an HDF5 filter and does not apply to {method}'s own file format",
+            args.output.display()
+        );
+    }
+    opts.checksum = args.checksum;
+    // Every HDF5 output records the SHA-256 of its data, for `stemz verify`.
+    opts.digest = true;
     let r = engine::write(reader.as_mut(), &args.output, &opts)
         .with_context(|| format!("compressing {}", args.input.display()))?;
 
@@ -169,6 +182,17 @@ pub fn run(args: Args) -> Result<()> {
             reader.dtype()
         ),
         None => outln!("lossless   not verified (--no-verify)"),
+    }
+    if let Some(sha) = &r.sha256 {
+        outln!(
+            "sha256     {sha} (attribute {} of the dataset{})",
+            stemz_codecs::digest::ATTRIBUTE,
+            if args.checksum {
+                "; chunks carry Fletcher-32"
+            } else {
+                ""
+            }
+        );
     }
     Ok(())
 }

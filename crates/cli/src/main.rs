@@ -29,6 +29,7 @@ mod inspect;
 mod methods;
 mod recommend;
 mod synth;
+mod verify;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -67,6 +68,8 @@ enum Cmd {
     Recommend(recommend::Args),
     /// Measure the synthetic datasets against the study's published statistics (writes paper/calibration.md).
     Calibrate(calibrate::Args),
+    /// Decode a compressed file and check it against its stored SHA-256 and/or its source.
+    Verify(verify::Args),
 }
 
 /// The error for a failed write to stdout, e.g. "stdout: No space left on device".
@@ -105,6 +108,7 @@ fn main() -> ExitCode {
         Cmd::Calibrate(a) => calibrate::run(a),
         Cmd::Bench(a) => bench::run(a),
         Cmd::BenchMerge(a) => bench::merge(a),
+        Cmd::Verify(a) => verify::run(a),
     }
     .and_then(|()| {
         use std::io::Write as _;

@@ -94,6 +94,12 @@ pub struct WriteOptions {
     pub verify: bool,
     /// Upper bound on one slab's bytes (at least one chunk row of chunks is always read).
     pub slab_bytes: usize,
+    /// Add HDF5's Fletcher-32 checksum filter after the method's filter, so any HDF5 reader
+    /// detects a chunk altered after writing (HDF5 methods only).
+    pub checksum: bool,
+    /// Store the SHA-256 of the data as an attribute of the dataset (HDF5 methods; one more
+    /// streaming pass over the source, so off for benchmarks).
+    pub digest: bool,
 }
 
 impl WriteOptions {
@@ -105,6 +111,8 @@ impl WriteOptions {
             layout,
             verify: true,
             slab_bytes: DEFAULT_SLAB_BYTES,
+            checksum: false,
+            digest: false,
         }
     }
 }
@@ -128,6 +136,8 @@ pub struct WriteReport {
     pub write_s: f64,
     /// The verification, when asked for.
     pub verify: Option<VerifyReport>,
+    /// The SHA-256 stored with the dataset ([`WriteOptions::digest`]).
+    pub sha256: Option<String>,
 }
 
 impl WriteReport {
@@ -179,6 +189,7 @@ fn write_at(
             uncompressed_bytes: reader.nbytes(),
             write_s: 0.0,
             verify: None,
+            sha256: None,
         }
     };
     report.write_s = start.elapsed().as_secs_f64();
@@ -201,6 +212,14 @@ fn write_at(
             )));
         }
         report.verify = Some(v);
+    }
+    if opts.digest && opts.method.is_hdf5() {
+        let sha = stemz_data::synth::sha256_of(reader)?;
+        crate::digest::store(&temp, opts.layout.dataset_path(), &sha)?;
+        report.sha256 = Some(sha);
+        report.file_bytes = std::fs::metadata(&temp)
+            .map_err(|e| CodecError::io(&temp, e))?
+            .len();
     }
     atomic.commit()?;
     Ok(report)
@@ -344,6 +363,7 @@ fn create_dataset(
     dtype: DType,
     chunk: Shape4,
     filter: Option<&FilterSpec>,
+    checksum: bool,
 ) -> Result<Dataset> {
     use hdf5_sys::{h5d, h5p, h5s};
     let name = CString::new(dataset).map_err(|_| {
@@ -363,6 +383,9 @@ fn create_dataset(
     if let Some(f) = filter {
         f.apply(dcpl.id, dtype.itemsize(), &chunk)
             .map_err(|e| CodecError::filter(path, e))?;
+    }
+    if checksum {
+        add_fletcher32(dcpl.id, path)?;
     }
     // h5py 3 creates datasets without timestamps (track_times=False).
     if hdf5::sync::sync(|| unsafe { h5p::H5Pset_obj_track_times(dcpl.id, 0) }) < 0 {
@@ -400,6 +423,14 @@ fn create_dataset(
     // SAFETY: `ds` is a valid dataset id just returned by H5Dcreate2; `Dataset` takes ownership
     // and closes it on drop.
     unsafe { hdf5::from_id::<Dataset>(ds) }.map_err(|e| CodecError::hdf5(path, e))
+}
+
+/// Append HDF5's Fletcher-32 filter to the pipeline of `dcpl` (after the method's filter).
+fn add_fletcher32(dcpl: hid_t, path: &Path) -> Result<()> {
+    if hdf5::sync::sync(|| unsafe { hdf5_sys::h5p::H5Pset_fletcher32(dcpl) }) < 0 {
+        return Err(h5err(path, "cannot add the Fletcher-32 checksum filter"));
+    }
+    Ok(())
 }
 
 /// Select `slab` in a fresh copy of the dataset's file space; return (file space, memory space).
@@ -449,32 +480,41 @@ fn write_hdf5(
     let filter = opts.method.filter();
     // Plain HDF5: our own file and dataset. EMD 1.0: the data crate's EMD writer lays out the
     // tree and creates the dataset with our dcpl; we write its chunks through a second handle.
-    let (out, ds) =
-        match &opts.layout {
-            Layout::Hdf5 { dataset } => {
-                let file = hdf5::File::create(temp).map_err(|e| CodecError::hdf5(temp, e))?;
-                let ds =
-                    create_dataset(&file, temp, dataset, shape, dtype, chunk, filter.as_ref())?;
-                (Output::Plain(file), ds)
-            }
-            Layout::Emd => {
-                let writer =
-                    stemz_data::emd::create_emd(temp, shape, dtype, Some(chunk), |dcpl| {
-                        match &filter {
-                            Some(f) => f
-                                .apply(dcpl, item, &chunk)
-                                .map_err(|e| stemz_data::DataError::hdf5(temp, e)),
-                            None => Ok(()),
-                        }
-                    })?;
-                let ds = writer
-                    .file()
-                    .ok_or_else(|| h5err(temp, "EMD writer has no open file"))?
-                    .dataset(EMD_DATASET)
-                    .map_err(|e| CodecError::hdf5(temp, e))?;
-                (Output::Emd(Box::new(writer)), ds)
-            }
-        };
+    let (out, ds) = match &opts.layout {
+        Layout::Hdf5 { dataset } => {
+            let file = hdf5::File::create(temp).map_err(|e| CodecError::hdf5(temp, e))?;
+            let ds = create_dataset(
+                &file,
+                temp,
+                dataset,
+                shape,
+                dtype,
+                chunk,
+                filter.as_ref(),
+                opts.checksum,
+            )?;
+            (Output::Plain(file), ds)
+        }
+        Layout::Emd => {
+            let writer = stemz_data::emd::create_emd(temp, shape, dtype, Some(chunk), |dcpl| {
+                if let Some(f) = &filter {
+                    f.apply(dcpl, item, &chunk)
+                        .map_err(|e| stemz_data::DataError::hdf5(temp, e))?;
+                }
+                if opts.checksum {
+                    add_fletcher32(dcpl, temp)
+                        .map_err(|e| stemz_data::DataError::Invalid(e.to_string()))?;
+                }
+                Ok(())
+            })?;
+            let ds = writer
+                .file()
+                .ok_or_else(|| h5err(temp, "EMD writer has no open file"))?
+                .dataset(EMD_DATASET)
+                .map_err(|e| CodecError::hdf5(temp, e))?;
+            (Output::Emd(Box::new(writer)), ds)
+        }
+    };
     let slab_shape = slab_shape(shape, chunk, item, opts.slab_bytes);
     let mut buf = Vec::new();
     let pool = match opts.engine {
@@ -486,9 +526,16 @@ fn write_hdf5(
         reader.read_slab(&slab, &mut buf)?;
         match &pool {
             None => write_slab_serial(&ds, &slab, &buf, dtype, temp)?,
-            Some(pool) => {
-                write_slab_parallel(&ds, &slab, &buf, item, chunk, filter.as_ref(), pool, temp)?
-            }
+            Some(pool) => write_slab_parallel(
+                &ds,
+                &slab,
+                &buf,
+                item,
+                chunk,
+                (filter.as_ref(), opts.checksum),
+                pool,
+                temp,
+            )?,
         }
     }
     let (chunks, chunks_stored_raw, payload_bytes) = count_chunks(&ds, temp)?;
@@ -513,6 +560,7 @@ fn write_hdf5(
         uncompressed_bytes: reader.nbytes(),
         write_s: 0.0,
         verify: None,
+        sha256: None,
     })
 }
 
@@ -583,11 +631,20 @@ fn write_slab_parallel(
     buf: &[u8],
     item: usize,
     chunk: Shape4,
-    filter: Option<&FilterSpec>,
+    (filter, checksum): (Option<&FilterSpec>, bool),
     pool: &rayon::ThreadPool,
     path: &Path,
 ) -> Result<()> {
     let boxes = chunks_in(slab, chunk);
+    // The checksum filter runs on whatever the first filter produced (declined or not), as in
+    // HDF5's own pipeline.
+    let seal = |bytes: Vec<u8>| {
+        if checksum {
+            filters::fletcher32::append(bytes)
+        } else {
+            bytes
+        }
+    };
     let full = Hyperslab {
         origin: [0; 4],
         extent: chunk,
@@ -604,11 +661,11 @@ fn write_slab_parallel(
                 };
                 copy_region(buf, slab, &mut raw, &dst_box, b, item);
                 match filter {
-                    None => Ok((b.origin, 0, raw)),
+                    None => Ok((b.origin, 0, seal(raw))),
                     Some(f) => match f.encode(&raw, item, &chunk) {
-                        Ok(Some(bytes)) => Ok((b.origin, 0, bytes)),
+                        Ok(Some(bytes)) => Ok((b.origin, 0, seal(bytes))),
                         // Declined: stored raw, filter 0 of the pipeline marked as skipped.
-                        Ok(None) => Ok((b.origin, 1, raw)),
+                        Ok(None) => Ok((b.origin, 1, seal(raw))),
                         Err(e) => Err(CodecError::filter(path, e)),
                     },
                 }
@@ -702,6 +759,8 @@ pub struct Hdf5Cube {
     dtype: DType,
     chunk: Shape4,
     filter: Option<FilterSpec>,
+    /// The pipeline ends with Fletcher-32: stored chunks carry a checksum to check and strip.
+    fletcher32: bool,
     pool: Option<rayon::ThreadPool>,
     /// Decoded-chunk buffers, reused across slabs.
     scratch: Vec<Vec<u8>>,
@@ -735,8 +794,13 @@ impl Hdf5Cube {
             .chunk()
             .and_then(|c| c.try_into().ok())
             .ok_or_else(|| CodecError::format(path, format!("{dataset} is not chunked")))?;
-        let ids: Vec<u32> = ds.filters().iter().map(|f| f.id() as u32).collect();
+        let mut ids: Vec<u32> = ds.filters().iter().map(|f| f.id() as u32).collect();
         let want: Vec<u32> = filter.iter().map(|f| f.id()).collect();
+        // A checksum after the method's filter (`--checksum`) is part of any method's pipeline.
+        let fletcher32 = ids.last() == Some(&filters::FLETCHER32_ID);
+        if fletcher32 {
+            ids.pop();
+        }
         if ids != want {
             return Err(CodecError::format(
                 path,
@@ -756,6 +820,7 @@ impl Hdf5Cube {
             dtype,
             chunk,
             filter,
+            fletcher32,
             pool,
             scratch: Vec::new(),
         })
@@ -871,6 +936,7 @@ impl Hdf5Cube {
             self.scratch.resize_with(boxes.len(), Vec::new);
         }
         let filter = self.filter.as_ref();
+        let fletcher32 = self.fletcher32;
         let path = &self.path;
         let scratch = &mut self.scratch[..boxes.len()];
         let pool = self
@@ -881,9 +947,22 @@ impl Hdf5Cube {
             scratch.par_iter_mut().zip(stored.par_iter()).try_for_each(
                 |(buf, (origin, st))| -> Result<()> {
                     buf.resize(chunk_bytes, 0);
+                    let st: Option<(u32, &[u8])> = match st {
+                        Some((mask, bytes)) if fletcher32 => {
+                            let payload = filters::fletcher32::strip(bytes).map_err(|e| {
+                                CodecError::format(
+                                    path,
+                                    format!("the chunk at offset {origin:?} is damaged: {e}"),
+                                )
+                            })?;
+                            Some((*mask, payload))
+                        }
+                        Some((mask, bytes)) => Some((*mask, bytes.as_slice())),
+                        None => None,
+                    };
                     match st {
                         None => buf.fill(0),
-                        Some((mask, bytes)) if *mask != 0 || filter.is_none() => {
+                        Some((mask, bytes)) if mask != 0 || filter.is_none() => {
                             if bytes.len() != chunk_bytes {
                                 return Err(CodecError::format(
                                     path,

@@ -577,9 +577,22 @@ impl H5Reader {
             if let Ok(status) = self.read_box_raw(&lo, &n, &mut buf) {
                 if status < 0 {
                     let offset = (0..cell.len()).map(|i| cell[i] * chunk[i]).collect();
+                    let sealed = self
+                        .info()
+                        .filters
+                        .iter()
+                        .any(|f| f.starts_with("fletcher32"));
                     let reason = crate::chunk_guard::take_failure()
                         .or(fallback)
-                        .unwrap_or_else(|| "HDF5 could not read it".to_owned());
+                        .unwrap_or_else(|| {
+                            if sealed {
+                                "HDF5 refused it: its Fletcher-32 checksum does not match (the \
+                                 chunk was altered after it was written)"
+                            } else {
+                                "HDF5 could not read it"
+                            }
+                            .to_owned()
+                        });
                     return Some((offset, reason));
                 }
             }

@@ -16,6 +16,7 @@ pub mod bitshuffle;
 mod bitshuffle_h5;
 mod blosc;
 mod deflate;
+pub mod fletcher32;
 mod lz4;
 mod lzf;
 mod plugins;
@@ -180,6 +181,8 @@ impl FilterError {
 
 /// HDF5 filter ids.
 pub const DEFLATE_ID: u32 = 1;
+/// HDF5's Fletcher-32 checksum filter (`--checksum`).
+pub const FLETCHER32_ID: u32 = 3;
 pub const SZIP_ID: u32 = 4;
 pub const LZF_ID: u32 = 32000;
 pub const BLOSC_ID: u32 = 32001;
