@@ -49,7 +49,7 @@ pub struct Args {
     #[arg(long)]
     compare_paper: bool,
     /// Datasets to measure (default: all five).
-    #[arg(long, num_args = 1..)]
+    #[arg(long, value_delimiter = ',', num_args = 1..)]
     datasets: Vec<String>,
     /// Methods to measure (default: the study's 13 HDF5 methods).
     #[arg(long, value_delimiter = ',', num_args = 1..)]

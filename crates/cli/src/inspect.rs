@@ -81,7 +81,18 @@ struct Report {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let mut reader = open_input(&args.file, args.dataset, args.scan, args.spectrum_image)?;
+    let mut reader = match open_input(&args.file, args.dataset, args.scan, args.spectrum_image) {
+        Ok(r) => r,
+        // A recording whose scan shape nothing tells: show what it holds, say the scan is
+        // unknown (the other subcommands refuse it).
+        Err(e) if args.scan.is_none() && is_mib(&args.file) => {
+            match stemz_data::mib::MibReader::open_unknown_scan(&args.file) {
+                Ok(r) => Box::new(r),
+                Err(_) => return Err(e),
+            }
+        }
+        Err(e) => return Err(e),
+    };
     let info = reader.info();
     let stats = cube_stats(reader.as_mut())?.summary();
     let report = Report {
@@ -102,6 +113,14 @@ pub fn run(args: Args) -> Result<()> {
         out!("{}", render_text(&report));
     }
     Ok(())
+}
+
+/// Whether `path` starts like a Merlin `.mib` file.
+fn is_mib(path: &Path) -> bool {
+    matches!(
+        stemz_data::open::sniff(path),
+        Ok(stemz_data::open::Format::Mib)
+    )
 }
 
 fn opt(v: Option<f64>) -> String {

@@ -49,12 +49,12 @@ pub struct Args {
     #[arg(long)]
     pub goal: Option<String>,
     /// Methods to compare (HDF5 methods only; default: every HDF5 method).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', num_args = 1..)]
     pub methods: Vec<String>,
     /// Chunkings: real_space, balanced, single_frame, or SYxSXxQYxQX.
     #[arg(
         long,
-        value_delimiter = ',',
+        value_delimiter = ',', num_args = 1..,
         default_value = "real_space,balanced,single_frame"
     )]
     pub chunkings: Vec<String>,

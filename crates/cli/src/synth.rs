@@ -18,8 +18,8 @@ pub struct Args {
     /// Dataset size: tiny (8x8 scan), small (benchmark-sized), paper (the study's shapes).
     #[arg(long, default_value = "small", value_parser = parse_scale)]
     scale: Scale,
-    /// Datasets to generate (default: all five), e.g. `--datasets 4D_Diff 3D_EELS`.
-    #[arg(long, num_args = 1..)]
+    /// Datasets to generate (default: all five), e.g. `--datasets 4D_Diff,3D_EELS` or `--datasets 4D_Diff 3D_EELS`.
+    #[arg(long, value_delimiter = ',', num_args = 1..)]
     datasets: Vec<String>,
     /// Output directory (default: data/generated/<scale>/ in the workspace).
     #[arg(long)]

@@ -44,6 +44,16 @@ fn inspect(p: &Path) -> std::process::Output {
         .unwrap()
 }
 
+/// `stemz convert` of `p` into `dir`: what every subcommand but inspect does with the file.
+fn convert(p: &Path, dir: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_stemz"))
+        .arg("convert")
+        .arg(p)
+        .arg(dir.join("out.emd"))
+        .output()
+        .unwrap()
+}
+
 fn shape_of(o: &std::process::Output) -> Vec<usize> {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -69,10 +79,22 @@ fn evenly_spaced_frames_still_need_scan() {
     let dir = tempfile::tempdir().unwrap();
     // No flyback: nothing tells lines apart.
     let p = timed_mib(dir.path(), "even.mib", 3, 4, 0);
-    let o = inspect(&p);
+    let o = convert(&p, dir.path());
     assert_eq!(o.status.code(), Some(1));
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("even.mib") && e.contains("--scan"), "{e}");
+    assert!(!dir.path().join("out.emd").exists());
+}
+
+#[test]
+fn inspect_shows_a_recording_of_unknown_scan_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = timed_mib(dir.path(), "even.mib", 3, 4, 0);
+    let o = inspect(&p);
+    assert_eq!(shape_of(&o), [1, 12, 4, 4]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("UNKNOWN: 12 frames"), "{text}");
+    assert!(text.contains("pass --scan"), "{text}");
 }
 
 #[test]
@@ -84,7 +106,7 @@ fn a_line_length_that_does_not_divide_the_frames_is_refused() {
     bytes.extend(frame(11, 20_000_000));
     bytes.extend(frame(12, 21_000_000));
     std::fs::write(&p, bytes).unwrap();
-    let o = inspect(&p);
+    let o = convert(&p, dir.path());
     assert_eq!(o.status.code(), Some(1));
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(

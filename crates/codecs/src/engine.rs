@@ -362,8 +362,7 @@ fn create_dataset(
     shape: Shape4,
     dtype: DType,
     chunk: Shape4,
-    filter: Option<&FilterSpec>,
-    checksum: bool,
+    (filter, checksum): (Option<&FilterSpec>, bool),
 ) -> Result<Dataset> {
     use hdf5_sys::{h5d, h5p, h5s};
     let name = CString::new(dataset).map_err(|_| {
@@ -490,8 +489,7 @@ fn write_hdf5(
                 shape,
                 dtype,
                 chunk,
-                filter.as_ref(),
-                opts.checksum,
+                (filter.as_ref(), opts.checksum),
             )?;
             (Output::Plain(file), ds)
         }

@@ -564,6 +564,17 @@ pub struct MibReader {
 impl MibReader {
     /// Open `path`, check its frame structure, and settle the scan shape (see the module docs).
     pub fn open(path: &Path, opts: &MibOptions) -> Result<MibReader> {
+        Self::open_inner(path, opts, false)
+    }
+
+    /// Open `path` even when its scan shape cannot be settled: the frames are then read as one
+    /// scan line `(1, N)` and the scan shape source says it is unknown and why (for `inspect`,
+    /// which shows what it can: frames, detector, dtype, values).
+    pub fn open_unknown_scan(path: &Path) -> Result<MibReader> {
+        Self::open_inner(path, &MibOptions::default(), true)
+    }
+
+    fn open_inner(path: &Path, opts: &MibOptions, unknown_ok: bool) -> Result<MibReader> {
         let mut file = File::open(path).map_err(|e| DataError::io(path, e))?;
         let file_len = file.metadata().map_err(|e| DataError::io(path, e))?.len();
         if file_len == 0 {
@@ -650,7 +661,19 @@ impl MibReader {
             Ok(out)
         };
         let (scan, scan_source) =
-            Self::scan_shape(path, opts, frames_in_file, timestamps, &mut notes)?;
+            match Self::scan_shape(path, opts, frames_in_file, timestamps, &mut notes) {
+                Ok(s) => s,
+                Err(e) if unknown_ok => (
+                    (1, frames_in_file),
+                    format!(
+                    "UNKNOWN: {frames_in_file} frames shown as one line (pass --scan SYxSX); {}",
+                    e.to_string()
+                        .strip_prefix(&format!("{}: ", path.display()))
+                        .unwrap_or(&e.to_string())
+                ),
+                ),
+                Err(e) => return Err(e),
+            };
         frames_in_file = frames_in_file.min(scan.0 * scan.1);
         let shape = [scan.0, scan.1, geometry.det_shape.0, geometry.det_shape.1];
         Ok(MibReader {
