@@ -7,9 +7,12 @@
 
 use crate::inspect::{open_input, parse_scan};
 use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use stemz_codecs::engine::{self, Engine, Layout, WriteOptions};
 use stemz_codecs::{Chunking, Method};
+use stemz_data::{CubeReader, DType, Hyperslab, Shape4, SourceInfo};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -57,6 +60,51 @@ pub struct Args {
     /// Replace the output file if it exists (never the input).
     #[arg(long)]
     pub force: bool,
+}
+
+/// The input as the engine reads it, drawing a progress bar of the bytes read so far on a
+/// terminal's stderr (nothing when stderr is a pipe or a log).
+struct Watched<'a> {
+    inner: &'a mut dyn CubeReader,
+    bar: ProgressBar,
+}
+
+impl<'a> Watched<'a> {
+    fn new(inner: &'a mut dyn CubeReader, passes: u64) -> Self {
+        let bar = if std::io::stderr().is_terminal() {
+            let b = ProgressBar::with_draw_target(
+                Some(inner.nbytes() * passes),
+                ProgressDrawTarget::stderr(),
+            );
+            b.set_style(
+                ProgressStyle::with_template(
+                    "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            b
+        } else {
+            ProgressBar::hidden()
+        };
+        Watched { inner, bar }
+    }
+}
+
+impl CubeReader for Watched<'_> {
+    fn shape(&self) -> Shape4 {
+        self.inner.shape()
+    }
+    fn dtype(&self) -> DType {
+        self.inner.dtype()
+    }
+    fn info(&self) -> SourceInfo {
+        self.inner.info()
+    }
+    fn read_slab(&mut self, slab: &Hyperslab, out: &mut [u8]) -> stemz_data::Result<()> {
+        self.inner.read_slab(slab, out)?;
+        self.bar.inc(out.len() as u64);
+        Ok(())
+    }
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -124,8 +172,13 @@ pub fn run(args: Args) -> Result<()> {
     opts.checksum = args.checksum;
     // Every HDF5 output records the SHA-256 of its data, for `stemz verify`.
     opts.digest = true;
-    let r = engine::write(reader.as_mut(), &args.output, &opts)
-        .with_context(|| format!("compressing {}", args.input.display()))?;
+    // Passes over the input: the write, the verification, the SHA-256.
+    let passes = 1 + u64::from(opts.verify) + u64::from(opts.digest && method.is_hdf5());
+    let mut watched = Watched::new(reader.as_mut(), passes);
+    let r = engine::write(&mut watched, &args.output, &opts)
+        .with_context(|| format!("compressing {}", args.input.display()));
+    watched.bar.finish_and_clear();
+    let r = r?;
 
     let size = |b: u64| {
         if b < 1 << 20 {
