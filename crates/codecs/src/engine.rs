@@ -426,6 +426,7 @@ fn create_dataset(
 
 /// Append HDF5's Fletcher-32 filter to the pipeline of `dcpl` (after the method's filter).
 fn add_fletcher32(dcpl: hid_t, path: &Path) -> Result<()> {
+    // SAFETY: `dcpl` is a dataset-creation property list the caller created and still holds.
     if hdf5::sync::sync(|| unsafe { hdf5_sys::h5p::H5Pset_fletcher32(dcpl) }) < 0 {
         return Err(h5err(path, "cannot add the Fletcher-32 checksum filter"));
     }

@@ -490,6 +490,8 @@ impl H5Reader {
             .chunk_bytes()
             .unwrap_or(crate::chunk_guard::MAX_CHUNK_BYTES);
         crate::chunk_guard::with_chunk_bytes(limit, || {
+            // SAFETY: `ds_id` is this reader's open dataset, the lock is held, and `out` holds
+            // exactly the box's elements of the memory type (checked by the callers).
             locked(|| unsafe {
                 box_io(ds_id, start, count, &self.path, |mspace, fspace| {
                     hdf5_sys::h5d::H5Dread(
