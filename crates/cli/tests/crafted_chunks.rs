@@ -255,3 +255,30 @@ fn lz4_chunk_with_a_truncated_block_is_refused_everywhere() {
     patch(&p, addr + 12, &(1u32 << 30).to_be_bytes());
     every_subcommand_refuses(&p, "truncated");
 }
+
+#[test]
+fn garbage_lzf_and_deflate_chunks_are_refused_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    for (method, name, problem) in [
+        ("lzf", "lzf_bad.h5", "lzf filter"),
+        ("gzip_1", "gzip_bad.h5", "cannot be decoded"),
+    ] {
+        let p = compressed(dir.path(), name, method);
+        let (addr, size) = chunk_at(&p, &[0, 1, 0, 0]);
+        patch(&p, addr, &vec![0xff; size as usize]);
+        every_subcommand_refuses(&p, problem);
+    }
+}
+
+#[test]
+fn a_szip_chunk_claiming_4_gib_does_not_crash_the_process() {
+    // szip is HDF5's built-in filter: it trusts its 4-byte size header (up to 4 GiB), which
+    // stemz cannot intercept; the process must still end normally, never by a signal.
+    let dir = tempfile::tempdir().unwrap();
+    let p = compressed(dir.path(), "szip_huge.h5", "szip");
+    let (addr, _) = chunk_at(&p, &[0, 1, 0, 0]);
+    patch(&p, addr, &u32::MAX.to_le_bytes());
+    let o = stemz(&["inspect", p.to_str().unwrap()]);
+    assert!(matches!(o.code, Some(0 | 1)), "ended by a signal: {}", o.stderr);
+    assert!(!o.stderr.contains("panicked"), "{}", o.stderr);
+}
