@@ -6,7 +6,9 @@
 //! name once complete. The SHA-256 of the bytes is computed on the way and printed.
 
 use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sha2::{Digest, Sha256};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 use stemz_data::synth::manifest::default_manifest_path;
@@ -109,13 +111,28 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         )?);
         let mut hasher = Sha256::new();
         let mut buf = Vec::new();
+        // Progress for a person watching only: not into a pipe or a log.
+        let bar = if std::io::stderr().is_terminal() {
+            let b =
+                ProgressBar::with_draw_target(Some(reader.nbytes()), ProgressDrawTarget::stderr());
+            b.set_style(
+                ProgressStyle::with_template("{msg} {bar:30} {bytes}/{total_bytes} ETA {eta}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            b.set_message(spec.name.clone());
+            b
+        } else {
+            ProgressBar::hidden()
+        };
         for slab in stemz_data::Hyperslab::frame_blocks(shape, dtype.itemsize(), BATCH_BYTES) {
             buf.resize(slab.len() * dtype.itemsize(), 0);
             reader.read_slab(&slab, &mut buf)?;
             writer.write_slab(&slab, &buf)?;
             to_little_endian(&mut buf, dtype.itemsize());
             hasher.update(&buf);
+            bar.inc(buf.len() as u64);
         }
+        bar.finish_and_clear();
         let written = writer.finish()?;
         let sha: String = hasher
             .finalize()

@@ -279,6 +279,10 @@ fn a_szip_chunk_claiming_4_gib_does_not_crash_the_process() {
     let (addr, _) = chunk_at(&p, &[0, 1, 0, 0]);
     patch(&p, addr, &u32::MAX.to_le_bytes());
     let o = stemz(&["inspect", p.to_str().unwrap()]);
-    assert!(matches!(o.code, Some(0 | 1)), "ended by a signal: {}", o.stderr);
+    assert!(
+        matches!(o.code, Some(0 | 1)),
+        "ended by a signal: {}",
+        o.stderr
+    );
     assert!(!o.stderr.contains("panicked"), "{}", o.stderr);
 }
