@@ -222,6 +222,9 @@ pub fn run(args: Args) -> Result<()> {
         args.scan,
         args.spectrum_image,
     )?;
+    for c in &chunkings {
+        crate::checks::chunking_fits(c, reader.shape(), &args.file)?;
+    }
     let parent = args.workdir.clone().unwrap_or_else(std::env::temp_dir);
     let scratch = Scratch::new(&parent)?;
     let opts = Options {

@@ -9,11 +9,25 @@ struct Outcome {
     success: bool,
 }
 
+/// HDF5 opens files without close-on-exec and locks them: a child forked while another test
+/// thread has an HDF5 file open inherits the descriptor and holds that file's lock for its
+/// whole life. Spawning and in-process HDF5 use take turns on this lock.
+static HDF5_OR_SPAWN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Run `cmd` to completion, forked while no HDF5 file is open in this process.
+fn output_of(cmd: &mut Command) -> std::process::Output {
+    let child = {
+        let _turn = HDF5_OR_SPAWN.lock().unwrap_or_else(|e| e.into_inner());
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the stemz binary runs")
+    };
+    child.wait_with_output().expect("the stemz binary runs")
+}
+
 fn stemz(args: &[&str]) -> Outcome {
-    let out = Command::new(env!("CARGO_BIN_EXE_stemz"))
-        .args(args)
-        .output()
-        .expect("the stemz binary runs");
+    let out = output_of(Command::new(env!("CARGO_BIN_EXE_stemz")).args(args));
     Outcome {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         success: out.status.success(),
@@ -60,6 +74,7 @@ fn check_both(input: &Path, extra: &[&str], problem: &str) {
 
 fn h5_with(dir: &Path, name: &str, build: impl FnOnce(&hdf5::File)) -> PathBuf {
     let p = dir.join(name);
+    let _turn = HDF5_OR_SPAWN.lock().unwrap_or_else(|e| e.into_inner());
     let f = hdf5::File::create(&p).unwrap();
     build(&f);
     f.close().unwrap();
@@ -233,10 +248,7 @@ fn mib_with_a_truncated_last_frame() {
 
 /// Exit 1 (not merely non-zero), one line naming `file` and saying `problem`.
 fn assert_exit_1(args: &[&str], file: &str, problem: &str) {
-    let out = Command::new(env!("CARGO_BIN_EXE_stemz"))
-        .args(args)
-        .output()
-        .expect("the stemz binary runs");
+    let out = output_of(Command::new(env!("CARGO_BIN_EXE_stemz")).args(args));
     assert_eq!(out.status.code(), Some(1), "{args:?}");
     let o = Outcome {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -510,4 +522,19 @@ fn a_truncated_mib_does_not_advise_a_nonexistent_flag() {
     let o = stemz(&["inspect", p.to_str().unwrap(), "--scan", "1x2"]);
     assert_clean_failure(&o, "short.mib", "truncate -s 400");
     assert!(!o.stderr.contains("--drop-truncated"), "{}", o.stderr);
+}
+
+#[test]
+fn recommend_refuses_a_chunking_larger_than_the_cube() {
+    let dir = tempfile::tempdir().unwrap();
+    let inp = npy(dir.path(), "in.npy", false);
+    let args = [
+        "recommend",
+        inp.to_str().unwrap(),
+        "--chunkings",
+        "4x4x4x4",
+        "--methods",
+        "gzip_1",
+    ];
+    assert_exit_1(&args, "in.npy", "larger than the cube 2x2x4x4");
 }

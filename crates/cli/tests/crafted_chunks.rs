@@ -10,11 +10,25 @@ struct Outcome {
     code: Option<i32>,
 }
 
+/// HDF5 opens files without close-on-exec and locks them: a child forked while another test
+/// thread has an HDF5 file open inherits the descriptor and holds that file's lock for its
+/// whole life. Spawning and in-process HDF5 use take turns on this lock.
+static HDF5_OR_SPAWN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Run `cmd` to completion, forked while no HDF5 file is open in this process.
+fn output_of(cmd: &mut Command) -> std::process::Output {
+    let child = {
+        let _turn = HDF5_OR_SPAWN.lock().unwrap_or_else(|e| e.into_inner());
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the stemz binary runs")
+    };
+    child.wait_with_output().expect("the stemz binary runs")
+}
+
 fn stemz(args: &[&str]) -> Outcome {
-    let out = Command::new(env!("CARGO_BIN_EXE_stemz"))
-        .args(args)
-        .output()
-        .expect("the stemz binary runs");
+    let out = output_of(Command::new(env!("CARGO_BIN_EXE_stemz")).args(args));
     Outcome {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         code: out.status.code(),
@@ -60,6 +74,7 @@ fn compressed(dir: &Path, name: &str, method: &str) -> PathBuf {
 
 /// File address and stored size of the chunk at `offset` of dataset `data`.
 fn chunk_at(path: &Path, offset: &[u64]) -> (u64, u64) {
+    let _turn = HDF5_OR_SPAWN.lock().unwrap_or_else(|e| e.into_inner());
     let f = hdf5::File::open(path).unwrap();
     let ds = f.dataset("data").unwrap();
     for i in 0..ds.num_chunks().unwrap() {

@@ -5,11 +5,25 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// HDF5 opens files without close-on-exec and locks them: a child forked while another test
+/// thread has an HDF5 file open inherits the descriptor and holds that file's lock for its
+/// whole life. Spawning and in-process HDF5 use take turns on this lock.
+static HDF5_OR_SPAWN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Run `cmd` to completion, forked while no HDF5 file is open in this process.
+fn output_of(cmd: &mut Command) -> std::process::Output {
+    let child = {
+        let _turn = HDF5_OR_SPAWN.lock().unwrap_or_else(|e| e.into_inner());
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the stemz binary runs")
+    };
+    child.wait_with_output().expect("the stemz binary runs")
+}
+
 fn stemz(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stemz"))
-        .args(args)
-        .output()
-        .unwrap()
+    output_of(Command::new(env!("CARGO_BIN_EXE_stemz")).args(args))
 }
 
 fn text(o: &Output) -> (String, String) {
@@ -55,6 +69,7 @@ fn compress(src: &Path, out: &Path, extra: &[&str]) {
 /// Flip the byte in the middle of the chunk at `offset`.
 fn flip(path: &Path, offset: &[u64]) {
     let at = {
+        let _turn = HDF5_OR_SPAWN.lock().unwrap_or_else(|e| e.into_inner());
         let f = hdf5::File::open(path).unwrap();
         let ds = f.dataset("data").unwrap();
         let c = (0..ds.num_chunks().unwrap())
