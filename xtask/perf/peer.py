@@ -65,6 +65,7 @@ def main():
     p.add_argument("--rep", type=int, required=True)
     p.add_argument("--workdir", required=True)
     p.add_argument("--out", required=True)
+    p.add_argument("--impl", default="h5py", help="the impl column (h5py-mt with BLOSC_NTHREADS)")
     a = p.parse_args()
 
     with h5py.File(a.input, "r") as f:
@@ -91,7 +92,7 @@ def main():
                 lossless = bool(np.array_equal(back.view(np.uint8), data.view(np.uint8)))
                 size = os.path.getsize(path)
                 os.remove(path)
-                w.writerow(["h5py", method, chunking, a.rep, f"{write_s:.6f}", f"{read_s:.6f}",
+                w.writerow([a.impl, method, chunking, a.rep, f"{write_s:.6f}", f"{read_s:.6f}",
                             size, data.nbytes, f"{data.nbytes / size:.6f}", lossless])
                 out.flush()
 

@@ -19,13 +19,26 @@ pub fn run(args: &CiArgs) -> Result<()> {
         "-D",
         "warnings",
     ]))?;
-    // CI never writes snapshots: a changed or new snapshot fails the run.
+    // CI never writes snapshots: a changed or new snapshot fails the run, and so does a
+    // snapshot file no test referenced (insta lists the ones it used in the references file).
+    let references = crate::util::root().join("target/insta-references.txt");
+    let _ = std::fs::remove_file(&references);
     exec(
         cargo()
             .args(["test", "--workspace"])
             .env("INSTA_UPDATE", "no")
-            .env("INSTA_FORCE_PASS", "0"),
+            .env("INSTA_FORCE_PASS", "0")
+            .env("INSTA_SNAPSHOT_REFERENCES_FILE", &references),
     )?;
+    let used = std::fs::read_to_string(&references).unwrap_or_default();
+    let orphans = crate::tidy::unreferenced(&crate::util::root(), &used);
+    if !orphans.is_empty() {
+        let list: Vec<String> = orphans.iter().map(|p| p.display().to_string()).collect();
+        anyhow::bail!(
+            "snapshots no test references (delete them): {}",
+            list.join(", ")
+        );
+    }
     if !args.no_interop {
         let python = crate::pyenv::ensure()?;
         exec(

@@ -7,6 +7,7 @@ mod perf;
 mod pyenv;
 mod setup;
 mod stages;
+mod tidy;
 mod util;
 
 use clap::Parser;

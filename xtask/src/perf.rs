@@ -63,6 +63,8 @@ pub fn run(args: &PerfArgs) -> Result<()> {
     let work = root().join("target/perf-work");
     std::fs::create_dir_all(&work)?;
     let peer_csv = dir.join("peer.csv");
+    let peer_mt_csv = dir.join("peer-blosc-nthreads.csv");
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     if dir.exists() {
         std::fs::remove_dir_all(&dir).with_context(|| dir.display().to_string())?;
     }
@@ -82,6 +84,25 @@ pub fn run(args: &PerfArgs) -> Result<()> {
                 .arg("--out")
                 .arg(&peer_csv),
         )?;
+        // The strongest Python peer: hdf5plugin's Blosc honours BLOSC_NTHREADS, so a Python user
+        // can give Blosc every core. Only the Blosc methods are affected; only they are run.
+        let blosc: Vec<&str> = methods.iter().copied().filter(|m| m.starts_with("blosc_")).collect();
+        if !blosc.is_empty() {
+            exec(
+                Command::new(&python)
+                    .arg(root().join("xtask/perf/peer.py"))
+                    .arg("--input")
+                    .arg(&input)
+                    .args(["--methods", &blosc.join(","), "--chunkings", chunkings])
+                    .args(["--rep", &rep.to_string()])
+                    .args(["--impl", "h5py-mt"])
+                    .arg("--workdir")
+                    .arg(&work)
+                    .arg("--out")
+                    .arg(&peer_mt_csv)
+                    .env("BLOSC_NTHREADS", cores.to_string()),
+            )?;
+        }
         exec(
             Command::new(&stemz)
                 .arg("bench")
@@ -97,7 +118,10 @@ pub fn run(args: &PerfArgs) -> Result<()> {
                 .arg("--quiet"),
         )?;
     }
-    let rows = collect(&peer_csv, &dir.join("stemz/raw.csv"))?;
+    let mut rows = collect(&peer_csv, &dir.join("stemz/raw.csv"))?;
+    if peer_mt_csv.exists() {
+        rows.extend(peer_rows(&peer_mt_csv, IMPLS[3])?);
+    }
     write_csv(&dir.join("perf.csv"), &rows)?;
     let table = render(&rows, &id);
     std::fs::write(dir.join("perf.md"), &table)?;
@@ -140,11 +164,11 @@ fn num<T: std::str::FromStr>(row: &BTreeMap<String, String>, col: &str) -> Resul
         .with_context(|| format!("column `{col}` missing or not a number in {row:?}"))
 }
 
-fn collect(peer: &Path, stemz: &Path) -> Result<Vec<Row>> {
+fn peer_rows(peer: &Path, implementation: &str) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     for r in read_table(peer)? {
         rows.push(Row {
-            implementation: "h5py+hdf5plugin".into(),
+            implementation: implementation.into(),
             method: r["method"].clone(),
             chunking: r["chunking"].clone(),
             rep: num(&r, "rep")?,
@@ -155,6 +179,11 @@ fn collect(peer: &Path, stemz: &Path) -> Result<Vec<Row>> {
             lossless: r["lossless"] == "True",
         });
     }
+    Ok(rows)
+}
+
+fn collect(peer: &Path, stemz: &Path) -> Result<Vec<Row>> {
+    let mut rows = peer_rows(peer, IMPLS[0])?;
     for r in read_table(stemz)? {
         rows.push(Row {
             implementation: format!("stemz-{}", r["engine"]),
@@ -194,7 +223,12 @@ fn write_csv(path: &Path, rows: &[Row]) -> Result<()> {
 }
 
 const GIB: f64 = (1u64 << 30) as f64;
-const IMPLS: [&str; 3] = ["h5py+hdf5plugin", "stemz-serial", "stemz-parallel"];
+const IMPLS: [&str; 4] = [
+    "h5py+hdf5plugin",
+    "stemz-serial",
+    "stemz-parallel",
+    "h5py+hdf5plugin BLOSC_NTHREADS",
+];
 
 /// One implementation's totals for one method.
 #[derive(Debug, Default)]
@@ -279,6 +313,34 @@ fn render(rows: &[Row], id: &str) -> String {
             if same { "yes" } else { "NO" },
             if lossy { " (NOT lossless)" } else { "" }
         );
+    }
+    // The Blosc methods against the multi-threaded Python peer.
+    let mt: Vec<&String> = order
+        .iter()
+        .filter(|m| agg.contains_key(&((*m).clone(), IMPLS[3])))
+        .collect();
+    if !mt.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nBlosc methods against h5py + hdf5plugin with `BLOSC_NTHREADS` = cores (the best a Python user can do):\n"
+        );
+        let _ = writeln!(s, "| method | peer-mt write | parallel write | parallel/peer-mt | peer-mt read | parallel read | parallel/peer-mt |");
+        let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|");
+        for m in mt {
+            let (Some(p), Some(pa)) = (agg.get(&(m.clone(), IMPLS[3])), agg.get(&(m.clone(), IMPLS[2]))) else {
+                continue;
+            };
+            let _ = writeln!(
+                s,
+                "| {m} | {:.3} | {:.3} | {:.2}× | {:.3} | {:.3} | {:.2}× |",
+                p.write_gib_s(),
+                pa.write_gib_s(),
+                pa.write_gib_s() / p.write_gib_s(),
+                p.read_gib_s(),
+                pa.read_gib_s(),
+                pa.read_gib_s() / p.read_gib_s()
+            );
+        }
     }
     let wall = |imp: &str| -> f64 {
         rows.iter()

@@ -47,7 +47,14 @@ pub fn datasets(args: &DatasetsArgs) -> Result<()> {
     let out = format!("data/generated/{}", args.scale);
     if args.verify {
         // Regenerates in memory and compares every SHA-256 with data/datasets.toml.
-        exec(Command::new(&stemz).args(["synth", "--scale", &args.scale, "--verify"]))?;
+        exec(Command::new(&stemz).args([
+            "synth",
+            "--scale",
+            &args.scale,
+            "--verify",
+            "--manifest",
+            "data/datasets.toml",
+        ]))?;
     }
     // Files are written atomically, so a present file is a complete one: a rerun resumes.
     let present = DATASETS
@@ -56,7 +63,15 @@ pub fn datasets(args: &DatasetsArgs) -> Result<()> {
     if present {
         eprintln!("datasets: {out}/ already holds all five datasets");
     } else {
-        exec(Command::new(&stemz).args(["synth", "--scale", &args.scale, "--out", &out]))?;
+        exec(Command::new(&stemz).args([
+            "synth",
+            "--scale",
+            &args.scale,
+            "--out",
+            &out,
+            "--manifest",
+            "data/datasets.toml",
+        ]))?;
     }
     if args.calibrate {
         exec(Command::new(&stemz).args([
@@ -67,6 +82,10 @@ pub fn datasets(args: &DatasetsArgs) -> Result<()> {
             &out,
             "--out",
             "paper/calibration.md",
+            "--study",
+            STUDY,
+            "--manifest",
+            "data/datasets.toml",
         ]))?;
     }
     Ok(())
@@ -169,6 +188,7 @@ pub fn reproduce(args: &ReproduceArgs) -> Result<()> {
                 &args.runs.to_string(),
             ])
             .args(["--data", &data, "--run-id", &run_id, "--out", "data/runs"])
+            .args(["--manifest", "data/datasets.toml"])
             .args(args.resume.is_some().then_some("--resume")),
     )?;
     let measured_now = rows_in(&raw) - before;

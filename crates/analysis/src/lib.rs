@@ -20,9 +20,8 @@ pub mod fit;
 pub mod study;
 pub mod tables;
 
-/// The record types this stage consumes, re-exported so downstream crates need not depend on
-/// the benchmark runner.
-pub use stemz_bench::record;
+/// The record types this stage consumes (from `stemz-record`), re-exported for the renderers.
+pub use stemz_record::record;
 
 /// Errors of the analysis stage.
 #[derive(Debug, thiserror::Error)]

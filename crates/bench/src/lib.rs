@@ -7,6 +7,8 @@ pub mod matrix;
 pub mod measure;
 pub mod merge;
 pub mod recommend;
-pub mod record;
-pub mod runinfo;
 pub mod runner;
+
+/// The record types live in `stemz-record` (so analysis and report need not link this crate);
+/// re-exported because every measurement is made into them.
+pub use stemz_record::{record, runinfo};

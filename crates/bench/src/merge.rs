@@ -223,6 +223,8 @@ pub fn merge(shards: &[&Path], out: &Path, run_id: &str, partial: bool) -> Resul
         started,
         finished,
         command: vec!["stemz".into(), "bench-merge".into()],
+        // Each shard's own timing stays in its folder; the merge has none of its own.
+        timing: None,
         ..base
     };
     write_info(out, &merged)?;

@@ -10,7 +10,9 @@ use stemz_bench::matrix::{Config, MatrixSpec, Shard};
 use stemz_bench::measure::{free_bytes, CodecMeasure, Source};
 use stemz_bench::merge::{read_info, write_info};
 use stemz_bench::record::{format_shape, read_datasets, write_datasets, Cache, DatasetRecord};
-use stemz_bench::runinfo::{new_run_id, now_rfc3339, resume_mismatch, Machine, RunInfo, Software};
+use stemz_bench::runinfo::{
+    new_run_id, now_rfc3339, resume_mismatch, Machine, RunInfo, RunTiming, Software,
+};
 use stemz_bench::runner::run_loop;
 use stemz_codecs::{Chunking, Method};
 use stemz_data::open::{open, OpenOptions};
@@ -83,6 +85,13 @@ pub struct Args {
     /// from memory as the study's were; larger datasets stream from their files (0: always stream).
     #[arg(long, default_value_t = 1024)]
     pub preload_mib: u64,
+    /// Manifest of the synthetic datasets (default: the one built into stemz).
+    #[arg(long)]
+    pub manifest: Option<PathBuf>,
+    /// Make one untimed write of each configuration before its first counted run (the study
+    /// made none).
+    #[arg(long)]
+    pub warm_up: bool,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -205,7 +214,7 @@ fn plan(args: &Args) -> Result<Plan> {
     };
     let scale = Scale::parse(scale_name)
         .with_context(|| format!("unknown scale `{scale_name}`: expected tiny, small or paper"))?;
-    let manifest = Manifest::load(&stemz_data::synth::manifest::default_manifest_path())?;
+    let manifest = Manifest::load_or_embedded(args.manifest.as_deref())?;
     let specs = manifest.selected(&args.datasets)?;
     let data = args
         .data
@@ -399,6 +408,7 @@ pub fn run(args: Args) -> Result<()> {
         machine: Machine::current(),
         started: now_rfc3339(),
         finished: None,
+        timing: None,
     };
     if exists {
         let prev = read_info(&dir)?;
@@ -419,6 +429,7 @@ pub fn run(args: Args) -> Result<()> {
         threads,
         args.preload_mib << 20,
     );
+    measure.warm_up_writes = args.warm_up;
     let total = (configs.len() * args.runs as usize) as u64;
     let bar = if args.quiet {
         ProgressBar::hidden()
@@ -442,10 +453,17 @@ pub fn run(args: Args) -> Result<()> {
         },
     )?;
     bar.finish_and_clear();
+    let rendered = render(&dir)?;
+    // Wall time includes rendering the run's tables and figures: all a user waits for.
+    let timing = RunTiming::new(
+        outcome.measured,
+        started.elapsed().as_secs_f64(),
+        measure.timed_s,
+    );
     info.finished = Some(now_rfc3339());
+    info.timing = Some(timing);
     write_info(&dir, &info)?;
 
-    let rendered = render(&dir)?;
     let lossy_by_design = dataset_lossy_count(&dir)?;
     // Name only what ran: the lossy-by-design note only when such rows exist.
     let lossy_note = if lossy_by_design > 0 {
@@ -462,6 +480,13 @@ pub fn run(args: Args) -> Result<()> {
         started.elapsed().as_secs_f64(),
         outcome.not_lossless,
         outcome.chunks_stored_raw
+    );
+    outln!(
+        "{}: wall {:.1} s, timed regions {:.1} s, overhead {:.0} % (recorded in run.toml)",
+        dir.display(),
+        timing.wall_s,
+        timing.timed_s,
+        timing.overhead_fraction * 100.0
     );
     outln!(
         "{}: {rendered} tables and figures in tables/ and figures/",

@@ -18,30 +18,26 @@ use stemz_bench::calibration::{
 use stemz_codecs::{write, Chunking, Engine, Layout, Method, WriteOptions};
 use stemz_data::open::{open, OpenOptions};
 use stemz_data::stats::cube_stats;
-use stemz_data::synth::manifest::default_manifest_path;
 use stemz_data::synth::{DatasetSpec, Manifest, Scale, SynthReader};
 use stemz_data::{AtomicFile, CubeReader};
 
-/// The workspace root, from this crate's location (never the current directory).
-fn workspace_root() -> PathBuf {
-    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
-    // Canonical only for readable messages; the path works either way.
-    std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf())
-}
+/// The environment variable that names the study's published files when `--study` is not given.
+pub const STUDY_ENV: &str = "STEMZ_STUDY_DIR";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Dataset size to measure: tiny, small or paper.
     #[arg(long, default_value = "small", value_parser = parse_scale)]
     scale: Scale,
-    /// Directory of generated datasets `<name>.emd` (default: data/generated/<scale>/ in the
-    /// workspace); datasets missing there are generated on the fly.
+    /// Directory of generated datasets `<name>.emd` (default: data/generated/<scale>/ under the
+    /// current directory); datasets missing there are generated on the fly.
     #[arg(long)]
     data: Option<PathBuf>,
-    /// The study's published files (default: ../shared/reference/paper beside the workspace).
+    /// The study's published files (`statistics.csv`, …; in the artifact: shared/reference/paper).
+    /// Default: the directory named by the environment variable STEMZ_STUDY_DIR.
     #[arg(long)]
     study: Option<PathBuf>,
-    /// Report to write (default: paper/calibration.md in the workspace).
+    /// Report to write (default: calibration.md in the current directory).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Also compare `small` with `paper` scale (sparsity within 0.3 pp, best ratio within 3 %),
@@ -54,7 +50,7 @@ pub struct Args {
     /// Methods to measure (default: the study's 13 HDF5 methods).
     #[arg(long, value_delimiter = ',', num_args = 1..)]
     methods: Vec<String>,
-    /// Manifest to read (default: data/datasets.toml in the workspace).
+    /// Manifest to read (default: the one built into stemz).
     #[arg(long)]
     manifest: Option<PathBuf>,
     /// Directory for the temporary compressed files (default: the system's temp directory).
@@ -183,28 +179,30 @@ fn measure(
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let t0 = Instant::now();
-    let root = workspace_root();
     let scale = args.scale;
     if args.compare_paper && scale == Scale::Tiny {
         bail!("--compare-paper compares `small` with `paper` scale; use --scale small or paper");
     }
-    let manifest_path = args.manifest.clone().unwrap_or_else(default_manifest_path);
-    let manifest = Manifest::load(&manifest_path)?;
-    let generated = root.join("data").join("generated");
+    let manifest = Manifest::load_or_embedded(args.manifest.as_deref())?;
+    let generated = PathBuf::from("data/generated");
     let data_dir = args
         .data
         .clone()
         .unwrap_or_else(|| generated.join(scale.name()));
-    let study_dir = args
-        .study
-        .clone()
-        .unwrap_or_else(|| root.join("../shared/reference/paper"));
+    let study_dir = match (&args.study, std::env::var_os(STUDY_ENV)) {
+        (Some(d), _) => d.clone(),
+        (None, Some(d)) if !d.is_empty() => PathBuf::from(d),
+        _ => bail!(
+            "the study's published files are needed: give --study DIR or set {STUDY_ENV} \
+             (in the artifact they are in shared/reference/paper)"
+        ),
+    };
     let study = StudyReference::load(&study_dir)
         .with_context(|| format!("reading the study's files in {}", study_dir.display()))?;
     let out_path = args
         .out
         .clone()
-        .unwrap_or_else(|| root.join("paper").join("calibration.md"));
+        .unwrap_or_else(|| PathBuf::from("calibration.md"));
     let methods = selected_methods(&args.methods)?;
     let specs = manifest.selected(&args.datasets)?;
     let tmp = TempDir::new(&args.tmp.clone().unwrap_or_else(std::env::temp_dir))?;

@@ -25,9 +25,11 @@ mod calibrate;
 mod checks;
 mod compress;
 mod convert;
+mod fidelity;
 mod inspect;
 mod methods;
 mod recommend;
+mod reduce;
 mod synth;
 mod verify;
 
@@ -68,6 +70,10 @@ enum Cmd {
     Recommend(recommend::Args),
     /// Measure the synthetic datasets against the study's published statistics (writes paper/calibration.md).
     Calibrate(calibrate::Args),
+    /// Measure what each reduction (crop, binning, scan binning) costs each analysis target, and its stored bytes.
+    Fidelity(fidelity::Args),
+    /// Write one reduction (the smallest within tolerance, or explicit) as EMD 1.0 with provenance.
+    Reduce(reduce::Args),
     /// Decode a compressed file and check it against its stored SHA-256 and/or its source.
     Verify(verify::Args),
 }
@@ -108,6 +114,8 @@ fn main() -> ExitCode {
         Cmd::Calibrate(a) => calibrate::run(a),
         Cmd::Bench(a) => bench::run(a),
         Cmd::BenchMerge(a) => bench::merge(a),
+        Cmd::Fidelity(a) => fidelity::run(a),
+        Cmd::Reduce(a) => reduce::run(a),
         Cmd::Verify(a) => verify::run(a),
     }
     .and_then(|()| {

@@ -408,3 +408,21 @@ fn print_text(r: &Report) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod default_candidates {
+    use super::*;
+
+    #[test]
+    fn recommend_considers_the_blosc2_methods_by_default() {
+        let methods = parse_methods(&[]).unwrap();
+        for m in [
+            Method::Blosc2ZstdBitshuffle1,
+            Method::Blosc2ZstdBitshuffle5,
+            Method::Blosc2Lz4Bitshuffle9,
+        ] {
+            assert!(methods.contains(&m), "{m} is not a default candidate");
+        }
+        assert!(methods.contains(&Method::BloscZstd));
+    }
+}

@@ -11,7 +11,6 @@ use sha2::{Digest, Sha256};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
-use stemz_data::synth::manifest::default_manifest_path;
 use stemz_data::synth::{to_little_endian, Manifest, Scale, SynthReader, BATCH_BYTES};
 use stemz_data::{CubeReader, CubeWriter};
 
@@ -23,10 +22,10 @@ pub struct Args {
     /// Datasets to generate (default: all five), e.g. `--datasets 4D_Diff,3D_EELS` or `--datasets 4D_Diff 3D_EELS`.
     #[arg(long, value_delimiter = ',', num_args = 1..)]
     datasets: Vec<String>,
-    /// Output directory (default: data/generated/<scale>/ in the workspace).
+    /// Output directory (default: data/generated/<scale>/ under the current directory).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Manifest to read (default: data/datasets.toml in the workspace).
+    /// Manifest to read (default: the one built into stemz; `--update-manifest` needs the file).
     #[arg(long)]
     manifest: Option<PathBuf>,
     /// Write no files: recompute the SHA-256s and fail, naming the datasets, if any differs
@@ -44,8 +43,8 @@ fn parse_scale(s: &str) -> Result<Scale, String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let manifest_path = args.manifest.clone().unwrap_or_else(default_manifest_path);
-    let mut manifest = Manifest::load(&manifest_path)?;
+    let mut manifest = Manifest::load_or_embedded(args.manifest.as_deref())?;
+    let manifest_path = manifest.path.clone();
     let scale = args.scale;
 
     if args.verify {
@@ -88,13 +87,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return Ok(());
     }
 
-    let out_dir = match args.out {
-        Some(d) => d,
-        None => manifest_path
-            .parent()
-            .map(|p| p.join("generated").join(scale.name()))
-            .context("manifest path has no parent directory")?,
-    };
+    let out_dir = args
+        .out
+        .unwrap_or_else(|| PathBuf::from("data/generated").join(scale.name()));
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("creating output directory {}", out_dir.display()))?;
     for spec in manifest.selected(&args.datasets)? {

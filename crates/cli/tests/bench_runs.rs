@@ -234,3 +234,24 @@ fn a_run_made_by_another_machine_or_build_is_never_resumed() {
     let folders = std::fs::read_dir(&out).unwrap().count();
     assert_eq!(folders, 2, "the new run did not reuse the old folder");
 }
+
+#[test]
+fn run_toml_records_wall_time_timed_regions_and_overhead() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = cube(dir.path());
+    let (out, work) = (dir.path().join("runs"), dir.path().join("work"));
+    let o = bench(&input, &out, &work, &["--runs", "1", "--run-id", "t"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("timed regions") && stdout.contains("overhead"), "{stdout}");
+    let info: toml::Value =
+        toml::from_str(&std::fs::read_to_string(out.join("t/run.toml")).unwrap()).unwrap();
+    let t = &info["timing"];
+    let (wall, timed) = (t["wall_s"].as_float().unwrap(), t["timed_s"].as_float().unwrap());
+    assert_eq!(t["measured"].as_integer(), Some(rows_in(&out.join("t/raw.csv")) as i64));
+    assert!(timed > 0.0 && timed <= wall, "timed {timed} s of {wall} s");
+    let overhead = t["overhead_fraction"].as_float().unwrap();
+    assert!((overhead - (1.0 - timed / wall)).abs() < 1e-9);
+}

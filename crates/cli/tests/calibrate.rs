@@ -9,6 +9,14 @@ use stemz_bench::calibration::HEADER;
 fn calibrate(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_stemz"))
         .arg("calibrate")
+        // The study's files by environment variable (a `--study` in `args` takes precedence).
+        .env(
+            "STEMZ_STUDY_DIR",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../../shared/reference/paper"
+            ),
+        )
         .args(args)
         .output()
         .unwrap()

@@ -49,6 +49,21 @@ fn compressed_mib_opens_in_h5py_and_equals_rosettasciio() {
             "single.h5",
             32015,
         ),
+        // No --method: the default, Blosc2 (filter 32026), in both engines.
+        (
+            "Quad_9_Frame_CounterDepth_12_Rows_256.mib",
+            "",
+            "parallel",
+            "default.h5",
+            32026,
+        ),
+        (
+            "Quad_9_Frame_CounterDepth_24_Rows_256.mib",
+            "",
+            "serial",
+            "default.emd",
+            32026,
+        ),
     ];
     for (mib, method, engine, out, filter) in cases {
         let input = pick(mib);
@@ -62,7 +77,12 @@ fn compressed_mib_opens_in_h5py_and_equals_rosettasciio() {
             .arg("compress")
             .arg(&input)
             .arg(&output)
-            .args(["--method", method, "--engine", engine])
+            .args(if method.is_empty() {
+                vec![]
+            } else {
+                vec!["--method", method]
+            })
+            .args(["--engine", engine])
             .args(scan)
             .status()
             .unwrap();

@@ -125,6 +125,23 @@ fn all_specs() -> Vec<FilterSpec> {
         clevel: 9,
         shuffle: Shuffle::Bit,
     });
+    // Blosc2 (zlib is not built into stemz's c-blosc2), automatic and explicit block sizes.
+    for c in [C::BloscLz, C::Lz4, C::Lz4Hc, C::Zstd] {
+        for s in [Shuffle::None, Shuffle::Byte, Shuffle::Bit] {
+            v.push(FilterSpec::Blosc2 {
+                compressor: c,
+                clevel: 5,
+                shuffle: s,
+                blocksize: 0,
+            });
+        }
+    }
+    v.push(FilterSpec::Blosc2 {
+        compressor: C::Zstd,
+        clevel: 1,
+        shuffle: Shuffle::Bit,
+        blocksize: 256,
+    });
     v
 }
 
@@ -184,12 +201,14 @@ fn write_through_hdf5(
     let dims: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
     let cdims: Vec<u64> = chunk.iter().map(|&d| d as u64).collect();
     let name = CString::new("d").unwrap();
+    // SAFETY: plain HDF5 calls on ids this test creates; pointers are to live locals.
     let dcpl = hdf5::sync::sync(|| unsafe {
         let dcpl = H5Pcreate(*hdf5::globals::H5P_DATASET_CREATE);
         assert!(H5Pset_chunk(dcpl, 2, cdims.as_ptr()) >= 0);
         dcpl
     });
     spec.apply(dcpl, ty.size(), chunk).expect("apply");
+    // SAFETY: plain HDF5 calls on ids this test creates; pointers are to live locals.
     hdf5::sync::sync(|| unsafe {
         let space = H5Screate_simple(2, dims.as_ptr(), std::ptr::null());
         let dset = H5Dcreate2(
@@ -432,6 +451,7 @@ fn arina_bitshuffle_lz4_fixture_reads_as_zeros_after_register_all() {
         codec: BitshuffleCodec::Lz4,
         block_size: 0,
     };
+    // SAFETY: the dataset is open and the buffer holds the chunk's stored size.
     let (mask, stored) = hdf5::sync::sync(|| unsafe {
         let off = [0u64; 3];
         let mut size = 0u64;
@@ -581,4 +601,40 @@ mod bitshuffle_properties {
         assert_eq!(Kernel::Sse2.is_available(), cfg!(target_arch = "x86_64"));
         assert!(Kernel::detected().is_available());
     }
+}
+
+#[test]
+fn blosc2_refuses_zlib_and_out_of_range_clevels_with_an_error() {
+    let data = make_data(Ty::U16, Content::SparseCounts, 512, 5);
+    for (compressor, clevel) in [(BloscCompressor::Zlib, 5), (BloscCompressor::Zstd, 10)] {
+        let spec = FilterSpec::Blosc2 {
+            compressor,
+            clevel,
+            shuffle: Shuffle::Bit,
+            blocksize: 0,
+        };
+        let err = spec.encode(&data, 2, &[8, 64]).unwrap_err().to_string();
+        assert!(err.starts_with("blosc2 filter: unsupported"), "{err}");
+    }
+}
+
+#[test]
+fn blosc2_decode_rejects_a_chunk_of_the_wrong_size() {
+    let spec = FilterSpec::Blosc2 {
+        compressor: BloscCompressor::Zstd,
+        clevel: 1,
+        shuffle: Shuffle::Bit,
+        blocksize: 0,
+    };
+    let data = make_data(Ty::U16, Content::SparseCounts, 512, 9);
+    let enc = spec
+        .encode(&data, 2, &[8, 64])
+        .unwrap()
+        .expect("blosc2 never declines");
+    let mut short = vec![0u8; data.len() - 2];
+    let err = spec
+        .decode(&enc, 2, &[8, 64], &mut short)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("holds 1024 bytes"), "{err}");
 }

@@ -32,7 +32,7 @@ fn study_methods_are_the_studys_sixteen_in_its_order() {
     assert!(Method::new_methods()
         .iter()
         .all(|m| !m.in_study() && m.is_hdf5()));
-    assert_eq!(Method::all().len(), 21);
+    assert_eq!(Method::all().len(), 26);
 }
 
 #[test]
@@ -116,5 +116,57 @@ fn only_uint8_overflow_on_floats_is_lossy_by_design() {
             let lossy = m == Method::Uint8Overflow && d == DType::F32;
             assert_eq!(m.lossless_for(d), !lossy, "{m} {d}");
         }
+    }
+}
+
+#[test]
+fn blosc2_methods_are_hdf5plugin_blosc2_settings_with_automatic_block_size() {
+    use stemz_codecs::filters::{BloscCompressor, Shuffle};
+    let expect = [
+        (
+            Method::Blosc2ZstdBitshuffle1,
+            BloscCompressor::Zstd,
+            1,
+            Shuffle::Bit,
+        ),
+        (
+            Method::Blosc2ZstdBitshuffle5,
+            BloscCompressor::Zstd,
+            5,
+            Shuffle::Bit,
+        ),
+        (
+            Method::Blosc2ZstdShuffle1,
+            BloscCompressor::Zstd,
+            1,
+            Shuffle::Byte,
+        ),
+        (
+            Method::Blosc2Lz4Bitshuffle9,
+            BloscCompressor::Lz4,
+            9,
+            Shuffle::Bit,
+        ),
+        (
+            Method::Blosc2Lz4Shuffle9,
+            BloscCompressor::Lz4,
+            9,
+            Shuffle::Byte,
+        ),
+    ];
+    for (m, compressor, clevel, shuffle) in expect {
+        assert_eq!(
+            m.filter(),
+            Some(FilterSpec::Blosc2 {
+                compressor,
+                clevel,
+                shuffle,
+                blocksize: 0
+            }),
+            "{m}"
+        );
+        assert_eq!(m.family(), "blosc2");
+        assert_eq!(m.filter().map(|f| f.id()), Some(32026));
+        assert!(m.name().starts_with("blosc2_"));
     }
 }

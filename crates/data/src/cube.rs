@@ -227,6 +227,12 @@ pub trait CubeReader: Send {
     fn nbytes(&self) -> u64 {
         self.shape().iter().product::<usize>() as u64 * self.dtype().itemsize() as u64
     }
+
+    /// The whole cube (native-endian, C order) when this source already holds it in memory, so
+    /// writers can use it in place instead of copying slabs out first; `None` for file readers.
+    fn in_memory(&self) -> Option<&[u8]> {
+        None
+    }
 }
 
 /// A writable datacube. Writers write to a temporary file; only [`CubeWriter::finish`] makes the

@@ -123,8 +123,10 @@ fn int_attr(path: &Path, loc: &hdf5::Location, name: &str, value: i64) -> Result
         .map_err(h5err(path, &format!("writing attribute {name}")))
 }
 
-/// Groups and attributes of the EMD 1.0 tree around the datacube (everything but `data`).
-fn write_emd_tree(path: &Path, file: &hdf5::File) -> Result<()> {
+/// Groups and attributes of the EMD 1.0 tree around the datacube (everything but `data`), in a
+/// new `file` (`path` names it in errors). Groups carry no timestamps, so two writes of the same
+/// input are byte-identical files.
+pub fn write_emd_tree(path: &Path, file: &hdf5::File) -> Result<()> {
     str_attr(path, file, "emd_group_type", "file")?;
     int_attr(path, file, "version_major", 1)?;
     int_attr(path, file, "version_minor", 0)?;
@@ -132,7 +134,9 @@ fn write_emd_tree(path: &Path, file: &hdf5::File) -> Result<()> {
     str_attr(path, file, "authoring_user", "")?;
     let mk = |parent: &hdf5::Group, name: &str, kind: &str, class: &str| -> Result<hdf5::Group> {
         let g = parent
-            .create_group(name)
+            .create_group_builder()
+            .obj_track_times(false)
+            .create(name)
             .map_err(h5err(path, &format!("creating group {name}")))?;
         str_attr(path, &g, "emd_group_type", kind)?;
         str_attr(path, &g, "python_class", class)?;
@@ -176,11 +180,17 @@ pub fn create_emd(
         |file| write_emd_tree(path, file),
     )?;
     if let Some(file) = writer.file() {
-        let ds = file
-            .dataset(STUDY_DATASET)
-            .map_err(h5err(path, "reopening the datacube"))?;
-        str_attr(path, &ds, "units", "pixel intensity")?;
-        debug_assert!(file.group(STUDY_GROUP).is_ok());
+        label_datacube(path, file)?;
     }
     Ok(writer)
+}
+
+/// The datacube's own attributes, once [`STUDY_DATASET`] exists in `file`.
+pub fn label_datacube(path: &Path, file: &hdf5::File) -> Result<()> {
+    let ds = file
+        .dataset(STUDY_DATASET)
+        .map_err(h5err(path, "reopening the datacube"))?;
+    str_attr(path, &ds, "units", "pixel intensity")?;
+    debug_assert!(file.group(STUDY_GROUP).is_ok());
+    Ok(())
 }

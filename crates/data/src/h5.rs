@@ -2,6 +2,12 @@
 //! external links, e.g. a DECTRIS master file into its data files), [`H5Writer`] writes one
 //! dataset into a new file atomically, and [`list_cube_datasets`] finds the candidates in a file.
 //!
+//! This is stemz's one HDF5 layer: the codec engine builds on the same pieces — [`Handle`]
+//! (an id closed on drop), [`file_type`] / [`native_type`], [`create_file`],
+//! [`create_cube_dataset`] (chunks, a property-list hook for filters, object timestamps off, as
+//! h5py writes) and [`select_box`] — so every file stemz writes is laid out one way and two
+//! writes of the same input are byte-identical files.
+//!
 //! Element I/O goes through raw `hdf5-sys` calls rather than hdf5-metno's ndarray API: we need
 //! to read into the caller's byte buffer (no allocation per slab), let HDF5 convert big-endian
 //! stored types to native order, and hand the raw dataset-creation property list to the codec
@@ -31,9 +37,191 @@ fn check<T: Copy + PartialOrd + Default>(value: T, path: &Path, what: &str) -> R
     }
 }
 
+/// An HDF5 identifier (dataspace, property list, dataset, …) closed on drop.
+pub struct Handle {
+    id: hid_t,
+    close: unsafe extern "C" fn(hid_t) -> hdf5_sys::h5::herr_t,
+}
+
+impl Handle {
+    /// Take ownership of `id` (from a call that returns a negative value on failure), to be
+    /// closed with `close`; a negative `id` is an error naming `path` and `what` failed.
+    pub fn new(
+        id: hid_t,
+        close: unsafe extern "C" fn(hid_t) -> hdf5_sys::h5::herr_t,
+        path: &Path,
+        what: &str,
+    ) -> Result<Handle> {
+        check(id, path, what)?;
+        Ok(Handle { id, close })
+    }
+
+    pub fn id(&self) -> hid_t {
+        self.id
+    }
+
+    /// Close now and report the library's status: closing a dataset flushes its chunk cache
+    /// through the filter pipeline, which can fail.
+    pub fn close(mut self, path: &Path, what: &str) -> Result<()> {
+        let id = std::mem::replace(&mut self.id, -1);
+        let close = self.close;
+        // SAFETY: `id` was a valid open id owned by this handle (checked in `new`), and it is
+        // closed exactly once: `Drop` skips the -1 left behind.
+        let status = locked(|| unsafe { close(id) });
+        check(status, path, what).map(|_| ())
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        if self.id >= 0 {
+            let (id, close) = (self.id, self.close);
+            // SAFETY: as in `close`: a valid id owned by this handle, closed once.
+            locked(|| unsafe {
+                close(id);
+            });
+        }
+    }
+}
+
+/// Create (truncate) the HDF5 file at `path`.
+pub fn create_file(path: &Path) -> Result<hdf5::File> {
+    hdf5::File::create(path).map_err(|e| DataError::hdf5(path, format!("cannot create file: {e}")))
+}
+
+/// Create the 4D dataset `dataset_path` in `file` (intermediate groups created, without
+/// timestamps), stored little-endian, chunked by `chunks` or contiguous; `configure` gets the
+/// dataset-creation property list first (filters, fill settings). Object timestamps are off, as
+/// h5py writes (`track_times=False`). Returns the open dataset.
+pub fn create_cube_dataset(
+    file: &hdf5::File,
+    path: &Path,
+    dataset_path: &str,
+    shape: Shape4,
+    dtype: DType,
+    chunks: Option<Shape4>,
+    configure: impl FnOnce(hid_t) -> Result<()>,
+) -> Result<Handle> {
+    use hdf5_sys::h5p::*;
+    if let Some(c) = chunks {
+        if c.contains(&0) {
+            return Err(DataError::Invalid(format!(
+                "{}: chunk shape {c:?} has a zero axis",
+                path.display()
+            )));
+        }
+    }
+    let name = CString::new(dataset_path).map_err(|_| {
+        DataError::Invalid(format!("{}: dataset path has a NUL byte", path.display()))
+    })?;
+    let dims = shape.map(|v| v as hsize_t);
+    // SAFETY (all calls below): plain HDF5 C calls on ids this function owns through `Handle`s
+    // or the open `file`, with pointers to live local arrays; run under the library lock.
+    let dcpl = Handle::new(
+        locked(|| unsafe { H5Pcreate(*H5P_CLS_DATASET_CREATE) }),
+        H5Pclose,
+        path,
+        "H5Pcreate (dataset creation)",
+    )?;
+    let lcpl = Handle::new(
+        // SAFETY: H5Pcreate takes a class id and returns a new list, owned by the Handle.
+        locked(|| unsafe { H5Pcreate(*H5P_CLS_LINK_CREATE) }),
+        H5Pclose,
+        path,
+        "H5Pcreate (link creation)",
+    )?;
+    let space = Handle::new(
+        // SAFETY: `dims` is a live array of rank 4; the new space is owned by the Handle.
+        locked(|| unsafe { hdf5_sys::h5s::H5Screate_simple(4, dims.as_ptr(), std::ptr::null()) }),
+        hdf5_sys::h5s::H5Sclose,
+        path,
+        "H5Screate_simple",
+    )?;
+    check(
+        // SAFETY: `lcpl` is a live link-creation list owned by this function.
+        locked(|| unsafe { H5Pset_create_intermediate_group(lcpl.id(), 1) }),
+        path,
+        "H5Pset_create_intermediate_group",
+    )?;
+    check(
+        // SAFETY: `dcpl` is a live dataset-creation list owned by this function.
+        locked(|| unsafe { H5Pset_obj_track_times(dcpl.id(), 0) }),
+        path,
+        "H5Pset_obj_track_times",
+    )?;
+    if let Some(c) = chunks {
+        let c = c.map(|v| v as hsize_t);
+        check(
+            // SAFETY: `dcpl` is live and `c` is a live array of rank 4.
+            locked(|| unsafe { H5Pset_chunk(dcpl.id(), 4, c.as_ptr()) }),
+            path,
+            "H5Pset_chunk",
+        )?;
+    }
+    configure(dcpl.id())?;
+    let ftype = file_type(dtype);
+    // SAFETY: every id is live (file, Handles) and `name` is a NUL-terminated CString that outlives the call.
+    let id = locked(|| unsafe {
+        hdf5_sys::h5d::H5Dcreate2(
+            file.id(),
+            name.as_ptr(),
+            ftype,
+            space.id(),
+            lcpl.id(),
+            dcpl.id(),
+            H5P_DEFAULT,
+        )
+    });
+    Handle::new(
+        id,
+        hdf5_sys::h5d::H5Dclose,
+        path,
+        &format!("creating dataset {dataset_path}"),
+    )
+}
+
+/// Select the box `origin`/`extent` of dataset `ds_id`: (file space with the selection, a memory
+/// space of the box's shape), both closed on drop.
+pub fn select_box(ds_id: hid_t, slab: &Hyperslab, path: &Path) -> Result<(Handle, Handle)> {
+    use hdf5_sys::h5s::*;
+    let start = slab.origin.map(|v| v as hsize_t);
+    let count = slab.extent.map(|v| v as hsize_t);
+    // SAFETY: `ds_id` is an open dataset (caller's contract); the spaces are owned by `Handle`s
+    // and the pointers are to live local arrays of rank 4.
+    let fspace = Handle::new(
+        locked(|| unsafe { hdf5_sys::h5d::H5Dget_space(ds_id) }),
+        H5Sclose,
+        path,
+        "H5Dget_space",
+    )?;
+    check(
+        // SAFETY: `fspace` is a live dataspace of rank 4 and `start`/`count` live arrays of rank 4.
+        locked(|| unsafe {
+            H5Sselect_hyperslab(
+                fspace.id(),
+                H5S_seloper_t::H5S_SELECT_SET,
+                start.as_ptr(),
+                std::ptr::null(),
+                count.as_ptr(),
+                std::ptr::null(),
+            )
+        }),
+        path,
+        &format!("selecting {:?}+{:?}", slab.origin, slab.extent),
+    )?;
+    let mspace = Handle::new(
+        // SAFETY: `count` is a live array of rank 4; the new space is owned by the Handle.
+        locked(|| unsafe { H5Screate_simple(4, count.as_ptr(), std::ptr::null()) }),
+        H5Sclose,
+        path,
+        "H5Screate_simple",
+    )?;
+    Ok((fspace, mspace))
+}
+
 /// Native in-memory HDF5 type for a [`DType`]: HDF5 converts from the stored type (any byte
 /// order) while reading.
-fn native_type(dtype: DType) -> hid_t {
+pub fn native_type(dtype: DType) -> hid_t {
     use hdf5_sys::h5t::*;
     locked(|| match dtype {
         DType::U8 => *H5T_NATIVE_UINT8,
@@ -44,7 +232,7 @@ fn native_type(dtype: DType) -> hid_t {
 }
 
 /// The little-endian on-disk type we write, as h5py does on x86.
-fn file_type(dtype: DType) -> hid_t {
+pub fn file_type(dtype: DType) -> hid_t {
     use hdf5_sys::h5t::*;
     locked(|| match dtype {
         DType::U8 => *H5T_STD_U8LE,
@@ -249,6 +437,7 @@ fn filter_name(id: i32) -> Option<&'static str> {
 /// read with `H5Pget_filter2` so filters not registered in this process are still listed.
 fn describe_filters(dcpl: hid_t) -> Vec<String> {
     locked(|| {
+        // SAFETY: `dcpl` is the dataset's live creation property list (the caller's contract).
         let n = unsafe { hdf5_sys::h5p::H5Pget_nfilters(dcpl) };
         let mut out = Vec::new();
         for idx in 0..n.max(0) {
@@ -257,6 +446,7 @@ fn describe_filters(dcpl: hid_t) -> Vec<String> {
             let mut nelmts: usize = cd.len();
             let mut name = [0 as std::ffi::c_char; 256];
             let mut config = 0u32;
+            // SAFETY: `name` and `config` are live buffers of the sizes passed; `i` < the filter count.
             let id = unsafe {
                 hdf5_sys::h5p::H5Pget_filter2(
                     dcpl,
@@ -272,6 +462,7 @@ fn describe_filters(dcpl: hid_t) -> Vec<String> {
             if id < 0 {
                 continue;
             }
+            // SAFETY: H5Pget_filter2 NUL-terminates `name` within its 256 bytes.
             let stored = unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) }
                 .to_string_lossy()
                 .into_owned();
@@ -751,7 +942,7 @@ impl CubeReader for H5Reader {
 /// moved into place by [`CubeWriter::finish`].
 pub struct H5Writer {
     // Field order matters for Drop: dataset, then file, then the temporary file is removed.
-    ds_id: hid_t,
+    ds: Option<Handle>,
     file: Option<hdf5::File>,
     atomic: Option<AtomicFile>,
     shape: Shape4,
@@ -788,73 +979,12 @@ impl H5Writer {
         configure: impl FnOnce(hid_t) -> Result<()>,
         prepare: impl FnOnce(&hdf5::File) -> Result<()>,
     ) -> Result<Self> {
-        if let Some(c) = chunks {
-            if c.contains(&0) {
-                return Err(DataError::Invalid(format!(
-                    "{}: chunk shape {c:?} has a zero axis",
-                    path.display()
-                )));
-            }
-        }
         let atomic = AtomicFile::new(path)?;
-        let temp = atomic.temp_path().to_path_buf();
-        let file = hdf5::File::create(&temp)
-            .map_err(|e| DataError::hdf5(path, format!("cannot create file: {e}")))?;
+        let file = create_file(atomic.temp_path())?;
         prepare(&file)?;
-        let name = CString::new(dataset_path).map_err(|_| {
-            DataError::Invalid(format!("{}: dataset path has a NUL byte", path.display()))
-        })?;
-        let dims = shape.map(|v| v as hsize_t);
-        let ftype = file_type(dtype);
-        let file_id = file.id();
-        let ds_id = locked(|| -> Result<hid_t> {
-            unsafe {
-                use hdf5_sys::h5p::*;
-                let dcpl = check(H5Pcreate(*H5P_CLS_DATASET_CREATE), path, "H5Pcreate")?;
-                let lcpl = H5Pcreate(*H5P_CLS_LINK_CREATE);
-                let space = hdf5_sys::h5s::H5Screate_simple(4, dims.as_ptr(), std::ptr::null());
-                let result = (|| -> Result<hid_t> {
-                    check(lcpl, path, "H5Pcreate")?;
-                    check(space, path, "H5Screate_simple")?;
-                    check(
-                        H5Pset_create_intermediate_group(lcpl, 1),
-                        path,
-                        "H5Pset_create_intermediate_group",
-                    )?;
-                    if let Some(c) = chunks {
-                        let c = c.map(|v| v as hsize_t);
-                        check(H5Pset_chunk(dcpl, 4, c.as_ptr()), path, "H5Pset_chunk")?;
-                    }
-                    configure(dcpl)?;
-                    let id = hdf5_sys::h5d::H5Dcreate2(
-                        file_id,
-                        name.as_ptr(),
-                        ftype,
-                        space,
-                        lcpl,
-                        dcpl,
-                        H5P_DEFAULT,
-                    );
-                    if id < 0 {
-                        return Err(DataError::hdf5(
-                            path,
-                            format!("cannot create dataset {dataset_path}"),
-                        ));
-                    }
-                    Ok(id)
-                })();
-                if space >= 0 {
-                    hdf5_sys::h5s::H5Sclose(space);
-                }
-                if lcpl >= 0 {
-                    H5Pclose(lcpl);
-                }
-                H5Pclose(dcpl);
-                result
-            }
-        })?;
+        let ds = create_cube_dataset(&file, path, dataset_path, shape, dtype, chunks, configure)?;
         Ok(H5Writer {
-            ds_id,
+            ds: Some(ds),
             file: Some(file),
             atomic: Some(atomic),
             shape,
@@ -868,9 +998,9 @@ impl H5Writer {
         self.file.as_ref()
     }
 
-    /// Raw id of the dataset being written, for attribute writers in other crates.
+    /// Raw id of the dataset being written (-1 once finished), for attribute writers.
     pub fn dataset_id(&self) -> hid_t {
-        self.ds_id
+        self.ds.as_ref().map_or(-1, Handle::id)
     }
 
     pub fn shape(&self) -> Shape4 {
@@ -882,12 +1012,10 @@ impl H5Writer {
     }
 
     fn close_dataset(&mut self) -> Result<()> {
-        if self.ds_id >= 0 {
-            let id = std::mem::replace(&mut self.ds_id, -1);
-            let status = locked(|| unsafe { hdf5_sys::h5d::H5Dclose(id) });
-            check(status, &self.final_path, "closing the dataset (H5Dclose)")?;
+        match self.ds.take() {
+            Some(ds) => ds.close(&self.final_path, "closing the dataset (H5Dclose)"),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -908,8 +1036,9 @@ impl CubeWriter for H5Writer {
         let start = slab.origin.map(|v| v as hsize_t);
         let count = slab.extent.map(|v| v as hsize_t);
         let mem_type = native_type(self.dtype);
-        let ds_id = self.ds_id;
+        let ds_id = self.dataset_id();
         let path = &self.final_path;
+        // SAFETY: `ds_id` is this writer's open dataset and `data` holds the slab's elements (checked above).
         locked(|| unsafe {
             let status = box_io(ds_id, &start, &count, path, |mspace, fspace| {
                 hdf5_sys::h5d::H5Dwrite(

@@ -63,6 +63,9 @@ impl CubeReader for MemCube {
     fn read_slab(&mut self, slab: &Hyperslab, out: &mut [u8]) -> Result<()> {
         self.read_into(slab, out)
     }
+    fn in_memory(&self) -> Option<&[u8]> {
+        Some(&self.data)
+    }
 }
 
 impl MemCube {

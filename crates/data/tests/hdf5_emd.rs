@@ -31,6 +31,7 @@ fn raw_dataset(
     data: &[u8],
 ) {
     let cname = std::ffi::CString::new(name).unwrap();
+    // SAFETY: plain HDF5 calls on ids this test creates; pointers are to live locals.
     hdf5::sync::sync(|| unsafe {
         let space =
             hdf5_sys::h5s::H5Screate_simple(dims.len() as i32, dims.as_ptr(), std::ptr::null());
@@ -265,6 +266,7 @@ fn configure_hook_sets_filters_on_the_dataset() {
     let shape = [2, 2, 8, 8];
     let data: Vec<u8> = (0..256).map(|i| (i % 3) as u8).collect();
     let mut w = H5Writer::create(&out, "cube", shape, DType::U8, Some([1, 1, 8, 8]), |dcpl| {
+        // SAFETY: `dcpl` is the live list the writer passes to this hook.
         let st = hdf5::sync::sync(|| unsafe { hdf5_sys::h5p::H5Pset_deflate(dcpl, 4) });
         assert!(st >= 0);
         Ok(())
@@ -343,6 +345,7 @@ fn unusable_datasets_get_errors_naming_file_dataset_and_problem() {
             .shape([1, 1, 2, 2])
             .create("i64")
             .unwrap();
+        // SAFETY: plain HDF5 calls on ids this test creates; pointers are to live locals.
         let complex = hdf5::sync::sync(|| unsafe {
             let t = hdf5_sys::h5t::H5Tcreate(hdf5_sys::h5t::H5T_class_t::H5T_COMPOUND, 8);
             let r = std::ffi::CString::new("r").unwrap();

@@ -43,6 +43,19 @@ pub(super) fn encode(
     clevel: u8,
     shuffle: Shuffle,
 ) -> Result<Option<Vec<u8>>, FilterError> {
+    encode_threads(chunk, typesize, compressor, clevel, shuffle, 1)
+}
+
+/// [`encode`] on `threads` of c-blosc's own threads (blocks compressed in parallel, written in
+/// block order: the same bytes for any thread count).
+pub(super) fn encode_threads(
+    chunk: &[u8],
+    typesize: usize,
+    compressor: BloscCompressor,
+    clevel: u8,
+    shuffle: Shuffle,
+    threads: usize,
+) -> Result<Option<Vec<u8>>, FilterError> {
     if clevel > 9 {
         return Err(FilterError::unsupported(
             NAME,
@@ -65,7 +78,7 @@ pub(super) fn encode(
             out.len(),
             cname.as_ptr(),
             0,
-            1,
+            threads.clamp(1, 256) as c_int,
         )
     };
     match status {

@@ -1,12 +1,13 @@
 //! The HDF5 filters of the study, each producing the very bytes h5py + hdf5plugin 7.1 store.
 //!
 //! This module owns one [`FilterSpec`] per filter (deflate, lzf, szip, blosc, lz4, bitshuffle,
-//! zstd): how it is added to a dataset-creation property list ([`FilterSpec::apply`]), which
+//! zstd, blosc2): how it is added to a dataset-creation property list ([`FilterSpec::apply`]), which
 //! cd_values end up stored in the file ([`FilterSpec::stored_cd_values`]), and a chunk codec
 //! ([`FilterSpec::encode`] / [`FilterSpec::decode`]) that reproduces the HDF5 filter byte for
 //! byte, so the engines can compress chunks in parallel outside HDF5 and write them with
 //! `H5Dwrite_chunk`. [`register_all`] makes the same filters available to libhdf5 itself
-//! (32004, 32008, 32015 are implemented here in Rust, 32000 and 32001 come from hdf5-metno).
+//! (32004, 32008, 32015 are implemented here in Rust, 32026 is Rust glue over c-blosc2, 32000
+//! and 32001 come from hdf5-metno).
 //!
 //! Why our own codec and not HDF5's pipeline: the pipeline runs under HDF5's global lock, one
 //! chunk at a time; `encode`/`decode` are pure functions of the chunk, safe to call from many
@@ -15,6 +16,7 @@
 pub mod bitshuffle;
 mod bitshuffle_h5;
 mod blosc;
+mod blosc2;
 mod deflate;
 pub mod fletcher32;
 mod lz4;
@@ -121,6 +123,15 @@ pub enum FilterSpec {
     },
     /// id 32015, one zstd frame per chunk.
     Zstd { level: i32 },
+    /// id 32026, hdf5plugin's Blosc2: a B2ND frame per chunk (see `blosc2`). `blocksize` in
+    /// bytes, 0 = c-blosc2's automatic size (all `hdf5plugin.Blosc2` can ask for; any other
+    /// value is written to cd_values[1], which stock hdf5plugin reads back unchanged).
+    Blosc2 {
+        compressor: BloscCompressor,
+        clevel: u8,
+        shuffle: Shuffle,
+        blocksize: u32,
+    },
 }
 
 /// Everything that can go wrong in a filter; each variant names the filter.
@@ -189,6 +200,7 @@ pub const BLOSC_ID: u32 = 32001;
 pub const LZ4_ID: u32 = 32004;
 pub const BITSHUFFLE_ID: u32 = 32008;
 pub const ZSTD_ID: u32 = 32015;
+pub const BLOSC2_ID: u32 = 32026;
 
 /// H5Z_FLAG_OPTIONAL: h5py adds every non-builtin filter with it, so a chunk the filter
 /// declines is stored raw with its filter-mask bit set instead of failing the write.
@@ -210,6 +222,7 @@ impl FilterSpec {
             FilterSpec::Lz4 { .. } => LZ4_ID,
             FilterSpec::Bitshuffle { .. } => BITSHUFFLE_ID,
             FilterSpec::Zstd { .. } => ZSTD_ID,
+            FilterSpec::Blosc2 { .. } => BLOSC2_ID,
         }
     }
 
@@ -223,6 +236,7 @@ impl FilterSpec {
             FilterSpec::Lz4 { .. } => "lz4",
             FilterSpec::Bitshuffle { .. } => "bitshuffle",
             FilterSpec::Zstd { .. } => "zstd",
+            FilterSpec::Blosc2 { .. } => "blosc2",
         }
     }
 
@@ -255,6 +269,22 @@ impl FilterSpec {
             // cd_values are unsigned: a negative level travels as its two's complement, and
             // the zstd plugin casts it back to int.
             FilterSpec::Zstd { level } => vec![level as u32],
+            // hdf5plugin.Blosc2's filter_options (0, 0, 0, 0, clevel, filters, compression),
+            // with our block size in slot 1 (set_local keeps it).
+            FilterSpec::Blosc2 {
+                compressor,
+                clevel,
+                shuffle,
+                blocksize,
+            } => vec![
+                0,
+                blocksize,
+                0,
+                0,
+                u32::from(clevel),
+                shuffle.code(),
+                compressor.code(),
+            ],
         }
     }
 
@@ -295,6 +325,21 @@ impl FilterSpec {
                 v
             }
             FilterSpec::Zstd { level } => vec![level as u32],
+            FilterSpec::Blosc2 {
+                compressor,
+                clevel,
+                shuffle,
+                blocksize,
+            } => blosc2::stored_cd_values(
+                &blosc2::Params {
+                    compressor,
+                    clevel,
+                    shuffle,
+                    blocksize,
+                },
+                typesize,
+                chunk_shape,
+            ),
         }
     }
 
@@ -312,8 +357,10 @@ impl FilterSpec {
         let name = self.name();
         let status = match self {
             FilterSpec::Deflate { level } => {
+                // SAFETY: `dcpl` is a live dataset-creation property list (the caller's contract).
                 hdf5::sync::sync(|| unsafe { hdf5_sys::h5p::H5Pset_deflate(dcpl, *level) })
             }
+            // SAFETY: `dcpl` is a live dataset-creation property list (the caller's contract).
             FilterSpec::Szip { pixels_per_block } => hdf5::sync::sync(|| unsafe {
                 hdf5_sys::h5p::H5Pset_szip(dcpl, szip::NN_OPTION_MASK, *pixels_per_block)
             }),
@@ -321,6 +368,7 @@ impl FilterSpec {
                 register_all()?;
                 let values = self.user_cd_values();
                 let id = self.id() as hdf5_sys::h5z::H5Z_filter_t;
+                // SAFETY: `dcpl` is live (the caller's contract) and `values` is a live Vec of `values.len()` cd_values.
                 hdf5::sync::sync(|| unsafe {
                     hdf5_sys::h5p::H5Pset_filter(
                         dcpl,
@@ -371,6 +419,47 @@ impl FilterSpec {
                 bitshuffle_h5::encode(chunk, typesize, block_size, codec).map(Some)
             }
             FilterSpec::Zstd { level } => zstd::encode(chunk, level).map(Some),
+            FilterSpec::Blosc2 {
+                compressor,
+                clevel,
+                shuffle,
+                blocksize,
+            } => blosc2::encode(
+                chunk,
+                typesize,
+                chunk_shape,
+                &blosc2::Params {
+                    compressor,
+                    clevel,
+                    shuffle,
+                    blocksize,
+                },
+            )
+            .map(Some),
+        }
+    }
+
+    /// As [`FilterSpec::encode`], with `threads` workers inside the one chunk where the format
+    /// allows it with byte-identical output: Blosc compresses its blocks on its own threads and
+    /// lays them out in block order whatever the thread count. Other filters ignore `threads`.
+    /// The parallel engine uses this when a file has fewer chunks than cores.
+    pub fn encode_with_threads(
+        &self,
+        chunk: &[u8],
+        typesize: usize,
+        chunk_shape: &[usize],
+        threads: usize,
+    ) -> Result<Option<Vec<u8>>, FilterError> {
+        match *self {
+            FilterSpec::Blosc {
+                compressor,
+                clevel,
+                shuffle,
+            } if threads > 1 => {
+                check_typesize(self.name(), chunk.len(), typesize)?;
+                blosc::encode_threads(chunk, typesize, compressor, clevel, shuffle, threads)
+            }
+            _ => self.encode(chunk, typesize, chunk_shape),
         }
     }
 
@@ -397,6 +486,7 @@ impl FilterSpec {
                 bitshuffle_h5::decode(stored, typesize, codec, out)
             }
             FilterSpec::Zstd { .. } => zstd::decode(stored, out),
+            FilterSpec::Blosc2 { .. } => blosc2::decode(stored, out),
         }
     }
 }
@@ -412,8 +502,8 @@ fn check_typesize(filter: &'static str, nbytes: usize, typesize: usize) -> Resul
 }
 
 /// Register every filter stemz needs with the HDF5 library of this process (idempotent, thread-safe):
-/// 32004, 32008, 32015 implemented in Rust here, 32001 and 32000 with our decoders around c-blosc
-/// and liblzf (replacing hdf5-metno's classes).
+/// 32004, 32008, 32015 implemented in Rust here, 32026 over c-blosc2, and 32001 and 32000 with
+/// our decoders around c-blosc and liblzf (replacing hdf5-metno's classes).
 ///
 /// Note: 32000 is re-registered with this module's class (h5py's set_local, see `plugins`),
 /// replacing hdf5-metno's, so files record h5py's cd_values (4, 261, chunk bytes).
@@ -433,10 +523,11 @@ pub fn register_all() -> Result<(), FilterError> {
 }
 
 /// Versions of the C compression libraries this build links, for run records:
-/// `[("c-blosc", …), ("lz4", …), ("zstd", …)]`.
+/// `[("c-blosc", …), ("c-blosc2", …), ("lz4", …), ("zstd", …)]`.
 pub fn library_versions() -> Vec<(&'static str, String)> {
     vec![
         ("c-blosc", blosc::library_version()),
+        ("c-blosc2", blosc2::library_version()),
         ("lz4", lz4::library_version()),
         ("zstd", zstd::library_version()),
     ]
@@ -444,6 +535,7 @@ pub fn library_versions() -> Vec<(&'static str, String)> {
 
 /// Whether libhdf5 in this process can apply filter `id` (H5Zfilter_avail).
 pub fn available(id: u32) -> bool {
+    // SAFETY: H5Zfilter_avail only looks the id up in the filter table.
     hdf5::sync::sync(|| unsafe {
         hdf5_sys::h5z::H5Zfilter_avail(id as hdf5_sys::h5z::H5Z_filter_t) > 0
     })

@@ -1,5 +1,5 @@
 //! Registration of the Rust-implemented filters 32004 (LZ4), 32008 (Bitshuffle), 32015
-//! (Zstd) and 32001 (Blosc, see below) with libhdf5, so HDF5's own pipeline (h5py-style writes, reading any file) uses the
+//! (Zstd), 32026 (Blosc2, Rust glue over c-blosc2) and 32001 (Blosc, see below) with libhdf5, so HDF5's own pipeline (h5py-style writes, reading any file) uses the
 //! very codecs of this module.
 //!
 //! 32000 (LZF) is registered here too, replacing hdf5-metno's class: its set_local stores
@@ -27,17 +27,17 @@ use hdf5_sys::h5p::{H5Pget_chunk, H5Pget_filter_by_id2, H5Pmodify_filter};
 use hdf5_sys::h5t::{H5T_class_t, H5Tclose, H5Tget_class, H5Tget_size, H5Tget_super};
 use hdf5_sys::h5z::{H5Z_class2_t, H5Z_filter_t, H5Zregister, H5Z_CLASS_T_VERS, H5Z_FLAG_REVERSE};
 
-use stemz_data::chunk_guard;
-
-use super::{bitshuffle_h5, lz4, zstd, BitshuffleCodec, FilterError};
 use super::{
-    blosc, lzf, BloscCompressor, Shuffle, BITSHUFFLE_ID, BLOSC_ID, LZ4_ID, LZF_ID, ZSTD_ID,
+    bitshuffle_h5, blosc2, lz4, zstd, BitshuffleCodec, BloscCompressor, FilterError, Shuffle,
 };
+use super::{blosc, lzf, BITSHUFFLE_ID, BLOSC2_ID, BLOSC_ID, LZ4_ID, LZF_ID, ZSTD_ID};
+use stemz_data::chunk_guard;
 
 const LZ4_NAME: &[u8] = b"HDF5 lz4 filter (stemz)\0";
 const BSHUF_NAME: &[u8] = b"bitshuffle (stemz)\0";
 const ZSTD_NAME: &[u8] = b"HDF5 zstd filter (stemz)\0";
 const LZF_NAME: &[u8] = b"lzf\0";
+const BLOSC2_NAME: &[u8] = b"blosc2 (stemz)\0";
 const BLOSC_NAME: &[u8] = b"blosc\0";
 
 /// zstd's ZSTD_CLEVEL_DEFAULT, used by the plugin when no level is given.
@@ -45,7 +45,7 @@ const ZSTD_DEFAULT_LEVEL: i32 = 3;
 
 static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
 
-/// Register the three filters once per process.
+/// Register the filters once per process.
 pub(super) fn register() -> Result<(), FilterError> {
     REGISTERED
         .get_or_init(|| {
@@ -64,6 +64,12 @@ pub(super) fn register() -> Result<(), FilterError> {
                         LZF_NAME,
                         Some(set_local_lzf as SetLocalFn),
                         filter_lzf,
+                    ),
+                    (
+                        BLOSC2_ID,
+                        BLOSC2_NAME,
+                        Some(set_local_blosc2 as SetLocalFn),
+                        filter_blosc2,
                     ),
                     (
                         BLOSC_ID,
@@ -300,6 +306,102 @@ fn bitshuffle_body(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Vec<u8>, F
     }
 }
 
+/// hdf5-blosc2's defaults for cd_values the user left out: clevel 5, byte shuffle, blosclz.
+const BLOSC2_DEFAULT_CLEVEL: u32 = 5;
+const BLOSC2_DEFAULT_SHUFFLE: u32 = 1;
+const BLOSC2_DEFAULT_COMPCODE: u32 = 0;
+
+fn blosc2_body(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Vec<u8>, FilterError> {
+    if cd.len() < 4 {
+        return Err(FilterError::unsupported("blosc2", "fewer than 4 cd_values"));
+    }
+    if reverse {
+        let mut out = decode_buffer(
+            "blosc2",
+            blosc2::decoded_len(input)?,
+            input.len(),
+            ZSTD_MAX_RATIO,
+        )?;
+        blosc2::decode(input, &mut out)?;
+        return Ok(out);
+    }
+    let (blocksize, typesize) = (cd[1], cd[2] as usize);
+    // The chunk shape, for B2ND, is what set_local recorded after the rank in slot 7.
+    let shape: Vec<usize> = match cd.get(7) {
+        Some(&rank) => {
+            let rank = rank as usize;
+            if !blosc2::is_b2nd_rank(rank) || cd.len() < 8 + rank {
+                return Err(FilterError::unsupported(
+                    "blosc2",
+                    format!("chunk rank {rank} with {} cd_values", cd.len()),
+                ));
+            }
+            cd[8..8 + rank].iter().map(|&d| d as usize).collect()
+        }
+        None => vec![input.len() / typesize.max(1)],
+    };
+    if cd.len() < 6 {
+        return Err(FilterError::unsupported(
+            "blosc2",
+            "fewer than 6 cd_values for compression",
+        ));
+    }
+    let compressor = match cd.get(6).copied().unwrap_or(BLOSC2_DEFAULT_COMPCODE) {
+        0 => BloscCompressor::BloscLz,
+        1 => BloscCompressor::Lz4,
+        2 => BloscCompressor::Lz4Hc,
+        4 => BloscCompressor::Zlib,
+        5 => BloscCompressor::Zstd,
+        other => {
+            return Err(FilterError::unsupported(
+                "blosc2",
+                format!("compressor code {other}"),
+            ))
+        }
+    };
+    // Only the lossless pre-filters are written by stemz (DELTA and TRUNC_PREC are declined,
+    // so HDF5 stores such a chunk raw; reading them works, c-blosc2 undoes any filter).
+    let shuffle = match cd[5] {
+        0 => Shuffle::None,
+        1 => Shuffle::Byte,
+        2 => Shuffle::Bit,
+        other => {
+            return Err(FilterError::unsupported(
+                "blosc2",
+                format!("pre-filter code {other}"),
+            ))
+        }
+    };
+    let clevel = u8::try_from(cd[4])
+        .map_err(|_| FilterError::unsupported("blosc2", format!("clevel {}", cd[4])))?;
+    let params = blosc2::Params {
+        compressor,
+        clevel,
+        shuffle,
+        blocksize,
+    };
+    blosc2::encode(input, typesize, &shape, &params)
+}
+
+unsafe extern "C" fn filter_blosc2(
+    flags: c_uint,
+    cd_nelmts: usize,
+    cd_values: *const c_uint,
+    nbytes: usize,
+    buf_size: *mut usize,
+    buf: *mut *mut c_void,
+) -> usize {
+    run(
+        flags,
+        cd_nelmts,
+        cd_values,
+        nbytes,
+        buf_size,
+        buf,
+        blosc2_body,
+    )
+}
+
 fn blosc_body(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Vec<u8>, FilterError> {
     if reverse {
         let mut nbytes = 0usize;
@@ -443,6 +545,7 @@ extern "C" fn set_local_bitshuffle(dcpl: hid_t, type_id: hid_t, _space: hid_t) -
         if r < 0 {
             return -1;
         }
+        // SAFETY: `type_id` is the dataset's datatype, passed to this callback by HDF5 and alive during it.
         let elem_size = unsafe { H5Tget_size(type_id) };
         if elem_size == 0 {
             return -1;
@@ -506,6 +609,7 @@ extern "C" fn set_local_lzf(dcpl: hid_t, type_id: hid_t, _space: hid_t) -> i32 {
         if values[1] == 0 {
             values[1] = lzf::H5PY_LZF_VERSION;
         }
+        // SAFETY: `type_id` is the dataset's datatype, passed to this callback by HDF5 and alive during it.
         let mut bufsize = unsafe { H5Tget_size(type_id) };
         if bufsize == 0 {
             return -1;
@@ -523,6 +627,93 @@ extern "C" fn set_local_lzf(dcpl: hid_t, type_id: hid_t, _space: hid_t) -> i32 {
         // SAFETY: values outlives the call.
         let r =
             unsafe { H5Pmodify_filter(dcpl, LZF_ID as H5Z_filter_t, flags, n, values.as_ptr()) };
+        if r < 0 {
+            -1
+        } else {
+            1
+        }
+    })
+    .unwrap_or(-1)
+}
+
+/// hdf5-blosc2's `blosc2_set_local`: slot 0 the filter revision, slot 2 the (base) type size,
+/// slot 3 the chunk's bytes; for a chunk of rank 2..=8 the defaults of slots 4–6 where the user
+/// gave none, then the rank and the chunk dimensions, so the file records
+/// (1, blocksize, typesize, chunk bytes, clevel, filter, compcode, rank, dims…).
+extern "C" fn set_local_blosc2(dcpl: hid_t, type_id: hid_t, _space: hid_t) -> i32 {
+    catch_unwind(|| {
+        const MAX_VALUES: usize = 8 + blosc2::MAX_DIM;
+        let mut flags: c_uint = 0;
+        let mut values = [0u32; MAX_VALUES];
+        let mut n: usize = values.len();
+        // SAFETY: buffers sized as announced; HDF5 calls set_local with valid ids.
+        let r = unsafe {
+            H5Pget_filter_by_id2(
+                dcpl,
+                BLOSC2_ID as H5Z_filter_t,
+                &mut flags,
+                &mut n,
+                values.as_mut_ptr(),
+                0,
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
+        if r < 0 {
+            return -1;
+        }
+        let mut n = n.clamp(4, MAX_VALUES);
+        values[0] = blosc2::FILTER_VERSION;
+        let mut dims = [0u64; 32];
+        // SAFETY: dims holds the 32 dimensions HDF5 may report.
+        let ndims = unsafe { H5Pget_chunk(dcpl, dims.len() as i32, dims.as_mut_ptr()) };
+        if ndims < 0 || ndims as usize > dims.len() {
+            return -1;
+        }
+        let dims = &dims[..ndims as usize];
+        // SAFETY: type_id is the dataset's valid datatype.
+        let typesize = unsafe { H5Tget_size(type_id) };
+        if typesize == 0 {
+            return -1;
+        }
+        // An array type is shuffled by its base element, as the C filter does.
+        // SAFETY: valid type id; the super type is closed after use.
+        let base = unsafe {
+            if H5Tget_class(type_id) == H5T_class_t::H5T_ARRAY {
+                let sup = H5Tget_super(type_id);
+                if sup < 0 {
+                    return -1;
+                }
+                let size = H5Tget_size(sup);
+                H5Tclose(sup);
+                size
+            } else {
+                typesize
+            }
+        };
+        values[2] = base as u32;
+        values[3] = dims
+            .iter()
+            .fold(typesize as u64, |acc, &d| acc.wrapping_mul(d)) as u32;
+        if blosc2::is_b2nd_rank(dims.len()) {
+            if n < 5 {
+                values[4] = BLOSC2_DEFAULT_CLEVEL;
+            }
+            if n < 6 {
+                values[5] = BLOSC2_DEFAULT_SHUFFLE;
+            }
+            if n < 7 {
+                values[6] = BLOSC2_DEFAULT_COMPCODE;
+            }
+            values[7] = dims.len() as u32;
+            for (slot, &d) in values[8..].iter_mut().zip(dims) {
+                *slot = d as u32;
+            }
+            n = 8 + dims.len();
+        }
+        // SAFETY: values outlives the call and holds n entries.
+        let r =
+            unsafe { H5Pmodify_filter(dcpl, BLOSC2_ID as H5Z_filter_t, flags, n, values.as_ptr()) };
         if r < 0 {
             -1
         } else {

@@ -50,6 +50,11 @@ def filter_kwargs(method):
         return dict(hdf5plugin.Bitshuffle(nelems=0, cname="zstd"))
     if method.startswith("zstd_"):
         return dict(hdf5plugin.Zstd(clevel=int(method.split("_")[1])))
+    if method.startswith("blosc2_"):
+        # blosc2_<cname>_<filter>_<clevel>, exactly hdf5plugin.Blosc2's arguments.
+        _, cname, filt, clevel = method.split("_")
+        filters = {"shuffle": hdf5plugin.Blosc2.SHUFFLE, "bitshuffle": hdf5plugin.Blosc2.BITSHUFFLE}[filt]
+        return dict(hdf5plugin.Blosc2(cname=cname, clevel=int(clevel), filters=filters))
     raise ValueError(f"unknown method {method}")
 
 

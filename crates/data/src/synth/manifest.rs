@@ -106,6 +106,20 @@ impl Manifest {
         Manifest::parse(&text, path)
     }
 
+    /// The manifest this binary was built with (see [`EMBEDDED_NAME`]); it cannot be rewritten
+    /// ([`Manifest::write_checksums`] refuses it: give the file with `--manifest`).
+    pub fn embedded() -> Result<Manifest> {
+        Manifest::parse(EMBEDDED, Path::new(EMBEDDED_NAME))
+    }
+
+    /// The manifest at `path`, or the embedded one when `None`.
+    pub fn load_or_embedded(path: Option<&Path>) -> Result<Manifest> {
+        match path {
+            Some(p) => Manifest::load(p),
+            None => Manifest::embedded(),
+        }
+    }
+
     /// Parse and validate manifest text; `path` names it in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Manifest> {
         let mut m: Manifest =
@@ -245,6 +259,12 @@ impl Manifest {
     /// Rewrite the manifest file's `sha256` and `generator_version` lines from `self`, keeping
     /// everything else (comments, order, layout) as it is. Written atomically.
     pub fn write_checksums(&self) -> Result<()> {
+        if self.path == Path::new(EMBEDDED_NAME) {
+            return Err(DataError::format(
+                &self.path,
+                "the built-in manifest cannot be rewritten; give the file with --manifest data/datasets.toml",
+            ));
+        }
         let text = std::fs::read_to_string(&self.path).map_err(|e| DataError::io(&self.path, e))?;
         let updated = self.patch_text(&text)?;
         let file = crate::atomic::AtomicFile::new(&self.path)?;
@@ -346,10 +366,18 @@ fn key_value<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     Some(rest.strip_prefix('=')?.trim())
 }
 
-/// The repository's manifest: `<workspace>/data/datasets.toml`.
+/// The repository's manifest file, `<workspace>/data/datasets.toml`, for tests and for
+/// `cargo xtask`, which pass it explicitly. An installed `stemz` uses [`Manifest::embedded`].
 pub fn default_manifest_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/datasets.toml")
 }
+
+/// The manifest compiled into the binary, so an installed `stemz` generates and checks the
+/// datasets from any directory.
+const EMBEDDED: &str = include_str!("../../../../data/datasets.toml");
+
+/// How embedded-manifest errors and messages name it.
+pub const EMBEDDED_NAME: &str = "<data/datasets.toml built into stemz>";
 
 #[cfg(test)]
 mod tests {

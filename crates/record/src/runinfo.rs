@@ -27,6 +27,37 @@ pub struct RunInfo {
     pub started: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished: Option<String>,
+    /// Where the last invocation's time went (absent in records made before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing: Option<RunTiming>,
+}
+
+/// Wall time of one `stemz bench` invocation against the sum of its timed regions.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct RunTiming {
+    /// Rows measured by the invocation.
+    pub measured: usize,
+    /// From the first measurement to the last row written.
+    pub wall_s: f64,
+    /// Sum of write_s + fsync_s + read_s of the rows measured.
+    pub timed_s: f64,
+    /// `1 - timed_s / wall_s`: opening sources, verification, warm-up writes, scratch files.
+    pub overhead_fraction: f64,
+}
+
+impl RunTiming {
+    pub fn new(measured: usize, wall_s: f64, timed_s: f64) -> RunTiming {
+        RunTiming {
+            measured,
+            wall_s,
+            timed_s,
+            overhead_fraction: if wall_s > 0.0 {
+                (1.0 - timed_s / wall_s).max(0.0)
+            } else {
+                0.0
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -263,6 +294,7 @@ mod tests {
             machine: Machine::current(),
             started: now_rfc3339(),
             finished: None,
+            timing: None,
         }
     }
 

@@ -1,0 +1,368 @@
+//! Writing a cube to a new HDF5 / EMD 1.0 file with one method.
+//!
+//! - **Serial** hands HDF5 the data and lets its pipeline compress chunk by chunk. A source held
+//!   in memory ([`CubeReader::in_memory`]) is written with one `H5Dwrite` of the whole selection
+//!   straight from the caller's buffer, as h5py writes a NumPy array; other sources stream in
+//!   chunk-aligned slabs.
+//! - **Parallel** is a two-stage pipeline: batches of whole chunks (edge chunks zero-padded as
+//!   HDF5 pads them) are compressed on a rayon pool while a writer thread stores the previous
+//!   batch with `H5Dwrite_chunk`. The queue between them holds one batch, so at most about three
+//!   batches are in memory, and chunks are written in C order of their origins: the file is the
+//!   same bytes however the threads are scheduled. A source in memory is copied once, into each
+//!   chunk's buffer; a streamed source is read slab by slab.
+
+use super::{slab_shape, Engine, Layout, WriteOptions};
+use crate::error::{CodecError, Result};
+use crate::filters::{self, FilterSpec};
+use hdf5_sys::h5::hsize_t;
+use hdf5_sys::h5i::hid_t;
+use hdf5_sys::h5p::H5P_DEFAULT;
+use rayon::prelude::*;
+use std::path::Path;
+use std::sync::mpsc::sync_channel;
+use stemz_data::h5;
+use stemz_data::{CubeReader, DType, Hyperslab, Shape4};
+
+/// Bytes of uncompressed chunks per batch of the parallel pipeline (at least two chunks per
+/// thread are always taken, so every core has work).
+const BATCH_BYTES: usize = 64 << 20;
+
+/// Create `temp`, write `reader`'s cube into it with `opts`, close it. Returns the chunk shape.
+/// This is the region the benchmark times.
+pub(super) fn write_hdf5(
+    reader: &mut dyn CubeReader,
+    temp: &Path,
+    opts: &WriteOptions,
+) -> Result<Shape4> {
+    filters::register_all().map_err(|e| CodecError::filter(temp, e))?;
+    let shape = reader.shape();
+    let dtype = reader.dtype();
+    let item = dtype.itemsize();
+    let chunk = opts.chunking.shape(shape);
+    let filter = opts.method.filter();
+    let file = h5::create_file(temp)?;
+    if opts.layout == Layout::Emd {
+        stemz_data::emd::write_emd_tree(temp, &file)?;
+    }
+    let ds = h5::create_cube_dataset(
+        &file,
+        temp,
+        opts.layout.dataset_path(),
+        shape,
+        dtype,
+        Some(chunk),
+        |dcpl| {
+            if let Some(f) = &filter {
+                f.apply(dcpl, item, &chunk)
+                    .map_err(|e| stemz_data::DataError::hdf5(temp, e))?;
+            }
+            if opts.checksum {
+                add_fletcher32(dcpl, temp)
+                    .map_err(|e| stemz_data::DataError::Invalid(e.to_string()))?;
+            }
+            Ok(())
+        },
+    )?;
+    if opts.layout == Layout::Emd {
+        stemz_data::emd::label_datacube(temp, &file)?;
+    }
+    match opts.engine {
+        Engine::Serial => write_serial(reader, ds.id(), temp, chunk, opts.slab_bytes)?,
+        Engine::Parallel { threads } => {
+            let pool = build_pool(threads, temp)?;
+            write_parallel(
+                reader,
+                ds.id(),
+                temp,
+                chunk,
+                (filter.as_ref(), opts.checksum),
+                &pool,
+                opts.slab_bytes,
+            )?
+        }
+    }
+    // Closing flushes HDF5's chunk cache through the filter pipeline: its status matters.
+    ds.close(temp, "closing the dataset (H5Dclose)")?;
+    file.close().map_err(|e| CodecError::hdf5(temp, e))?;
+    Ok(chunk)
+}
+
+/// Append HDF5's Fletcher-32 filter to the pipeline of `dcpl` (after the method's filter).
+fn add_fletcher32(dcpl: hid_t, path: &Path) -> Result<()> {
+    // SAFETY: `dcpl` is the dataset-creation property list the caller created and still holds.
+    if hdf5::sync::sync(|| unsafe { hdf5_sys::h5p::H5Pset_fletcher32(dcpl) }) < 0 {
+        return Err(CodecError::hdf5(
+            path,
+            "cannot add the Fletcher-32 checksum filter",
+        ));
+    }
+    Ok(())
+}
+
+pub(super) fn build_pool(threads: usize, path: &Path) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| {
+            CodecError::Invalid(format!(
+                "{}: cannot start {threads} threads: {e}",
+                path.display()
+            ))
+        })
+}
+
+fn write_serial(
+    reader: &mut dyn CubeReader,
+    ds: hid_t,
+    path: &Path,
+    chunk: Shape4,
+    slab_bytes: usize,
+) -> Result<()> {
+    let (shape, dtype) = (reader.shape(), reader.dtype());
+    if let Some(all) = reader.in_memory() {
+        return h5_write(ds, &Hyperslab::full(shape), all, dtype, path);
+    }
+    let mut buf = Vec::new();
+    for slab in Hyperslab::tiles(
+        shape,
+        slab_shape(shape, chunk, dtype.itemsize(), slab_bytes),
+    ) {
+        buf.resize(slab.len() * dtype.itemsize(), 0);
+        reader.read_slab(&slab, &mut buf)?;
+        h5_write(ds, &slab, &buf, dtype, path)?;
+    }
+    Ok(())
+}
+
+/// One `H5Dwrite` of `data` (the packed elements of `slab`) through the filter pipeline.
+fn h5_write(ds: hid_t, slab: &Hyperslab, data: &[u8], dtype: DType, path: &Path) -> Result<()> {
+    let (fspace, mspace) = h5::select_box(ds, slab, path)?;
+    let mtype = h5::native_type(dtype);
+    // SAFETY: `data` holds exactly the selection's elements of the memory type (the caller's
+    // contract, checked by the readers that filled it); the spaces are open for the call.
+    let status = hdf5::sync::sync(|| unsafe {
+        hdf5_sys::h5d::H5Dwrite(
+            ds,
+            mtype,
+            mspace.id(),
+            fspace.id(),
+            H5P_DEFAULT,
+            data.as_ptr().cast(),
+        )
+    });
+    if status < 0 {
+        return Err(CodecError::hdf5(
+            path,
+            format!(
+                "writing {:?}+{:?} through the filter pipeline failed",
+                slab.origin, slab.extent
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A compressed chunk ready for `H5Dwrite_chunk`.
+struct Encoded {
+    origin: Shape4,
+    /// Bit 0 set: the (optional) filter declined and the chunk is stored raw, as HDF5 does.
+    mask: u32,
+    bytes: Vec<u8>,
+}
+
+fn write_parallel(
+    reader: &mut dyn CubeReader,
+    ds: hid_t,
+    path: &Path,
+    chunk: Shape4,
+    (filter, checksum): (Option<&FilterSpec>, bool),
+    pool: &rayon::ThreadPool,
+    slab_bytes: usize,
+) -> Result<()> {
+    let (shape, item) = (reader.shape(), reader.dtype().itemsize());
+    let chunk_bytes = chunk.iter().product::<usize>() * item;
+    let batch = (BATCH_BYTES / chunk_bytes.max(1)).max(2 * pool.current_num_threads());
+    std::thread::scope(|scope| -> Result<()> {
+        let (tx, rx) = sync_channel::<Vec<Encoded>>(1);
+        let writer = scope.spawn(move || -> Result<()> {
+            for encoded in rx {
+                for e in &encoded {
+                    write_chunk(ds, e, path)?;
+                }
+            }
+            Ok(())
+        });
+        let mut produce = || -> Result<()> {
+            let send = |encoded: Vec<Encoded>| -> Result<()> {
+                // A closed queue means the writer stopped on an error, reported below.
+                tx.send(encoded)
+                    .map_err(|_| CodecError::Invalid("chunk writer stopped".into()))
+            };
+            if let Some(all) = reader.in_memory() {
+                let whole = Hyperslab::full(shape);
+                let boxes: Vec<Hyperslab> = Hyperslab::tiles(shape, chunk).collect();
+                for part in boxes.chunks(batch) {
+                    send(encode(
+                        pool,
+                        all,
+                        &whole,
+                        part,
+                        chunk,
+                        item,
+                        (filter, checksum),
+                        path,
+                    )?)?;
+                }
+            } else {
+                let mut buf = Vec::new();
+                for slab in Hyperslab::tiles(shape, slab_shape(shape, chunk, item, slab_bytes)) {
+                    buf.resize(slab.len() * item, 0);
+                    reader.read_slab(&slab, &mut buf)?;
+                    let boxes = chunks_in(&slab, chunk);
+                    for part in boxes.chunks(batch) {
+                        send(encode(
+                            pool,
+                            &buf,
+                            &slab,
+                            part,
+                            chunk,
+                            item,
+                            (filter, checksum),
+                            path,
+                        )?)?;
+                    }
+                }
+            }
+            Ok(())
+        };
+        let produced = produce();
+        drop(tx);
+        let written = writer.join().map_err(|_| {
+            CodecError::Invalid(format!("{}: chunk writer panicked", path.display()))
+        })?;
+        // The writer's error is the cause when both failed.
+        written.and(produced)
+    })
+}
+
+/// Compress the chunks `boxes` (clipped to the cube) whose elements are in `src` (covering
+/// `src_box`), in parallel, in order.
+#[allow(clippy::too_many_arguments)]
+fn encode(
+    pool: &rayon::ThreadPool,
+    src: &[u8],
+    src_box: &Hyperslab,
+    boxes: &[Hyperslab],
+    chunk: Shape4,
+    item: usize,
+    (filter, checksum): (Option<&FilterSpec>, bool),
+    path: &Path,
+) -> Result<Vec<Encoded>> {
+    let chunk_bytes = chunk.iter().product::<usize>() * item;
+    // Fewer chunks than workers: give each chunk the spare threads, inside the codec where its
+    // format allows it with the same bytes (Blosc's blocks).
+    let inner = (pool.current_num_threads() / boxes.len().max(1)).max(1);
+    pool.install(|| {
+        boxes
+            .par_iter()
+            .map(|b| -> Result<Encoded> {
+                // The full chunk, zero-padded beyond the cube's edge as HDF5 pads edge chunks.
+                let mut raw = vec![0u8; chunk_bytes];
+                let dst_box = Hyperslab {
+                    origin: b.origin,
+                    extent: chunk,
+                };
+                copy_region(src, src_box, &mut raw, &dst_box, b, item);
+                let (mask, bytes) = match filter {
+                    None => (0, raw),
+                    Some(f) => match f.encode_with_threads(&raw, item, &chunk, inner) {
+                        Ok(Some(bytes)) => (0, bytes),
+                        // Declined: stored raw, filter 0 of the pipeline marked as skipped.
+                        Ok(None) => (1, raw),
+                        Err(e) => return Err(CodecError::filter(path, e)),
+                    },
+                };
+                // The checksum filter runs on whatever the first filter produced (declined or
+                // not), as in HDF5's own pipeline.
+                let bytes = if checksum {
+                    filters::fletcher32::append(bytes)
+                } else {
+                    bytes
+                };
+                Ok(Encoded {
+                    origin: b.origin,
+                    mask,
+                    bytes,
+                })
+            })
+            .collect()
+    })
+}
+
+fn write_chunk(ds: hid_t, e: &Encoded, path: &Path) -> Result<()> {
+    let offset = e.origin.map(|v| v as hsize_t);
+    // SAFETY: `ds` is the open dataset (alive until the writer thread is joined); `offset` has
+    // one element per axis and `bytes` is valid for its length.
+    let status = hdf5::sync::sync(|| unsafe {
+        hdf5_sys::h5d::H5Dwrite_chunk(
+            ds,
+            H5P_DEFAULT,
+            e.mask,
+            offset.as_ptr(),
+            e.bytes.len(),
+            e.bytes.as_ptr().cast(),
+        )
+    });
+    if status < 0 {
+        return Err(CodecError::hdf5(
+            path,
+            format!("H5Dwrite_chunk at {:?} failed", e.origin),
+        ));
+    }
+    Ok(())
+}
+
+/// The chunks inside a chunk-aligned slab, as boxes clipped to the slab.
+fn chunks_in(slab: &Hyperslab, chunk: Shape4) -> Vec<Hyperslab> {
+    Hyperslab::tiles(slab.extent, chunk)
+        .map(|t| Hyperslab {
+            origin: std::array::from_fn(|i| slab.origin[i] + t.origin[i]),
+            extent: t.extent,
+        })
+        .collect()
+}
+
+/// Copy the elements of `region` (global coordinates) from `src` (a packed buffer covering box
+/// `src_box`) into `dst` (covering `dst_box`). `region` must lie inside both boxes.
+pub(crate) fn copy_region(
+    src: &[u8],
+    src_box: &Hyperslab,
+    dst: &mut [u8],
+    dst_box: &Hyperslab,
+    region: &Hyperslab,
+    item: usize,
+) {
+    let row = region.extent[3] * item;
+    let (se, de) = (src_box.extent, dst_box.extent);
+    for a in 0..region.extent[0] {
+        for b in 0..region.extent[1] {
+            for c in 0..region.extent[2] {
+                let g = [
+                    region.origin[0] + a,
+                    region.origin[1] + b,
+                    region.origin[2] + c,
+                    region.origin[3],
+                ];
+                let s = (((g[0] - src_box.origin[0]) * se[1] + (g[1] - src_box.origin[1])) * se[2]
+                    + (g[2] - src_box.origin[2]))
+                    * se[3]
+                    + (g[3] - src_box.origin[3]);
+                let d = (((g[0] - dst_box.origin[0]) * de[1] + (g[1] - dst_box.origin[1])) * de[2]
+                    + (g[2] - dst_box.origin[2]))
+                    * de[3]
+                    + (g[3] - dst_box.origin[3]);
+                dst[d * item..d * item + row].copy_from_slice(&src[s * item..s * item + row]);
+            }
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! The run records, the interface between the stage that measures (`stemz-bench`) and the
+//! stages that analyse and render (`stemz-analysis`, `stemz-report`, `cargo xtask check`).
+//!
+//! This crate is deliberately small: serde, csv and toml, no HDF5, no codecs, no threads, so
+//! everything downstream of a run folder builds and tests without the benchmark's native stack
+//! (`cargo tree -p stemz-report` shows no hdf5, blosc or rayon).
+//!
+//! - [`record`] — `raw.csv` (one row per measurement, long format, units in the column names)
+//!   and `datasets.csv` (one row per dataset), their column tables, readers and flushing writer.
+//! - [`runinfo`] — `run.toml`, the provenance of a run (command, data, software, machine), and
+//!   the rule for which process may continue a run.
+
+pub mod record;
+pub mod runinfo;

@@ -1,0 +1,27 @@
+//! The committed tables, figures and report are what the committed records give (the same check
+//! as `cargo xtask check`, as a test, so plain `cargo test` catches a stale artifact too).
+
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn committed_artifacts_equal_what_the_committed_records_render() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let reference = std::fs::read_to_string(root.join("data/runs/REFERENCE")).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_stemz-report"))
+        .arg("--study")
+        .arg(root.join("../shared/reference/paper"))
+        .arg("--run")
+        .arg(root.join("data/runs").join(reference.trim()))
+        .arg("--out")
+        .arg(&root)
+        .arg("--check")
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
