@@ -2,6 +2,7 @@
 
 pub mod calibration;
 pub mod error;
+pub mod lock;
 pub mod matrix;
 pub mod measure;
 pub mod merge;

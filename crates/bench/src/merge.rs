@@ -4,6 +4,11 @@
 //! checksums, stemz version and revision, libraries, and CPU model (timings from different CPUs
 //! are not one measurement series). Hostnames, commands and times may differ. A row that appears
 //! in two shards is refused, never silently dropped.
+//!
+//! Shards must also be finished and all there: a shard still running (its folder locked, see
+//! [`crate::lock`]) is refused; one holding fewer rows than its `run.toml` expects, or a set
+//! missing some of its `K/N` shards, is refused unless the caller asks for a partial merge,
+//! which then says what is missing ([`MergeReport::notes`]). Shard folders are only read.
 
 use crate::error::{BenchError, Result};
 use crate::record::{write_measurements, Measurement};
@@ -42,8 +47,93 @@ pub fn write_info(dir: &Path, info: &RunInfo) -> Result<()> {
     std::fs::rename(&tmp, &path).map_err(|e| BenchError::io(&path, e))
 }
 
-/// Merge `shards` into `out` (created; must not already hold records). Returns the row count.
-pub fn merge(shards: &[&Path], out: &Path, run_id: &str) -> Result<usize> {
+/// What a merge did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeReport {
+    /// Rows written to the merged `raw.csv`.
+    pub rows: usize,
+    /// What a partial merge lacks (incomplete shards, missing shards); empty when complete.
+    pub notes: Vec<String>,
+}
+
+/// Check that the shards are finished and form a whole set; returns what is missing (an
+/// error unless `partial`).
+fn completeness(shards: &[&Path], infos: &[RunInfo], partial: bool) -> Result<Vec<String>> {
+    let mut gaps = Vec::new();
+    for (dir, info) in shards.iter().zip(infos) {
+        if crate::lock::is_running(dir)? {
+            return Err(BenchError::Invalid(format!(
+                "{}: this shard is still running (its folder is locked by a stemz bench); wait \
+                 for it to finish",
+                dir.display()
+            )));
+        }
+        let have = load_existing(&dir.join("raw.csv"))?.len();
+        let label = info.shard.as_deref().unwrap_or("run");
+        match info.expected_rows {
+            Some(want) if have < want => gaps.push(format!(
+                "{}: shard {label} holds {have} of its {want} rows",
+                dir.display()
+            )),
+            None if info.finished.is_none() => gaps.push(format!(
+                "{}: shard {label} never finished ({have} rows)",
+                dir.display()
+            )),
+            _ => {}
+        }
+    }
+    let parsed: Vec<Option<(usize, usize)>> = infos
+        .iter()
+        .map(|i| {
+            let (k, n) = i.shard.as_deref()?.split_once('/')?;
+            Some((k.trim().parse().ok()?, n.trim().parse().ok()?))
+        })
+        .collect();
+    if let Some(Some((_, n))) = parsed.first() {
+        let n = *n;
+        let mut have = vec![false; n + 1];
+        for (dir, p) in shards.iter().zip(&parsed) {
+            match p {
+                Some((k, m)) if *m == n && (1..=n).contains(k) => {
+                    if have[*k] {
+                        return Err(BenchError::Invalid(format!(
+                            "{}: shard {k}/{n} is given twice",
+                            dir.display()
+                        )));
+                    }
+                    have[*k] = true;
+                }
+                _ => {
+                    return Err(BenchError::Invalid(format!(
+                        "{}: not one of the {n} shards of {} (shard {})",
+                        dir.display(),
+                        shards[0].display(),
+                        infos[0].shard.as_deref().unwrap_or("none")
+                    )))
+                }
+            }
+        }
+        let missing: Vec<String> = (1..=n)
+            .filter(|&k| !have[k])
+            .map(|k| format!("{k}/{n}"))
+            .collect();
+        if !missing.is_empty() {
+            gaps.push(format!("shards {} are missing", missing.join(", ")));
+        }
+    }
+    if !gaps.is_empty() && !partial {
+        return Err(BenchError::Invalid(format!(
+            "incomplete set of shards: {}; resume the unfinished ones (`stemz bench … --run-id \
+             ID --resume`) or pass --partial to merge what there is",
+            gaps.join("; ")
+        )));
+    }
+    Ok(gaps)
+}
+
+/// Merge `shards` into `out` (created; must not already hold records): all of a set's shards,
+/// each finished, unless `partial`.
+pub fn merge(shards: &[&Path], out: &Path, run_id: &str, partial: bool) -> Result<MergeReport> {
     let Some(first) = shards.first() else {
         return Err(BenchError::Invalid(
             "bench merge: no shard folders given".into(),
@@ -57,12 +147,16 @@ pub fn merge(shards: &[&Path], out: &Path, run_id: &str) -> Result<usize> {
     }
     let base = read_info(first)?;
     let base_id = identity(&base);
+    let infos = shards
+        .iter()
+        .map(|d| read_info(d))
+        .collect::<Result<Vec<_>>>()?;
+    let notes = completeness(shards, &infos, partial)?;
     let mut rows: Vec<Measurement> = Vec::new();
     let mut seen: HashMap<String, String> = HashMap::new();
     let mut started = base.started.clone();
     let mut finished = base.finished.clone();
-    for dir in shards {
-        let info = read_info(dir)?;
+    for (dir, info) in shards.iter().zip(infos) {
         for ((name, want), (_, got)) in base_id.iter().zip(identity(&info)) {
             if *want != got {
                 return Err(BenchError::Invalid(format!(
@@ -117,9 +211,15 @@ pub fn merge(shards: &[&Path], out: &Path, run_id: &str) -> Result<usize> {
         }
     })?;
     std::fs::rename(&tmp, &raw).map_err(|e| BenchError::io(&raw, e))?;
+    let expected_rows = if notes.is_empty() {
+        Some(rows.len())
+    } else {
+        None
+    };
     let merged = RunInfo {
         run_id: run_id.to_string(),
         shard: None,
+        expected_rows,
         started,
         finished,
         command: vec!["stemz".into(), "bench-merge".into()],
@@ -128,5 +228,8 @@ pub fn merge(shards: &[&Path], out: &Path, run_id: &str) -> Result<usize> {
         ..base
     };
     write_info(out, &merged)?;
-    Ok(rows.len())
+    Ok(MergeReport {
+        rows: rows.len(),
+        notes,
+    })
 }

@@ -3,16 +3,18 @@
 //!
 //! Resume is the same loop: rows already in `raw.csv` are skipped by their key
 //! (configuration + run), and a last line cut short by a crash is dropped before appending, so a
-//! rerun after a crash or Ctrl-C loses no row and duplicates none. The loop knows nothing about
+//! rerun after a crash or Ctrl-C loses no row and duplicates none. The loop runs only while its
+//! caller holds the run folder ([`RunLock`]); readers never alter `raw.csv`. The loop knows nothing about
 //! codecs: a [`Measure`] does the work, so the ordering, resume and shard logic is tested with a
 //! fake.
 
 use crate::error::{BenchError, Result};
+use crate::lock::RunLock;
 use crate::matrix::Config;
 use crate::record::{read_measurements, Measurement, MeasurementWriter};
 use std::collections::HashSet;
 use std::fs::OpenOptions;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Performs measurements of configurations.
@@ -36,12 +38,32 @@ fn measurement_key(m: &Measurement) -> String {
     row_key(&m.dataset, &m.method, &m.chunking, m.engine.as_str(), m.run)
 }
 
-/// Read the rows of an existing `raw.csv`, first cutting off a trailing partial line (a crash
-/// mid-write). A missing file is an empty run.
+/// Read the rows of an existing `raw.csv`, read-only: a trailing partial line (a crash
+/// mid-write, or a row being written right now) is ignored, never cut off — only the run's
+/// owner does that ([`drop_torn_tail`]). A missing file is an empty run.
 pub fn load_existing(raw: &Path) -> Result<Vec<Measurement>> {
+    let mut text = Vec::new();
+    match std::fs::File::open(raw) {
+        Ok(mut f) => f
+            .read_to_end(&mut text)
+            .map_err(|e| BenchError::io(raw, e))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(BenchError::io(raw, e)),
+    };
+    let keep = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    text.truncate(keep);
+    read_measurements(text.as_slice()).map_err(|source| BenchError::Record {
+        path: raw.to_path_buf(),
+        source,
+    })
+}
+
+/// Cut a half-written last line off the run's `raw.csv` (a crash mid-row) before appending;
+/// `_owner` proves this process holds the run folder.
+pub fn drop_torn_tail(_owner: &RunLock, raw: &Path) -> Result<()> {
     let mut file = match OpenOptions::new().read(true).write(true).open(raw) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(BenchError::io(raw, e)),
     };
     let mut text = Vec::new();
@@ -51,14 +73,8 @@ pub fn load_existing(raw: &Path) -> Result<Vec<Measurement>> {
     if keep < text.len() {
         file.set_len(keep as u64)
             .map_err(|e| BenchError::io(raw, e))?;
-        file.seek(SeekFrom::End(0))
-            .map_err(|e| BenchError::io(raw, e))?;
-        text.truncate(keep);
     }
-    read_measurements(text.as_slice()).map_err(|source| BenchError::Record {
-        path: raw.to_path_buf(),
-        source,
-    })
+    Ok(())
 }
 
 /// Summary of one invocation of the loop.
@@ -70,16 +86,17 @@ pub struct Outcome {
     pub chunks_stored_raw: u64,
 }
 
-/// Run `configs` × runs `1..=runs` into `dir/raw.csv`, skipping rows already there.
+/// Run `configs` × runs `1..=runs` into `raw.csv` of the run folder `owner` holds, skipping
+/// rows already there.
 pub fn run_loop(
-    dir: &Path,
+    owner: &RunLock,
     configs: &[Config],
     runs: u32,
     measure: &mut dyn Measure,
     progress: &mut Progress<'_>,
 ) -> Result<Outcome> {
-    std::fs::create_dir_all(dir).map_err(|e| BenchError::io(dir, e))?;
-    let raw: PathBuf = dir.join("raw.csv");
+    let raw: PathBuf = owner.dir().join("raw.csv");
+    drop_torn_tail(owner, &raw)?;
     let existing = load_existing(&raw)?;
     let mut done: HashSet<String> = existing.iter().map(measurement_key).collect();
     let has_header = raw.metadata().map(|m| m.len() > 0).unwrap_or(false);
@@ -207,6 +224,10 @@ mod tests {
         .configs()
     }
 
+    fn lock(dir: &tempfile::TempDir) -> RunLock {
+        RunLock::acquire(dir.path()).unwrap()
+    }
+
     fn no_progress() -> impl FnMut(usize, usize, &Config, u32) {
         |_, _, _, _| {}
     }
@@ -219,7 +240,7 @@ mod tests {
             warmups: 0,
             fail_after: None,
         };
-        let out = run_loop(dir.path(), &configs(), 3, &mut fake, &mut no_progress()).unwrap();
+        let out = run_loop(&lock(&dir), &configs(), 3, &mut fake, &mut no_progress()).unwrap();
         assert_eq!(out.measured, 15);
         assert_eq!(fake.warmups, 5);
         let runs: Vec<u32> = fake.calls.iter().map(|c| c.1).collect();
@@ -234,7 +255,14 @@ mod tests {
             warmups: 0,
             fail_after: Some(7),
         };
-        assert!(run_loop(dir.path(), &configs(), 3, &mut crashing, &mut no_progress()).is_err());
+        assert!(run_loop(
+            &lock(&dir),
+            &configs(),
+            3,
+            &mut crashing,
+            &mut no_progress()
+        )
+        .is_err());
         // A crash in the middle of writing a row leaves a partial last line.
         let raw = dir.path().join("raw.csv");
         let mut text = std::fs::read_to_string(&raw).unwrap();
@@ -246,7 +274,12 @@ mod tests {
             warmups: 0,
             fail_after: None,
         };
-        let out = run_loop(dir.path(), &configs(), 3, &mut fake, &mut no_progress()).unwrap();
+        // Readers see the whole rows and leave the torn line alone.
+        assert_eq!(load_existing(&raw).unwrap().len(), 7);
+        assert!(std::fs::read_to_string(&raw)
+            .unwrap()
+            .ends_with("d,gzip_1,bal"));
+        let out = run_loop(&lock(&dir), &configs(), 3, &mut fake, &mut no_progress()).unwrap();
         assert_eq!((out.measured, out.skipped), (8, 7));
         let rows = load_existing(&raw).unwrap();
         assert_eq!(rows.len(), 15);
@@ -262,17 +295,17 @@ mod tests {
             warmups: 0,
             fail_after: None,
         };
-        run_loop(dir.path(), &configs(), 2, &mut fake, &mut no_progress()).unwrap();
+        run_loop(&lock(&dir), &configs(), 2, &mut fake, &mut no_progress()).unwrap();
         let mut again = Fake {
             calls: vec![],
             warmups: 0,
             fail_after: None,
         };
-        let out = run_loop(dir.path(), &configs(), 2, &mut again, &mut no_progress()).unwrap();
+        let out = run_loop(&lock(&dir), &configs(), 2, &mut again, &mut no_progress()).unwrap();
         assert_eq!((out.measured, out.skipped), (0, 10));
         assert!(again.calls.is_empty());
         // More runs later continue where the first invocation stopped.
-        let out = run_loop(dir.path(), &configs(), 3, &mut again, &mut no_progress()).unwrap();
+        let out = run_loop(&lock(&dir), &configs(), 3, &mut again, &mut no_progress()).unwrap();
         assert_eq!(out.measured, 5);
     }
 }

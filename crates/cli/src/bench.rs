@@ -5,6 +5,7 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use stemz_bench::lock::RunLock;
 use stemz_bench::matrix::{Config, MatrixSpec, Shard};
 use stemz_bench::measure::{free_bytes, CodecMeasure, Source};
 use stemz_bench::merge::{read_info, write_info};
@@ -30,20 +31,20 @@ pub struct Args {
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Dataset names to include (default: all five of the manifest).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', num_args = 1..)]
     pub datasets: Vec<String>,
     /// Methods: names, or `study` (the study's 16), `all` (study + new), `hdf5` (every HDF5 one).
-    #[arg(long, value_delimiter = ',', default_value = "all")]
+    #[arg(long, value_delimiter = ',', num_args = 1.., default_value = "all")]
     pub methods: Vec<String>,
     /// Chunkings: real_space, balanced, single_frame, or SYxSXxQYxQX.
     #[arg(
         long,
-        value_delimiter = ',',
+        value_delimiter = ',', num_args = 1..,
         default_value = "real_space,balanced,single_frame"
     )]
     pub chunkings: Vec<String>,
     /// Engines: serial (HDF5's pipeline, one thread, as h5py) and/or parallel.
-    #[arg(long, value_delimiter = ',', default_value = "serial,parallel")]
+    #[arg(long, value_delimiter = ',', num_args = 1.., default_value = "serial,parallel")]
     pub engines: Vec<String>,
     /// Runs per configuration (the study: 10). Rerunning with a larger N adds runs.
     #[arg(long, default_value_t = 3)]
@@ -77,6 +78,9 @@ pub struct Args {
     /// Scan shape SYxSX for inputs that need it (.mib without .hdr).
     #[arg(long)]
     pub scan: Option<String>,
+    /// HDF5: the 3D dataset is a spectrum image (sy, sx, E), read as (sy, sx, 1, E).
+    #[arg(long)]
+    pub spectrum_image: bool,
     /// Hold a dataset of at most this many MiB in memory while measuring it, so writes are timed
     /// from memory as the study's were; larger datasets stream from their files (0: always stream).
     #[arg(long, default_value_t = 1024)]
@@ -101,6 +105,9 @@ pub struct MergeArgs {
     /// The merged run folder (must not hold records yet).
     #[arg(long)]
     pub out: PathBuf,
+    /// Merge even when shards are missing or incomplete (what is missing is reported).
+    #[arg(long)]
+    pub partial: bool,
 }
 
 fn parse_scan(s: &str) -> Result<(usize, usize)> {
@@ -160,6 +167,7 @@ fn plan(args: &Args) -> Result<Plan> {
         dataset: args.dataset.clone(),
         scan,
         drop_truncated: false,
+        spectrum_image: args.spectrum_image,
     };
     if !args.files.is_empty() {
         if args.scale.is_some() {
@@ -335,6 +343,11 @@ pub fn run(args: Args) -> Result<()> {
     }
 
     let dir = args.out.join(&plan.run_id);
+    let created = !dir.exists();
+    std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
+    // Held until this process exits: a second bench on this folder (two shards given the same
+    // --run-id) is refused here, before it reads or writes anything in it.
+    let lock = RunLock::acquire(&dir)?;
     let exists = dir.join("run.toml").exists() || dir.join("raw.csv").exists();
     if exists && !args.resume {
         bail!(
@@ -343,9 +356,11 @@ pub fn run(args: Args) -> Result<()> {
         );
     }
     if args.resume && !exists {
+        if created {
+            let _ = std::fs::remove_dir(&dir);
+        }
         bail!("{}: no run to resume there", dir.display());
     }
-    std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
     let workdir = args
         .workdir
         .clone()
@@ -374,6 +389,7 @@ pub fn run(args: Args) -> Result<()> {
 
     let threads = args
         .threads
+        .map(crate::checks::threads)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let mut info = RunInfo {
         run_id: plan.run_id.clone(),
@@ -383,6 +399,7 @@ pub fn run(args: Args) -> Result<()> {
         runs: args.runs,
         cache: args.cache.clone(),
         shard: shard.map(|s| s.to_string()),
+        expected_rows: Some(configs.len() * args.runs as usize),
         datasets: records
             .iter()
             .map(|d| (d.dataset.clone(), d.sha256.clone().unwrap_or_default()))
@@ -426,7 +443,7 @@ pub fn run(args: Args) -> Result<()> {
     };
     let started = std::time::Instant::now();
     let outcome = run_loop(
-        &dir,
+        &lock,
         &configs,
         args.runs,
         &mut measure,
@@ -448,25 +465,30 @@ pub fn run(args: Args) -> Result<()> {
     write_info(&dir, &info)?;
 
     let lossy_by_design = dataset_lossy_count(&dir)?;
-    println!(
-        "{}: {} rows measured now on {}, {} resumed from earlier invocations of this run, {:.1} s; rows not lossless: {} ({} lossy by design: uint8_overflow on float data); chunks stored raw: {}",
+    // Name only what ran: the lossy-by-design note only when such rows exist.
+    let lossy_note = if lossy_by_design > 0 {
+        format!(" ({lossy_by_design} lossy by design: uint8_overflow on float data)")
+    } else {
+        String::new()
+    };
+    outln!(
+        "{}: {} rows measured now on {}, {} resumed from earlier invocations of this run, {:.1} s; rows not lossless: {}{lossy_note}; chunks stored raw: {}",
         dir.display(),
         outcome.measured,
         info.machine.describe(),
         outcome.skipped,
         started.elapsed().as_secs_f64(),
         outcome.not_lossless,
-        lossy_by_design,
         outcome.chunks_stored_raw
     );
-    println!(
+    outln!(
         "{}: wall {:.1} s, timed regions {:.1} s, overhead {:.0} % (recorded in run.toml)",
         dir.display(),
         timing.wall_s,
         timing.timed_s,
         timing.overhead_fraction * 100.0
     );
-    println!(
+    outln!(
         "{}: {rendered} tables and figures in tables/ and figures/",
         dir.display()
     );
@@ -516,11 +538,20 @@ pub fn merge(args: MergeArgs) -> Result<()> {
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .context("--out must name a folder")?;
-    let n = stemz_bench::merge::merge(&shards, &args.out, &run_id)?;
-    println!(
-        "{}: merged {n} rows from {} shards",
+    let report = stemz_bench::merge::merge(&shards, &args.out, &run_id, args.partial)?;
+    for note in &report.notes {
+        eprintln!("note: partial merge: {note}");
+    }
+    outln!(
+        "{}: merged {} rows from {} shards{}",
         args.out.display(),
-        shards.len()
+        report.rows,
+        shards.len(),
+        if report.notes.is_empty() {
+            ""
+        } else {
+            " (PARTIAL: see the notes above)"
+        }
     );
     Ok(())
 }

@@ -45,7 +45,7 @@ pub struct Args {
     #[arg(long)]
     compare_paper: bool,
     /// Datasets to measure (default: all five).
-    #[arg(long, num_args = 1..)]
+    #[arg(long, value_delimiter = ',', num_args = 1..)]
     datasets: Vec<String>,
     /// Methods to measure (default: the study's 13 HDF5 methods).
     #[arg(long, value_delimiter = ',', num_args = 1..)]
@@ -216,7 +216,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let measured = measure(spec, scale, reader.as_mut(), &methods, &tmp.0)?;
         drop(reader);
         let d = DatasetCalibration::new(measured, study_ds);
-        println!(
+        outln!(
             "{} ({from}, {:.1}s)",
             d.summary_line(),
             t.elapsed().as_secs_f64()
@@ -250,7 +250,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let written = file.commit()?;
     let total: usize = report.datasets.iter().map(|d| d.criteria.len()).sum();
     let passed: usize = report.datasets.iter().map(|d| d.passed()).sum();
-    println!(
+    outln!(
         "{passed}/{total} criteria pass; wrote {} in {:.1}s",
         written.display(),
         t0.elapsed().as_secs_f64()
@@ -291,7 +291,7 @@ fn compare_other_scale(
     };
     let criteria = compare_scales(small, paper);
     let pass = criteria.iter().filter(|c| c.pass).count();
-    println!(
+    outln!(
         "{} small vs paper: {pass}/{} criteria pass ({from}, {:.1}s)",
         spec.name,
         criteria.len(),

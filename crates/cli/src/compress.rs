@@ -6,10 +6,13 @@
 //! file format (see `stemz_codecs::nonhdf5`).
 
 use crate::inspect::{open_input, parse_scan};
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use stemz_codecs::engine::{self, Engine, Layout, WriteOptions};
 use stemz_codecs::{Chunking, Method};
+use stemz_data::{CubeReader, DType, Hyperslab, Shape4, SourceInfo};
 
 /// The method `stemz compress` uses unless told otherwise (see `--method`).
 pub const DEFAULT_METHOD: &str = "blosc2_zstd_bitshuffle_1";
@@ -43,24 +46,83 @@ pub struct Args {
     /// Scan shape SYxSX (.mib without .hdr; HDF5 3D frame stacks).
     #[arg(long, value_parser = parse_scan)]
     pub scan: Option<(usize, usize)>,
-    /// Plain HDF5 output: path of the dataset.
-    #[arg(long, default_value = "data")]
-    pub out_dataset: String,
+    /// HDF5: the 3D dataset is a spectrum image (sy, sx, E), read as (sy, sx, 1, E).
+    #[arg(long)]
+    pub spectrum_image: bool,
+    /// Plain HDF5 output: path of the dataset (default: `data`; EMD outputs use the EMD path).
+    #[arg(long)]
+    pub out_dataset: Option<String>,
     /// Write EMD 1.0 (implied by an output ending in .emd).
     #[arg(long)]
     pub emd: bool,
     /// Skip reading the file back and comparing it bitwise.
     #[arg(long)]
     pub no_verify: bool,
+    /// Add HDF5's Fletcher-32 checksum filter to the pipeline: any HDF5 reader (h5py too)
+    /// then refuses a chunk altered after writing.
+    #[arg(long)]
+    pub checksum: bool,
+    /// Write a method that is lossy on this input by design (`uint8_overflow` on float32).
+    #[arg(long)]
+    pub allow_lossy: bool,
+    /// Replace the output file if it exists (never the input).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The input as the engine reads it, drawing a progress bar of the bytes read so far on a
+/// terminal's stderr (nothing when stderr is a pipe or a log).
+struct Watched<'a> {
+    inner: &'a mut dyn CubeReader,
+    bar: ProgressBar,
+}
+
+impl<'a> Watched<'a> {
+    fn new(inner: &'a mut dyn CubeReader, passes: u64) -> Self {
+        let bar = if std::io::stderr().is_terminal() {
+            let b = ProgressBar::with_draw_target(
+                Some(inner.nbytes() * passes),
+                ProgressDrawTarget::stderr(),
+            );
+            b.set_style(
+                ProgressStyle::with_template(
+                    "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            b
+        } else {
+            ProgressBar::hidden()
+        };
+        Watched { inner, bar }
+    }
+}
+
+impl CubeReader for Watched<'_> {
+    fn shape(&self) -> Shape4 {
+        self.inner.shape()
+    }
+    fn dtype(&self) -> DType {
+        self.inner.dtype()
+    }
+    fn info(&self) -> SourceInfo {
+        self.inner.info()
+    }
+    fn read_slab(&mut self, slab: &Hyperslab, out: &mut [u8]) -> stemz_data::Result<()> {
+        self.inner.read_slab(slab, out)?;
+        self.bar.inc(out.len() as u64);
+        Ok(())
+    }
 }
 
 pub fn run(args: Args) -> Result<()> {
+    crate::checks::output(&args.input, &args.output, args.force)?;
     let method = Method::parse(&args.method)?;
     let chunking = Chunking::parse(&args.chunking)?;
     let engine = match args.engine.as_str() {
         "serial" => Engine::Serial,
         _ => Engine::Parallel {
-            threads: args.threads,
+            threads: crate::checks::threads(args.threads),
         },
     };
     let emd = args.emd
@@ -72,14 +134,59 @@ pub fn run(args: Args) -> Result<()> {
         Layout::Emd
     } else {
         Layout::Hdf5 {
-            dataset: args.out_dataset.clone(),
+            dataset: args
+                .out_dataset
+                .clone()
+                .unwrap_or_else(|| "data".to_owned()),
         }
     };
-    let mut reader = open_input(&args.input, args.dataset, args.scan)?;
+    if emd && args.out_dataset.is_some() {
+        bail!(
+            "{}: --out-dataset does not apply to EMD 1.0 output (its datacube path is fixed by \
+             the format); drop it, or write plain HDF5 (.h5)",
+            args.output.display()
+        );
+    }
+    if let Some(ext) = stemz_codecs::nonhdf5::extension(method) {
+        let name = args.output.to_string_lossy().to_ascii_lowercase();
+        if !name.ends_with(&format!(".{ext}")) || args.emd {
+            bail!(
+                "{}: {method} writes its own file format, not HDF5/EMD; name the output \
+                 *.{ext} (or choose an HDF5 method)",
+                args.output.display()
+            );
+        }
+    }
+    let mut reader = open_input(&args.input, args.dataset, args.scan, args.spectrum_image)?;
+    if method.is_hdf5() {
+        crate::checks::chunking_fits(&chunking, reader.shape(), &args.input)?;
+    }
+    if !method.lossless_for(reader.dtype()) && !args.allow_lossy {
+        bail!(
+            "{}: {method} is lossy on {} data by design (values are truncated to bytes); pass \
+             --allow-lossy to write it anyway, or choose a lossless method",
+            args.input.display(),
+            reader.dtype()
+        );
+    }
     let mut opts = WriteOptions::new(method, chunking, engine, layout);
     opts.verify = !args.no_verify;
-    let r = engine::write(reader.as_mut(), &args.output, &opts)
-        .with_context(|| format!("compressing {}", args.input.display()))?;
+    if args.checksum && !method.is_hdf5() {
+        bail!(
+            "{}: --checksum adds an HDF5 filter and does not apply to {method}'s own file format",
+            args.output.display()
+        );
+    }
+    opts.checksum = args.checksum;
+    // Every HDF5 output records the SHA-256 of its data, for `stemz verify`.
+    opts.digest = true;
+    // Passes over the input: the write, the verification, the SHA-256.
+    let passes = 1 + u64::from(opts.verify) + u64::from(opts.digest && method.is_hdf5());
+    let mut watched = Watched::new(reader.as_mut(), passes);
+    let r = engine::write(&mut watched, &args.output, &opts)
+        .with_context(|| format!("compressing {}", args.input.display()));
+    watched.bar.finish_and_clear();
+    let r = r?;
 
     let size = |b: u64| {
         if b < 1 << 20 {
@@ -90,8 +197,8 @@ pub fn run(args: Args) -> Result<()> {
     };
     let gib_s = r.uncompressed_bytes as f64 / (1u64 << 30) as f64 / r.write_s.max(1e-9);
     let shape = reader.shape();
-    println!("wrote      {}", r.path.display());
-    println!(
+    outln!("wrote      {}", r.path.display());
+    outln!(
         "input      {}x{}x{}x{} {}  {}",
         shape[0],
         shape[1],
@@ -101,7 +208,7 @@ pub fn run(args: Args) -> Result<()> {
         size(r.uncompressed_bytes)
     );
     match r.chunk_shape {
-        Some(c) => println!(
+        Some(c) => outln!(
             "method     {method} ({}), chunks {}x{}x{}x{} ({chunking}), {} engine",
             method.family(),
             c[0],
@@ -110,31 +217,43 @@ pub fn run(args: Args) -> Result<()> {
             c[3],
             engine.name()
         ),
-        None => println!("method     {method} ({}), own file format", method.family()),
+        None => outln!("method     {method} ({}), own file format", method.family()),
     }
-    println!(
+    outln!(
         "size       {} file, {} payload, ratio {:.3}",
         size(r.file_bytes),
         size(r.payload_bytes),
         r.ratio()
     );
-    println!("write      {:.3} s, {gib_s:.3} GiB/s", r.write_s);
+    outln!("write      {:.3} s, {gib_s:.3} GiB/s", r.write_s);
     if r.chunk_shape.is_some() {
-        println!(
+        outln!(
             "chunks     {} ({} stored raw: filter declined)",
-            r.chunks, r.chunks_stored_raw
+            r.chunks,
+            r.chunks_stored_raw
         );
     }
     match &r.verify {
-        Some(v) if v.lossless => println!("lossless   yes (bitwise, {} elements)", v.elements),
-        Some(v) => println!(
+        Some(v) if v.lossless => outln!("lossless   yes (bitwise, {} elements)", v.elements),
+        Some(v) => outln!(
             "lossless   NO: {} of {} elements differ, {} ({method} is lossy on {})",
             v.mismatches,
             v.elements,
             v.first_mismatch.map(|m| m.to_string()).unwrap_or_default(),
             reader.dtype()
         ),
-        None => println!("lossless   not verified (--no-verify)"),
+        None => outln!("lossless   not verified (--no-verify)"),
+    }
+    if let Some(sha) = &r.sha256 {
+        outln!(
+            "sha256     {sha} (attribute {} of the dataset{})",
+            stemz_codecs::digest::ATTRIBUTE,
+            if args.checksum {
+                "; chunks carry Fletcher-32"
+            } else {
+                ""
+            }
+        );
     }
     Ok(())
 }

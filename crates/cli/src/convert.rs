@@ -23,12 +23,19 @@ pub struct Args {
     /// Scan shape SYxSX (.mib without .hdr; HDF5 3D frame stacks).
     #[arg(long, value_parser = parse_scan)]
     pub scan: Option<(usize, usize)>,
+    /// HDF5: the 3D dataset is a spectrum image (sy, sx, E), read as (sy, sx, 1, E).
+    #[arg(long)]
+    pub spectrum_image: bool,
+    /// Replace the output file if it exists (never the input).
+    #[arg(long)]
+    pub force: bool,
 }
 
 const BLOCK_BYTES: usize = 64 << 20;
 
 pub fn run(args: Args) -> Result<()> {
-    let mut reader = open_input(&args.input, args.dataset, args.scan)?;
+    crate::checks::output(&args.input, &args.output, args.force)?;
+    let mut reader = open_input(&args.input, args.dataset, args.scan, args.spectrum_image)?;
     let (shape, dtype) = (reader.shape(), reader.dtype());
     let mut writer = create_emd(&args.output, shape, dtype, None, |_| Ok(()))?;
     let mut buf = Vec::new();

@@ -133,7 +133,7 @@ pub fn opener(
 ) -> impl Fn() -> stemz_fidelity::Result<Box<dyn CubeReader>> {
     let (input, dataset, scan) = (input.to_path_buf(), sel.dataset.clone(), sel.scan);
     move || {
-        open_input(&input, dataset.clone(), scan)
+        open_input(&input, dataset.clone(), scan, false)
             .map_err(|e| stemz_fidelity::FidelityError::Invalid(format!("{e:#}")))
     }
 }
@@ -196,7 +196,7 @@ pub fn resolve(sel: &Select, reader: &mut dyn CubeReader) -> Result<Resolved> {
 /// --keep`).
 pub fn study(input: &Path, sel: &Select) -> Result<Report> {
     let open = opener(input, sel);
-    let mut reader = open_input(input, sel.dataset.clone(), sel.scan)?;
+    let mut reader = open_input(input, sel.dataset.clone(), sel.scan, false)?;
     let res = resolve(sel, reader.as_mut()).with_context(|| input.display().to_string())?;
     let shape = reader.shape();
     let bins = parse_list("--bins", &sel.bins).with_context(|| input.display().to_string())?;
@@ -262,7 +262,7 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
     let report = study(&args.input, &args.select)?;
-    print!("{}", render::table(&report));
+    out!("{}", render::table(&report));
     if let Some(p) = &args.csv {
         write_atomic(p, render::csv(&report).as_bytes())?;
     }

@@ -18,6 +18,9 @@ pub struct Args {
     /// Scan shape SYxSX, e.g. 256x256 (.mib without .hdr; HDF5 3D frame stacks).
     #[arg(long, value_parser = parse_scan)]
     pub scan: Option<(usize, usize)>,
+    /// HDF5: the 3D dataset is a spectrum image (sy, sx, E), read as (sy, sx, 1, E).
+    #[arg(long)]
+    pub spectrum_image: bool,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -49,6 +52,7 @@ pub fn open_input(
     file: &Path,
     dataset: Option<String>,
     scan: Option<(usize, usize)>,
+    spectrum_image: bool,
 ) -> Result<Box<dyn CubeReader>> {
     register_filters()?;
     Ok(open(
@@ -57,6 +61,7 @@ pub fn open_input(
             dataset,
             scan,
             drop_truncated: false,
+            spectrum_image,
         },
     )?)
 }
@@ -76,7 +81,18 @@ struct Report {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let mut reader = open_input(&args.file, args.dataset, args.scan)?;
+    let mut reader = match open_input(&args.file, args.dataset, args.scan, args.spectrum_image) {
+        Ok(r) => r,
+        // A recording whose scan shape nothing tells: show what it holds, say the scan is
+        // unknown (the other subcommands refuse it).
+        Err(e) if args.scan.is_none() && is_mib(&args.file) => {
+            match stemz_data::mib::MibReader::open_unknown_scan(&args.file) {
+                Ok(r) => Box::new(r),
+                Err(_) => return Err(e),
+            }
+        }
+        Err(e) => return Err(e),
+    };
     let info = reader.info();
     let stats = cube_stats(reader.as_mut())?.summary();
     let report = Report {
@@ -92,11 +108,19 @@ pub fn run(args: Args) -> Result<()> {
         stats,
     };
     if args.json {
-        println!("{}", serde_json::to_string(&report)?);
+        outln!("{}", serde_json::to_string(&report)?);
     } else {
-        print!("{}", render_text(&report));
+        out!("{}", render_text(&report));
     }
     Ok(())
+}
+
+/// Whether `path` starts like a Merlin `.mib` file.
+fn is_mib(path: &Path) -> bool {
+    matches!(
+        stemz_data::open::sniff(path),
+        Ok(stemz_data::open::Format::Mib)
+    )
 }
 
 fn opt(v: Option<f64>) -> String {

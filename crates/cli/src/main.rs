@@ -3,8 +3,26 @@
 //! One module per subcommand; each owns its `Args` and a `run` returning `anyhow::Result`.
 //! Every error reaches `main`, which prints one line and exits non-zero.
 
+/// `println!` that returns an error from the enclosing function instead of panicking when
+/// stdout cannot be written (`> /dev/full`, a closed pipe).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*).map_err($crate::stdout_error)?
+    }};
+}
+
+/// `print!` with the error handling of [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout(), $($arg)*).map_err($crate::stdout_error)?
+    }};
+}
+
 mod bench;
 mod calibrate;
+mod checks;
 mod compress;
 mod convert;
 mod fidelity;
@@ -13,6 +31,7 @@ mod methods;
 mod recommend;
 mod reduce;
 mod synth;
+mod verify;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -55,9 +74,35 @@ enum Cmd {
     Fidelity(fidelity::Args),
     /// Write one reduction (the smallest within tolerance, or explicit) as EMD 1.0 with provenance.
     Reduce(reduce::Args),
+    /// Decode a compressed file and check it against its stored SHA-256 and/or its source.
+    Verify(verify::Args),
+}
+
+/// The error for a failed write to stdout, e.g. "stdout: No space left on device".
+fn stdout_error(e: std::io::Error) -> anyhow::Error {
+    anyhow::anyhow!("cannot write to stdout: {e}")
+}
+
+/// The error and its causes on one line, each cause once: a cause whose text the line already
+/// holds (errors that print their source in their own message) is not repeated.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 fn main() -> ExitCode {
+    // Interrupted runs leave no temporary file; SIGXFSZ becomes an EFBIG error we report.
+    stemz_data::atomic::install_signal_cleanup();
     let cli = Cli::parse();
     let result = match cli.cmd {
         Cmd::Inspect(a) => inspect::run(a),
@@ -71,12 +116,33 @@ fn main() -> ExitCode {
         Cmd::BenchMerge(a) => bench::merge(a),
         Cmd::Fidelity(a) => fidelity::run(a),
         Cmd::Reduce(a) => reduce::run(a),
-    };
+        Cmd::Verify(a) => verify::run(a),
+    }
+    .and_then(|()| {
+        use std::io::Write as _;
+        std::io::stdout().flush().map_err(stdout_error)
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("stemz: error: {e:#}");
+            eprintln!("stemz: error: {}", one_line(&e));
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn one_line_names_each_cause_once() {
+        let io = std::io::Error::other("No space left on device");
+        let e = anyhow::Error::new(stemz_data::DataError::io("out.csr", io))
+            .context("compressing in.npy");
+        assert_eq!(
+            one_line(&e),
+            "compressing in.npy: out.csr: No space left on device"
+        );
     }
 }

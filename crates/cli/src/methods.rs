@@ -54,13 +54,15 @@ fn rows() -> Vec<Row> {
 pub fn run(args: Args) -> Result<()> {
     let rows = rows();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        outln!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
     let cd_title = "stored cd_values (uint16, 16x16x128x128)";
-    println!(
+    outln!(
         "{:<22} {:<15} {:>6}  {cd_title:<40} source",
-        "method", "family", "filter"
+        "method",
+        "family",
+        "filter"
     );
     for r in &rows {
         let id = r.filter_id.map_or("-".to_string(), |i| i.to_string());
@@ -70,9 +72,12 @@ pub fn run(args: Args) -> Result<()> {
             (None, false) => "(own file format)".to_string(),
         };
         let src = if r.in_study { "study" } else { "new" };
-        println!(
+        outln!(
             "{:<22} {:<15} {:>6}  {:<40} {src}",
-            r.name, r.family, id, cd
+            r.name,
+            r.family,
+            id,
+            cd
         );
     }
     Ok(())

@@ -39,6 +39,9 @@ pub struct Args {
     /// Scan shape SYxSX, e.g. 256x256 (.mib without .hdr; HDF5 3D frame stacks).
     #[arg(long, value_parser = parse_scan)]
     pub scan: Option<(usize, usize)>,
+    /// HDF5: the 3D dataset is a spectrum image (sy, sx, E), read as (sy, sx, 1, E).
+    #[arg(long)]
+    pub spectrum_image: bool,
     /// Fraction of the file's chunk columns to sample, in (0, 1].
     #[arg(long, default_value_t = 0.05)]
     pub sample: f64,
@@ -46,12 +49,12 @@ pub struct Args {
     #[arg(long)]
     pub goal: Option<String>,
     /// Methods to compare (HDF5 methods only; default: every HDF5 method).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', num_args = 1..)]
     pub methods: Vec<String>,
     /// Chunkings: real_space, balanced, single_frame, or SYxSXxQYxQX.
     #[arg(
         long,
-        value_delimiter = ',',
+        value_delimiter = ',', num_args = 1..,
         default_value = "real_space,balanced,single_frame"
     )]
     pub chunkings: Vec<String>,
@@ -188,6 +191,9 @@ fn compress_command(args: &Args, c: &Candidate) -> String {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if args.repeats == 0 {
+        bail!("--repeats 0: at least one timed write and read of each sample is needed");
+    }
     if !(args.sample > 0.0 && args.sample <= 1.0) {
         bail!(
             "--sample {}: the sample fraction must be in (0, 1]",
@@ -207,10 +213,18 @@ pub fn run(args: Args) -> Result<()> {
     let engine = match args.engine.as_str() {
         "serial" => Engine::Serial,
         _ => Engine::Parallel {
-            threads: args.threads,
+            threads: crate::checks::threads(args.threads),
         },
     };
-    let mut reader = open_input(&args.file, args.dataset.clone(), args.scan)?;
+    let mut reader = open_input(
+        &args.file,
+        args.dataset.clone(),
+        args.scan,
+        args.spectrum_image,
+    )?;
+    for c in &chunkings {
+        crate::checks::chunking_fits(c, reader.shape(), &args.file)?;
+    }
     let parent = args.workdir.clone().unwrap_or_else(std::env::temp_dir);
     let scratch = Scratch::new(&parent)?;
     let opts = Options {
@@ -272,9 +286,9 @@ pub fn run(args: Args) -> Result<()> {
         candidates,
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print_text(&report);
+        print_text(&report)?;
     }
     Ok(())
 }
@@ -321,9 +335,9 @@ fn size(b: u64) -> String {
     }
 }
 
-fn print_text(r: &Report) {
+fn print_text(r: &Report) -> Result<()> {
     let s = r.shape;
-    println!(
+    outln!(
         "file       {}  {}x{}x{}x{} {}  {}",
         r.file.display(),
         s[0],
@@ -333,7 +347,7 @@ fn print_text(r: &Report) {
         r.dtype,
         size(r.bytes)
     );
-    println!(
+    outln!(
         "sample     {:.1} % of chunk columns per chunking, {} engine; {} candidates; ratio floor for speed goals {:.2}",
         r.sample_fraction * 100.0,
         r.engine,
@@ -343,15 +357,15 @@ fn print_text(r: &Report) {
     for rec in &r.recommendations {
         let c = &rec.candidate;
         let p = &c.projection;
-        println!();
-        println!(
+        outln!();
+        outln!(
             "{:<14} {} {}  ({})",
             rec.goal.name(),
             c.method,
             c.chunking,
             rec.rule
         );
-        println!(
+        outln!(
             "  sample     ratio {:.3} over {}/{} chunk columns (per column {:.3}..{:.3}), write {:.3} GiB/s, read {:.3} GiB/s, bitwise lossless",
             c.sample_ratio,
             c.columns_sampled,
@@ -361,7 +375,7 @@ fn print_text(r: &Report) {
             c.write_gib_s,
             c.read_gib_s
         );
-        println!(
+        outln!(
             "  projected  {} (95 % {} .. {}), ratio {:.3} ({:.3} .. {:.3}), write {:.2} s, read {:.2} s",
             size(p.file_bytes),
             size(p.file_bytes_lo),
@@ -373,7 +387,7 @@ fn print_text(r: &Report) {
             p.read_s
         );
         if let Some(f) = &rec.full {
-            println!(
+            outln!(
                 "  full file  {} ratio {:.3}: {} the interval, {}, written in {:.2} s",
                 size(f.file_bytes),
                 f.ratio,
@@ -390,8 +404,9 @@ fn print_text(r: &Report) {
                 f.write_s
             );
         }
-        println!("  apply      {}", rec.command);
+        outln!("  apply      {}", rec.command);
     }
+    Ok(())
 }
 
 #[cfg(test)]

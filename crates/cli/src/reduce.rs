@@ -111,7 +111,7 @@ pub fn run(args: Args) -> Result<()> {
             agg: if args.mean { Agg::Mean } else { Agg::Sum },
             scan_bin: args.scan_bin.unwrap_or(1),
         };
-        let mut reader = open_input(&args.input, sel.dataset.clone(), sel.scan)?;
+        let mut reader = open_input(&args.input, sel.dataset.clone(), sel.scan, false)?;
         reduction
             .check(reader.shape())
             .with_context(|| args.input.display().to_string())?;
@@ -200,7 +200,7 @@ pub fn run(args: Args) -> Result<()> {
     annotate(&staged, &attrs)?;
     let out = final_file.commit()?;
     let s = reduced.shape();
-    println!(
+    outln!(
         "wrote      {} ({}x{}x{}x{} {}, {}, EMD 1.0)",
         out.display(),
         s[0],
@@ -210,7 +210,7 @@ pub fn run(args: Args) -> Result<()> {
         reduced.dtype(),
         reduction.label()
     );
-    println!(
+    outln!(
         "size       {} bytes ({:.1}x smaller than the input's {} raw bytes), {method}",
         rep.file_bytes,
         (src_shape.iter().product::<usize>() * src_dtype.itemsize()) as f64
@@ -218,7 +218,7 @@ pub fn run(args: Args) -> Result<()> {
         src_shape.iter().product::<usize>() * src_dtype.itemsize()
     );
     for e in &errors {
-        println!(
+        outln!(
             "error      {:<20} {}",
             e.target,
             if e.exact {

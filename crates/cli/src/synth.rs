@@ -6,7 +6,9 @@
 //! name once complete. The SHA-256 of the bytes is computed on the way and printed.
 
 use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sha2::{Digest, Sha256};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 use stemz_data::synth::{to_little_endian, Manifest, Scale, SynthReader, BATCH_BYTES};
@@ -17,8 +19,8 @@ pub struct Args {
     /// Dataset size: tiny (8x8 scan), small (benchmark-sized), paper (the study's shapes).
     #[arg(long, default_value = "small", value_parser = parse_scale)]
     scale: Scale,
-    /// Datasets to generate (default: all five), e.g. `--datasets 4D_Diff 3D_EELS`.
-    #[arg(long, num_args = 1..)]
+    /// Datasets to generate (default: all five), e.g. `--datasets 4D_Diff,3D_EELS` or `--datasets 4D_Diff 3D_EELS`.
+    #[arg(long, value_delimiter = ',', num_args = 1..)]
     datasets: Vec<String>,
     /// Output directory (default: data/generated/<scale>/ under the current directory).
     #[arg(long)]
@@ -64,7 +66,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 names.join(", ")
             );
         }
-        println!("{} `{scale}` checksums match", manifest_path.display());
+        outln!("{} `{scale}` checksums match", manifest_path.display());
         return Ok(());
     }
 
@@ -77,11 +79,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         for name in names {
             let mut reader = SynthReader::new(manifest.spec(&name)?, scale)?;
             let sha = stemz_data::synth::sha256_of(&mut reader)?;
-            println!("{name} [{scale}] sha256 {sha}");
+            outln!("{name} [{scale}] sha256 {sha}");
             manifest.set_sha256(&name, scale, &sha)?;
         }
         manifest.write_checksums()?;
-        println!("updated {}", manifest_path.display());
+        outln!("updated {}", manifest_path.display());
         return Ok(());
     }
 
@@ -104,13 +106,28 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         )?);
         let mut hasher = Sha256::new();
         let mut buf = Vec::new();
+        // Progress for a person watching only: not into a pipe or a log.
+        let bar = if std::io::stderr().is_terminal() {
+            let b =
+                ProgressBar::with_draw_target(Some(reader.nbytes()), ProgressDrawTarget::stderr());
+            b.set_style(
+                ProgressStyle::with_template("{msg} {bar:30} {bytes}/{total_bytes} ETA {eta}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            b.set_message(spec.name.clone());
+            b
+        } else {
+            ProgressBar::hidden()
+        };
         for slab in stemz_data::Hyperslab::frame_blocks(shape, dtype.itemsize(), BATCH_BYTES) {
             buf.resize(slab.len() * dtype.itemsize(), 0);
             reader.read_slab(&slab, &mut buf)?;
             writer.write_slab(&slab, &buf)?;
             to_little_endian(&mut buf, dtype.itemsize());
             hasher.update(&buf);
+            bar.inc(buf.len() as u64);
         }
+        bar.finish_and_clear();
         let written = writer.finish()?;
         let sha: String = hasher
             .finalize()
@@ -122,7 +139,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Some(_) => "DIFFERS from manifest",
             None => "no manifest checksum",
         };
-        println!(
+        outln!(
             "{} {:?} {dtype} in {:.1}s: {} (sha256 {sha}, {status})",
             spec.name,
             shape,

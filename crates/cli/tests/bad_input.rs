@@ -9,11 +9,25 @@ struct Outcome {
     success: bool,
 }
 
+/// HDF5 opens files without close-on-exec and locks them: a child forked while another test
+/// thread has an HDF5 file open inherits the descriptor and holds that file's lock for its
+/// whole life. Spawning and in-process HDF5 use take turns on this lock.
+static HDF5_OR_SPAWN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Run `cmd` to completion, forked while no HDF5 file is open in this process.
+fn output_of(cmd: &mut Command) -> std::process::Output {
+    let child = {
+        let _turn = HDF5_OR_SPAWN.lock().unwrap_or_else(|e| e.into_inner());
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the stemz binary runs")
+    };
+    child.wait_with_output().expect("the stemz binary runs")
+}
+
 fn stemz(args: &[&str]) -> Outcome {
-    let out = Command::new(env!("CARGO_BIN_EXE_stemz"))
-        .args(args)
-        .output()
-        .expect("the stemz binary runs");
+    let out = output_of(Command::new(env!("CARGO_BIN_EXE_stemz")).args(args));
     Outcome {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         success: out.status.success(),
@@ -60,6 +74,7 @@ fn check_both(input: &Path, extra: &[&str], problem: &str) {
 
 fn h5_with(dir: &Path, name: &str, build: impl FnOnce(&hdf5::File)) -> PathBuf {
     let p = dir.join(name);
+    let _turn = HDF5_OR_SPAWN.lock().unwrap_or_else(|e| e.into_inner());
     let f = hdf5::File::create(&p).unwrap();
     build(&f);
     f.close().unwrap();
@@ -227,4 +242,299 @@ fn mib_with_a_truncated_last_frame() {
     std::fs::write(&good, &bytes).unwrap();
     let o = stemz(&["inspect", good.to_str().unwrap(), "--scan", "1x2"]);
     assert!(o.success, "{}", o.stderr);
+}
+
+// ---- no file lies about what it is, no silent guess, no misleading message ----
+
+/// Exit 1 (not merely non-zero), one line naming `file` and saying `problem`.
+fn assert_exit_1(args: &[&str], file: &str, problem: &str) {
+    let out = output_of(Command::new(env!("CARGO_BIN_EXE_stemz")).args(args));
+    assert_eq!(out.status.code(), Some(1), "{args:?}");
+    let o = Outcome {
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        success: out.status.success(),
+    };
+    assert_clean_failure(&o, file, problem);
+}
+
+/// A uint16 `.npy` cube (2, 2, 4, 4), or float32 when `float`.
+fn npy(dir: &Path, name: &str, float: bool) -> PathBuf {
+    let descr = if float { "<f4" } else { "<u2" };
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': (2, 2, 4, 4), }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    for i in 0..64u32 {
+        if float {
+            bytes.extend_from_slice(&(i as f32 * 0.5).to_le_bytes());
+        } else {
+            bytes.extend_from_slice(&(i as u16 * 300).to_le_bytes());
+        }
+    }
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+/// Files in `dir` other than `keep`.
+fn leftovers(dir: &Path, keep: &[&str]) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !keep.contains(&n.as_str()))
+        .collect()
+}
+
+#[test]
+fn non_hdf5_methods_refuse_hdf5_names_and_name_their_extension() {
+    let dir = tempfile::tempdir().unwrap();
+    let inp = npy(dir.path(), "in.npy", false);
+    for (method, bad, ext) in [
+        ("sparse_csr", "out.h5", "*.csr"),
+        ("simple_gzip", "out.emd", "*.npy.gz"),
+        ("uint8_overflow", "out.h5", "*.u8o"),
+    ] {
+        let out = dir.path().join(bad);
+        let args = [
+            "compress",
+            inp.to_str().unwrap(),
+            out.to_str().unwrap(),
+            "--method",
+            method,
+        ];
+        assert_exit_1(&args, bad, ext);
+        assert_eq!(leftovers(dir.path(), &["in.npy"]), Vec::<String>::new());
+    }
+}
+
+#[test]
+fn non_hdf5_methods_write_under_their_own_extension() {
+    let dir = tempfile::tempdir().unwrap();
+    let inp = npy(dir.path(), "in.npy", false);
+    for (method, name) in [
+        ("sparse_csr", "out.csr"),
+        ("simple_gzip", "out.npy.gz"),
+        ("uint8_overflow", "out.u8o"),
+    ] {
+        let out = dir.path().join(name);
+        let o = stemz(&[
+            "compress",
+            inp.to_str().unwrap(),
+            out.to_str().unwrap(),
+            "--method",
+            method,
+        ]);
+        assert!(o.success, "{method}: {}", o.stderr);
+        assert!(out.exists(), "{method}");
+    }
+}
+
+#[test]
+fn a_lossy_method_on_float_data_needs_allow_lossy() {
+    let dir = tempfile::tempdir().unwrap();
+    let inp = npy(dir.path(), "f.npy", true);
+    let out = dir.path().join("out.u8o");
+    let args = [
+        "compress",
+        inp.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--method",
+        "uint8_overflow",
+    ];
+    assert_exit_1(&args, "f.npy", "--allow-lossy");
+    assert_eq!(leftovers(dir.path(), &["f.npy"]), Vec::<String>::new());
+    let mut allowed = args.to_vec();
+    allowed.push("--allow-lossy");
+    let o = stemz(&allowed);
+    assert!(o.success, "{}", o.stderr);
+    assert!(out.exists());
+}
+
+#[test]
+fn a_3d_hdf5_dataset_is_not_guessed() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = h5_with(dir.path(), "stack.h5", |f| {
+        f.new_dataset::<u16>()
+            .shape([4, 8, 8])
+            .create("frames")
+            .unwrap();
+    });
+    check_both(&p, &[], "--spectrum-image");
+    check_both(&p, &[], "--scan");
+    // Either choice, made explicitly, is accepted.
+    let inp = p.to_str().unwrap();
+    assert!(stemz(&["inspect", inp, "--scan", "2x2"]).success);
+    assert!(stemz(&["inspect", inp, "--spectrum-image"]).success);
+}
+
+#[test]
+fn spectrum_image_on_4d_data_and_together_with_scan_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = h5_with(dir.path(), "cube.h5", |f| {
+        f.new_dataset::<u16>()
+            .shape([2, 2, 4, 4])
+            .create("cube")
+            .unwrap();
+        f.new_dataset::<u16>()
+            .shape([4, 8, 8])
+            .create("stack")
+            .unwrap();
+    });
+    check_both(&p, &["--dataset", "cube", "--spectrum-image"], "only to 3D");
+    check_both(
+        &p,
+        &["--dataset", "stack", "--spectrum-image", "--scan", "2x2"],
+        "exclude each other",
+    );
+}
+
+#[test]
+fn scan_on_a_4d_npy_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = npy(dir.path(), "four.npy", false);
+    check_both(&p, &["--scan", "2x2"], "--scan does not apply");
+}
+
+#[test]
+fn chunking_larger_than_the_cube_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let inp = npy(dir.path(), "in.npy", false);
+    let out = dir.path().join("out.h5");
+    let args = [
+        "compress",
+        inp.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--chunking",
+        "1x1x8x4",
+    ];
+    assert_exit_1(&args, "in.npy", "larger than the cube 2x2x4x4");
+    assert_eq!(leftovers(dir.path(), &["in.npy"]), Vec::<String>::new());
+}
+
+#[test]
+fn out_dataset_with_emd_output_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let inp = npy(dir.path(), "in.npy", false);
+    let out = dir.path().join("out.emd");
+    let args = [
+        "compress",
+        inp.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--out-dataset",
+        "/x",
+    ];
+    assert_exit_1(&args, "out.emd", "--out-dataset does not apply");
+    assert_eq!(leftovers(dir.path(), &["in.npy"]), Vec::<String>::new());
+}
+
+#[test]
+fn recommend_with_zero_repeats_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let inp = npy(dir.path(), "in.npy", false);
+    let o = stemz(&["recommend", inp.to_str().unwrap(), "--repeats", "0"]);
+    assert!(!o.success);
+    assert!(o.stderr.contains("--repeats 0"), "{}", o.stderr);
+    assert_eq!(o.stderr.lines().count(), 1, "{}", o.stderr);
+}
+
+#[test]
+fn absurd_thread_counts_are_capped_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let inp = npy(dir.path(), "in.npy", false);
+    let out = dir.path().join("out.h5");
+    let start = std::time::Instant::now();
+    let o = stemz(&[
+        "compress",
+        inp.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--threads",
+        "10000",
+    ]);
+    assert!(o.success, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("--threads 10000 capped at"),
+        "{}",
+        o.stderr
+    );
+    assert!(start.elapsed() < std::time::Duration::from_secs(30));
+}
+
+#[test]
+fn bool_and_compound_types_are_named_as_what_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = h5_with(dir.path(), "kinds.h5", |f| {
+        f.new_dataset::<bool>()
+            .shape([1, 1, 2, 2])
+            .create("flags")
+            .unwrap();
+    });
+    check_both(&p, &["--dataset", "flags"], "element type bool");
+    // Without --dataset: not "no 4D datacube", but which 4D dataset and why not.
+    check_both(&p, &[], "/flags [1, 1, 2, 2] is bool");
+}
+
+#[test]
+fn a_symlink_loop_is_called_a_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.h5");
+    let b = dir.path().join("b.h5");
+    std::os::unix::fs::symlink(&b, &a).unwrap();
+    std::os::unix::fs::symlink(&a, &b).unwrap();
+    check_both(&a, &[], "symbolic link loop");
+}
+
+#[test]
+fn a_dangling_symlink_is_called_dangling() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("gone.h5");
+    std::os::unix::fs::symlink(dir.path().join("nothing"), &a).unwrap();
+    check_both(&a, &[], "dangling symbolic link");
+}
+
+#[test]
+fn a_shape_whose_byte_count_overflows_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = h5_with(dir.path(), "vast.h5", |f| {
+        f.new_dataset::<u16>()
+            // 2^63 elements of 2 bytes: the element count fits in 64 bits, the bytes do not.
+            .shape([1 << 16, 1 << 16, 1 << 16, 1 << 15])
+            .chunk([1, 1, 4, 4])
+            .create("vast")
+            .unwrap();
+    });
+    check_both(&p, &[], "overflows 64 bits");
+}
+
+#[test]
+fn a_truncated_mib_does_not_advise_a_nonexistent_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("short.mib");
+    let mut bytes = mib_frame(1, &[1; 16]);
+    bytes.extend(mib_frame(2, &[2; 16]));
+    bytes.truncate(bytes.len() - 5);
+    std::fs::write(&p, &bytes).unwrap();
+    let o = stemz(&["inspect", p.to_str().unwrap(), "--scan", "1x2"]);
+    assert_clean_failure(&o, "short.mib", "truncate -s 400");
+    assert!(!o.stderr.contains("--drop-truncated"), "{}", o.stderr);
+}
+
+#[test]
+fn recommend_refuses_a_chunking_larger_than_the_cube() {
+    let dir = tempfile::tempdir().unwrap();
+    let inp = npy(dir.path(), "in.npy", false);
+    let args = [
+        "recommend",
+        inp.to_str().unwrap(),
+        "--chunkings",
+        "4x4x4x4",
+        "--methods",
+        "gzip_1",
+    ];
+    assert_exit_1(&args, "in.npy", "larger than the cube 2x2x4x4");
 }

@@ -178,7 +178,7 @@ fn shards_merged_equal_the_unsharded_matrix() {
         .arg(out.join("s1"));
     let o = twice.arg("--out").arg(out.join("twice")).output().unwrap();
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("is in both"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("given twice"));
 }
 
 #[test]

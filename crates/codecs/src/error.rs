@@ -47,11 +47,41 @@ impl CodecError {
             message: message.into(),
         }
     }
+    /// An HDF5 failure; HDF5 reports only "write failed", so a full disk, a quota or a file
+    /// size limit is named from errno when that is what the failed call left there.
     pub fn hdf5(path: impl Into<PathBuf>, err: impl std::fmt::Display) -> Self {
+        let hint = stemz_data::atomic::storage_errno_hint();
+        let message = match hint {
+            Some(h) => format!("{err}: {h}"),
+            None => err.to_string(),
+        };
         CodecError::Hdf5 {
             path: path.into(),
-            message: err.to_string(),
+            message,
         }
+    }
+    /// The same error about `to` where it was about `from` (a temporary file's errors are
+    /// reported under the output's name).
+    pub fn retarget(mut self, from: &std::path::Path, to: &std::path::Path) -> Self {
+        match &mut self {
+            CodecError::Filter { path, .. }
+            | CodecError::Hdf5 { path, .. }
+            | CodecError::Io { path, .. }
+            | CodecError::Format { path, .. } => {
+                if path == from {
+                    *path = to.to_path_buf();
+                }
+            }
+            CodecError::Data(DataError::Io { path, .. })
+            | CodecError::Data(DataError::Format { path, .. })
+            | CodecError::Data(DataError::Hdf5 { path, .. }) => {
+                if path == from {
+                    *path = to.to_path_buf();
+                }
+            }
+            CodecError::Data(DataError::Invalid(_)) | CodecError::Invalid(_) => {}
+        }
+        self
     }
     pub fn filter(path: impl Into<PathBuf>, source: FilterError) -> Self {
         CodecError::Filter {

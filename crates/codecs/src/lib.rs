@@ -9,6 +9,7 @@
 //! Everything streams in chunk-aligned slabs: memory is bounded by a few chunk rows, never a cube.
 
 pub mod chunking;
+pub mod digest;
 pub mod engine;
 pub mod error;
 pub mod filters;

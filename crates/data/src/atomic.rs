@@ -1,7 +1,18 @@
 //! Outputs appear complete or not at all: write to a temporary sibling, then rename.
+//!
+//! Every temporary name is registered while it exists, so that [`install_signal_cleanup`]'s
+//! handler can unlink them when the process is interrupted (SIGINT, SIGTERM, SIGHUP) before
+//! the signal ends it; errors unwind through [`Drop`], which removes the file too.
 
 use crate::error::{DataError, Result};
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+use std::sync::Once;
+
+/// The longest file name Linux file systems accept, in bytes.
+const NAME_MAX: usize = 255;
 
 /// A file being written under a temporary name next to its final path. [`AtomicFile::commit`]
 /// renames it into place; dropping it without committing removes the temporary file.
@@ -9,6 +20,7 @@ use std::path::{Path, PathBuf};
 pub struct AtomicFile {
     final_path: PathBuf,
     temp_path: PathBuf,
+    slot: Option<usize>,
     committed: bool,
 }
 
@@ -30,14 +42,12 @@ impl AtomicFile {
         let name = final_path.file_name().ok_or_else(|| {
             DataError::Invalid(format!("{}: not a file path", final_path.display()))
         })?;
-        let temp_path = parent.join(format!(
-            ".{}.{}.partial",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
+        let temp_path = parent.join(temp_name(&name.to_string_lossy()));
+        let slot = register(&temp_path);
         Ok(AtomicFile {
             final_path: final_path.to_path_buf(),
             temp_path,
+            slot,
             committed: false,
         })
     }
@@ -57,6 +67,9 @@ impl AtomicFile {
         std::fs::rename(&self.temp_path, &self.final_path)
             .map_err(|e| DataError::io(&self.final_path, e))?;
         self.committed = true;
+        if let Some(slot) = self.slot.take() {
+            unregister(slot);
+        }
         Ok(self.final_path.clone())
     }
 }
@@ -66,5 +79,138 @@ impl Drop for AtomicFile {
         if !self.committed {
             let _ = std::fs::remove_file(&self.temp_path);
         }
+        if let Some(slot) = self.slot.take() {
+            unregister(slot);
+        }
+    }
+}
+
+/// `.NAME.PID-N.partial`, with NAME cut (at a character boundary) so that the whole stays
+/// within [`NAME_MAX`] bytes whatever the length of the output's name; N tells apart the
+/// temporaries of one process.
+fn temp_name(name: &str) -> String {
+    static SERIAL: AtomicUsize = AtomicUsize::new(0);
+    let suffix = format!(
+        ".{}-{}.partial",
+        std::process::id(),
+        SERIAL.fetch_add(1, Ordering::Relaxed)
+    );
+    let room = NAME_MAX - 1 - suffix.len();
+    let mut cut = name.len().min(room);
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!(".{}{suffix}", &name[..cut])
+}
+
+/// Temporary files that exist now, as C strings the signal handler can unlink. Slots hold
+/// leaked `CString`s; a slot is freed only when no handler can be reading it.
+const SLOTS: usize = 64;
+static TEMPS: [AtomicPtr<libc::c_char>; SLOTS] =
+    [const { AtomicPtr::new(std::ptr::null_mut()) }; SLOTS];
+/// Set by the handler before it reads any slot: from then on, nothing is freed.
+static CLEANING: AtomicBool = AtomicBool::new(false);
+
+fn register(path: &Path) -> Option<usize> {
+    let c = CString::new(path.as_os_str().as_bytes()).ok()?.into_raw();
+    for (i, slot) in TEMPS.iter().enumerate() {
+        if slot
+            .compare_exchange(std::ptr::null_mut(), c, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            return Some(i);
+        }
+    }
+    // More than SLOTS temporaries at once: this one is still removed on errors, not on signals.
+    // SAFETY: `c` came from CString::into_raw just above and was not stored.
+    drop(unsafe { CString::from_raw(c) });
+    None
+}
+
+fn unregister(slot: usize) {
+    let c = TEMPS[slot].swap(std::ptr::null_mut(), Ordering::SeqCst);
+    // A handler that started before the swap may still read `c`: then leak it (the process
+    // is ending anyway). One that starts after it no longer sees it.
+    if !c.is_null() && !CLEANING.load(Ordering::SeqCst) {
+        // SAFETY: `c` came from CString::into_raw in `register`, and is no longer reachable.
+        drop(unsafe { CString::from_raw(c) });
+    }
+}
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    CLEANING.store(true, Ordering::SeqCst);
+    for slot in &TEMPS {
+        let c = slot.load(Ordering::SeqCst);
+        if !c.is_null() {
+            // SAFETY: a NUL-terminated path leaked by `register` (never freed once CLEANING is
+            // set); unlink is async-signal-safe.
+            unsafe { libc::unlink(c) };
+        }
+    }
+    // SAFETY: signal and raise are async-signal-safe; with the default disposition back, the
+    // process ends as the signal intends (exit status 128 + sig).
+    unsafe {
+        libc::signal(sig, libc::SIG_DFL);
+        libc::raise(sig);
+    }
+}
+
+/// Remove registered temporaries on SIGINT, SIGTERM and SIGHUP, then die of the signal; and
+/// ignore SIGXFSZ, so a write beyond `ulimit -f` fails with EFBIG (reported as "file too
+/// large") instead of killing the process silently. Idempotent; called once by the CLI.
+pub fn install_signal_cleanup() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            // SAFETY: `on_signal` only does async-signal-safe work (atomic loads, unlink,
+            // signal, raise).
+            unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
+        }
+        // SAFETY: setting a disposition has no memory-safety preconditions.
+        unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
+    });
+}
+
+/// What the last failed system call of this thread says, when it is one a user must act on
+/// (a full disk, a quota, a file-size limit): for errors of libraries (HDF5) that report
+/// only "write failed".
+pub fn storage_errno_hint() -> Option<&'static str> {
+    match std::io::Error::last_os_error().raw_os_error()? {
+        libc::ENOSPC => Some("no space left on device"),
+        libc::EDQUOT => Some("disk quota exceeded"),
+        libc::EFBIG => Some("file too large (file size limit, `ulimit -f`?)"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_names_fit_in_255_bytes_for_any_legal_output_name() {
+        for len in [1, 200, 240, 253, 255] {
+            let name = "é".repeat(len / 2) + &"x".repeat(len % 2);
+            let t = temp_name(&name);
+            assert!(t.len() <= NAME_MAX, "{len}: {} bytes", t.len());
+            assert!(t.starts_with('.') && t.ends_with(".partial"));
+        }
+    }
+
+    #[test]
+    fn temp_names_of_one_process_differ() {
+        assert_ne!(temp_name("a.h5"), temp_name("a.h5"));
+    }
+
+    #[test]
+    fn dropping_an_uncommitted_file_removes_it_and_frees_its_slot() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = AtomicFile::new(&dir.path().join("out.h5")).unwrap();
+        std::fs::write(a.temp_path(), b"x").unwrap();
+        let (temp, slot) = (a.temp_path().to_path_buf(), a.slot.unwrap());
+        assert!(!TEMPS[slot].load(Ordering::SeqCst).is_null());
+        drop(a);
+        assert!(!temp.exists());
+        assert!(TEMPS[slot].load(Ordering::SeqCst).is_null());
     }
 }

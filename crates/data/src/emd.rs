@@ -50,6 +50,21 @@ pub fn find_cube_dataset(path: &Path) -> Result<String> {
             }
         }
     }
+    let others = crate::h5::list_unsupported_cube_datasets(path)?;
+    if !others.is_empty() {
+        let names: Vec<String> = others
+            .iter()
+            .map(|c| format!("{} {:?} is {}", c.path, c.shape, c.type_name))
+            .collect();
+        return Err(DataError::format(
+            path,
+            format!(
+                "no 4D datacube of a supported element type: {} (stemz reads uint8, uint16, \
+                 uint32 and float32)",
+                names.join(", ")
+            ),
+        ));
+    }
     Err(DataError::format(
         path,
         "no 4D datacube (or 3D spectrum-image) dataset in this HDF5 file",
@@ -71,6 +86,16 @@ pub fn open_emd(
         Some(s) => H5Reader::open_frames(path, &ds, s),
         None => H5Reader::open(path, &ds),
     }
+}
+
+/// Open the 3D spectrum image `(sy, sx, E)` at `dataset` (default: the file's only candidate)
+/// as the cube `(sy, sx, 1, E)`.
+pub fn open_emd_spectra(path: &Path, dataset: Option<&str>) -> Result<H5Reader> {
+    let ds = match dataset {
+        Some(d) => d.to_owned(),
+        None => find_cube_dataset(path)?,
+    };
+    H5Reader::open_spectra(path, &ds)
 }
 
 fn h5err<'a>(path: &'a Path, what: &str) -> impl Fn(hdf5::Error) -> DataError + 'a {

@@ -34,10 +34,17 @@ impl DataError {
             message: message.into(),
         }
     }
+    /// An HDF5 failure; HDF5 reports only "write failed", so a full disk, a quota or a file
+    /// size limit is named from errno when that is what the failed call left there.
     pub fn hdf5(path: impl Into<PathBuf>, err: impl std::fmt::Display) -> Self {
+        let hint = crate::atomic::storage_errno_hint();
+        let message = match hint {
+            Some(h) => format!("{err}: {h}"),
+            None => err.to_string(),
+        };
         DataError::Hdf5 {
             path: path.into(),
-            message: err.to_string(),
+            message,
         }
     }
 }

@@ -249,14 +249,49 @@ fn dtype_of(desc: &TypeDescriptor) -> std::result::Result<DType, String> {
         TypeDescriptor::Unsigned(IntSize::U2) => Ok(DType::U16),
         TypeDescriptor::Unsigned(IntSize::U4) => Ok(DType::U32),
         TypeDescriptor::Float(FloatSize::U4) => Ok(DType::F32),
-        TypeDescriptor::Compound(c) if c.fields.len() == 2 => Err(format!(
-            "element type complex ({desc}) is not supported; stemz reads uint8, uint16, uint32 \
-             and float32"
-        )),
         other => Err(format!(
-            "element type {other} is not supported; stemz reads uint8, uint16, uint32 and float32"
+            "element type {} is not supported; stemz reads uint8, uint16, uint32 and float32",
+            type_label(other)
         )),
     }
+}
+
+/// A type's name as a user knows it: h5py's complex numbers (a compound of two equal floats
+/// named `r`/`i` or `real`/`imag`) as `complex64`/`complex128`, other compounds with their
+/// fields.
+pub fn type_label(desc: &TypeDescriptor) -> String {
+    match desc {
+        TypeDescriptor::Compound(c) => {
+            let names: Vec<&str> = c.fields.iter().map(|f| f.name.as_str()).collect();
+            let complex_names = names == ["r", "i"] || names == ["real", "imag"];
+            match (complex_names, &c.fields[..]) {
+                (true, [a, b]) if a.ty == b.ty && matches!(a.ty, TypeDescriptor::Float(_)) => {
+                    format!("complex{}", 16 * a.ty.size())
+                }
+                _ => format!(
+                    "compound {{{}}}",
+                    c.fields
+                        .iter()
+                        .map(|f| format!("{}: {}", f.name, type_label(&f.ty)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }
+        }
+        TypeDescriptor::Boolean => "bool".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// How the caller says a 3D dataset maps to the four cube axes.
+#[derive(Debug, Clone, Copy)]
+enum Axes3 {
+    /// Not said: a 3D dataset is refused.
+    Unknown,
+    /// A frame stack `(N, dy, dx)` with this scan shape.
+    Frames((usize, usize)),
+    /// A spectrum image `(sy, sx, E)`.
+    Spectra,
 }
 
 /// A dataset that could be a datacube: 3D or 4D with a numeric element type.
@@ -287,6 +322,22 @@ pub fn open_file(path: &Path) -> Result<hdf5::File> {
 /// Every 3D/4D dataset of a numeric type in the file, found by walking all groups (external
 /// links included; dangling links are skipped), in name order.
 pub fn list_cube_datasets(path: &Path) -> Result<Vec<CubeCandidate>> {
+    Ok(list_3d_4d_datasets(path)?
+        .into_iter()
+        .filter_map(|(c, numeric)| numeric.then_some(c))
+        .collect())
+}
+
+/// The 3D and 4D datasets whose element type stemz cannot read (complex, bool, compound,
+/// strings), `type_name` saying what they hold: what to tell a user who finds no datacube.
+pub fn list_unsupported_cube_datasets(path: &Path) -> Result<Vec<CubeCandidate>> {
+    Ok(list_3d_4d_datasets(path)?
+        .into_iter()
+        .filter_map(|(c, numeric)| (!numeric).then_some(c))
+        .collect())
+}
+
+fn list_3d_4d_datasets(path: &Path) -> Result<Vec<(CubeCandidate, bool)>> {
     let file = open_file(path)?;
     let root = file
         .group("/")
@@ -304,7 +355,7 @@ fn walk(
     prefix: &str,
     depth: usize,
     visited: &mut Vec<(u64, hdf5::LocationToken)>,
-    found: &mut Vec<CubeCandidate>,
+    found: &mut Vec<(CubeCandidate, bool)>,
 ) {
     const MAX_DEPTH: usize = 32;
     if depth > MAX_DEPTH {
@@ -339,18 +390,20 @@ fn walk(
                 let Ok(desc) = ds.dtype().and_then(|t| t.to_descriptor()) else {
                     continue;
                 };
-                if matches!(
+                let numeric = matches!(
                     desc,
                     TypeDescriptor::Integer(_)
                         | TypeDescriptor::Unsigned(_)
                         | TypeDescriptor::Float(_)
-                ) {
-                    found.push(CubeCandidate {
+                );
+                found.push((
+                    CubeCandidate {
                         path: full,
                         shape,
-                        type_name: desc.to_string(),
-                    });
-                }
+                        type_name: type_label(&desc),
+                    },
+                    numeric,
+                ));
             }
             // Dangling external links and named datatypes are not datacubes.
             _ => {}
@@ -459,18 +512,26 @@ enum Layout {
 }
 
 impl H5Reader {
-    /// Open `dataset` (a path inside the file) of the HDF5 file at `path`.
+    /// Open the 4D `dataset` (a path inside the file) of the HDF5 file at `path`. A 3D dataset
+    /// is refused: it is a frame stack ([`H5Reader::open_frames`]) or a spectrum image
+    /// ([`H5Reader::open_spectra`]), and only the caller can say which.
     pub fn open(path: &Path, dataset: &str) -> Result<Self> {
-        Self::open_inner(path, dataset, None)
+        Self::open_inner(path, dataset, Axes3::Unknown)
     }
 
     /// Open a 3D frame stack `(N, dy, dx)` as the cube `(sy, sx, dy, dx)`; 4D datasets are
     /// opened as they are (and must then have that scan shape).
     pub fn open_frames(path: &Path, dataset: &str, scan: (usize, usize)) -> Result<Self> {
-        Self::open_inner(path, dataset, Some(scan))
+        Self::open_inner(path, dataset, Axes3::Frames(scan))
     }
 
-    fn open_inner(path: &Path, dataset: &str, scan: Option<(usize, usize)>) -> Result<Self> {
+    /// Open a 3D spectrum image `(sy, sx, E)` as the cube `(sy, sx, 1, E)`; a 4D dataset is
+    /// refused (the option does not apply to it).
+    pub fn open_spectra(path: &Path, dataset: &str) -> Result<Self> {
+        Self::open_inner(path, dataset, Axes3::Spectra)
+    }
+
+    fn open_inner(path: &Path, dataset: &str, axes: Axes3) -> Result<Self> {
         let file = open_file(path)?;
         let ds = file
             .dataset(dataset)
@@ -482,9 +543,18 @@ impl H5Reader {
             .map_err(|e| DataError::hdf5(path, format!("dataset {dataset}: {e}")))?;
         let dtype = dtype_of(&desc)
             .map_err(|m| DataError::format(path, format!("dataset {dataset}: {m}")))?;
-        let (shape, layout) = match (stored.as_slice(), scan) {
-            (&[a, b, c, d], None) => ([a, b, c, d], Layout::Cube4),
-            (&[a, b, c, d], Some((sy, sx))) => {
+        let (shape, layout) = match (stored.as_slice(), axes) {
+            (&[_, _, _, _], Axes3::Spectra) => {
+                return Err(DataError::format(
+                    path,
+                    format!(
+                        "dataset {dataset} is 4D {stored:?}: the spectrum-image option applies \
+                         only to 3D (sy, sx, E) datasets"
+                    ),
+                ))
+            }
+            (&[a, b, c, d], Axes3::Unknown) => ([a, b, c, d], Layout::Cube4),
+            (&[a, b, c, d], Axes3::Frames((sy, sx))) => {
                 if (a, b) != (sy, sx) {
                     return Err(DataError::format(
                         path,
@@ -495,8 +565,18 @@ impl H5Reader {
                 }
                 ([a, b, c, d], Layout::Cube4)
             }
-            (&[a, b, e], None) => ([a, b, 1, e], Layout::Spectra3),
-            (&[n, dy, dx], Some((sy, sx))) => {
+            (&[n, dy, dx], Axes3::Unknown) => {
+                return Err(DataError::format(
+                    path,
+                    format!(
+                        "dataset {dataset} is 3D {stored:?}: give --scan SYxSX if it is a stack \
+                         of {n} frames of {dy}x{dx}, or --spectrum-image if it is a spectrum \
+                         image (scan {n}x{dy}, {dx} channels)"
+                    ),
+                ))
+            }
+            (&[a, b, e], Axes3::Spectra) => ([a, b, 1, e], Layout::Spectra3),
+            (&[n, dy, dx], Axes3::Frames((sy, sx))) => {
                 if sy * sx != n {
                     return Err(DataError::format(
                         path,
@@ -519,6 +599,34 @@ impl H5Reader {
                 ))
             }
         };
+        // The shape is untrusted metadata: its byte count must at least be a number.
+        if shape
+            .iter()
+            .try_fold(dtype.itemsize(), |acc, &d| acc.checked_mul(d))
+            .is_none()
+        {
+            return Err(DataError::format(
+                path,
+                format!(
+                    "dataset {dataset}: shape {stored:?} of {dtype} holds more bytes than any \
+                     file can (its size overflows 64 bits)"
+                ),
+            ));
+        }
+        if let Some(chunk) = ds.chunk() {
+            let bytes = chunk
+                .iter()
+                .try_fold(dtype.itemsize(), |acc, &d| acc.checked_mul(d));
+            if bytes.is_none_or(|b| b > crate::chunk_guard::MAX_CHUNK_BYTES) {
+                return Err(DataError::format(
+                    path,
+                    format!(
+                        "dataset {dataset}: chunks {chunk:?} of {dtype} are larger than HDF5's \
+                         4 GiB limit"
+                    ),
+                ));
+            }
+        }
         let format = detect_format(&file);
         let mut details = vec![("stored_shape".to_owned(), format!("{stored:?}"))];
         details.push(("stored_type".to_owned(), describe_stored_type(&ds)));
@@ -557,6 +665,39 @@ impl H5Reader {
         self.format = format.into();
     }
 
+    /// Bytes of one chunk of the dataset (None when it is not chunked).
+    fn chunk_bytes(&self) -> Option<usize> {
+        let dims = self.ds.chunk()?;
+        dims.iter()
+            .try_fold(self.dtype.itemsize(), |acc, &d| acc.checked_mul(d))
+    }
+
+    /// One `H5Dread` of the box `start`/`count` (stored axes) into `out`, its filters limited
+    /// to chunks of this dataset's size. The status HDF5 returned.
+    fn read_box_raw(&self, start: &[hsize_t], count: &[hsize_t], out: &mut [u8]) -> Result<i32> {
+        let mem_type = native_type(self.dtype);
+        let ds_id = self.ds.id();
+        let limit = self
+            .chunk_bytes()
+            .unwrap_or(crate::chunk_guard::MAX_CHUNK_BYTES);
+        crate::chunk_guard::with_chunk_bytes(limit, || {
+            // SAFETY: `ds_id` is this reader's open dataset, the lock is held, and `out` holds
+            // exactly the box's elements of the memory type (checked by the callers).
+            locked(|| unsafe {
+                box_io(ds_id, start, count, &self.path, |mspace, fspace| {
+                    hdf5_sys::h5d::H5Dread(
+                        ds_id,
+                        mem_type,
+                        mspace,
+                        fspace,
+                        hdf5_sys::h5p::H5P_DEFAULT,
+                        out.as_mut_ptr().cast(),
+                    )
+                })
+            })
+        })
+    }
+
     /// Read the box `start`/`count` (in stored axes) into `out`.
     fn read_box(&self, start: &[hsize_t], count: &[hsize_t], out: &mut [u8]) -> Result<()> {
         let n: hsize_t = count.iter().product();
@@ -564,40 +705,104 @@ impl H5Reader {
         if n == 0 {
             return Ok(());
         }
-        let mem_type = native_type(self.dtype);
-        let ds_id = self.ds.id();
-        let path = &self.path;
-        // SAFETY: `ds_id` is this reader's open dataset and `out` holds the slab's elements (checked above).
-        locked(|| unsafe {
-            let status = box_io(ds_id, start, count, path, |mspace, fspace| {
-                hdf5_sys::h5d::H5Dread(
-                    ds_id,
-                    mem_type,
-                    mspace,
-                    fspace,
-                    hdf5_sys::h5p::H5P_DEFAULT,
-                    out.as_mut_ptr().cast(),
-                )
-            })?;
-            if status < 0 {
-                // The usual cause for readable metadata but unreadable chunks is a filter
-                // plugin that is not registered.
-                let filters = self.info().filters;
-                let hint = if filters.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (filters: {})", filters.join(", "))
-                };
-                return Err(DataError::hdf5(
-                    path,
-                    format!(
-                        "reading {} at {start:?}+{count:?} failed{hint}",
-                        self.dataset_path
-                    ),
-                ));
+        if self.read_box_raw(start, count, out)? >= 0 {
+            return Ok(());
+        }
+        // A filter that failed left its reason; find which chunk it was by reading the box
+        // again one chunk at a time (only on this error path, one chunk of memory).
+        let reason = crate::chunk_guard::take_failure();
+        if let Some((offset, reason)) = self.locate_bad_chunk(start, count, reason.clone()) {
+            return Err(DataError::format(
+                &self.path,
+                format!(
+                    "dataset {}: the chunk at offset {offset:?} cannot be decoded: {reason}",
+                    self.dataset_path
+                ),
+            ));
+        }
+        // The usual cause for readable metadata but unreadable chunks is a filter plugin
+        // that is not registered.
+        let filters = self.info().filters;
+        let hint = match (reason, filters.is_empty()) {
+            (Some(r), _) => format!(": {r}"),
+            (None, true) => String::new(),
+            (None, false) => format!(" (filters: {})", filters.join(", ")),
+        };
+        Err(DataError::hdf5(
+            &self.path,
+            format!(
+                "reading {} at {start:?}+{count:?} failed{hint}",
+                self.dataset_path
+            ),
+        ))
+    }
+
+    /// The offset of the first chunk inside the box that fails to read, with the reason its
+    /// filter gave (or `fallback`).
+    fn locate_bad_chunk(
+        &self,
+        start: &[hsize_t],
+        count: &[hsize_t],
+        fallback: Option<String>,
+    ) -> Option<(Vec<hsize_t>, String)> {
+        let chunk: Vec<hsize_t> = self.ds.chunk()?.iter().map(|&c| c as hsize_t).collect();
+        if chunk.len() != start.len() || chunk.contains(&0) {
+            return None;
+        }
+        let first: Vec<hsize_t> = start.iter().zip(&chunk).map(|(s, c)| s / c).collect();
+        let last: Vec<hsize_t> = start
+            .iter()
+            .zip(count)
+            .zip(&chunk)
+            .map(|((s, n), c)| (s + n - 1) / c)
+            .collect();
+        let mut cell = first.clone();
+        let mut buf = Vec::new();
+        loop {
+            let lo: Vec<hsize_t> = (0..cell.len())
+                .map(|i| (cell[i] * chunk[i]).max(start[i]))
+                .collect();
+            let n: Vec<hsize_t> = (0..cell.len())
+                .map(|i| ((cell[i] + 1) * chunk[i]).min(start[i] + count[i]) - lo[i])
+                .collect();
+            let bytes = n.iter().product::<hsize_t>() as usize * self.dtype.itemsize();
+            buf.resize(bytes, 0);
+            if let Ok(status) = self.read_box_raw(&lo, &n, &mut buf) {
+                if status < 0 {
+                    let offset = (0..cell.len()).map(|i| cell[i] * chunk[i]).collect();
+                    let sealed = self
+                        .info()
+                        .filters
+                        .iter()
+                        .any(|f| f.starts_with("fletcher32"));
+                    let reason = crate::chunk_guard::take_failure()
+                        .or(fallback)
+                        .unwrap_or_else(|| {
+                            if sealed {
+                                "HDF5 refused it: its Fletcher-32 checksum does not match (the \
+                                 chunk was altered after it was written)"
+                            } else {
+                                "HDF5 could not read it"
+                            }
+                            .to_owned()
+                        });
+                    return Some((offset, reason));
+                }
             }
-            Ok(())
-        })
+            // Next cell of the chunk grid, last axis fastest.
+            let mut axis = cell.len();
+            loop {
+                if axis == 0 {
+                    return None;
+                }
+                axis -= 1;
+                if cell[axis] < last[axis] {
+                    cell[axis] += 1;
+                    break;
+                }
+                cell[axis] = first[axis];
+            }
+        }
     }
 }
 

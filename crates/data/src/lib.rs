@@ -9,6 +9,7 @@
 //! `open` picks one from the file's content.
 
 pub mod atomic;
+pub mod chunk_guard;
 pub mod cube;
 pub mod emd;
 pub mod error;

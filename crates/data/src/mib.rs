@@ -12,7 +12,10 @@
 //! rosettasciio's `file_reader` applies.
 //!
 //! The scan shape is not in the `.mib`: it comes from the caller, the `.hdr` (`ScanX`/`ScanY`,
-//! else `Frames per Trigger`), or a lone frame; otherwise opening fails asking for `--scan`.
+//! else `Frames per Trigger`), a lone frame, or the frames' own timestamps
+//! ([`line_length_from_timestamps`], rosettasciio's rule: the flyback to each new line makes a
+//! gap longer than the mean between frames; the first such gap ends the first line); otherwise
+//! opening fails asking for `--scan`.
 
 use crate::cube::{CubeReader, DType, Hyperslab, Shape4, SourceInfo};
 use crate::error::{DataError, Result};
@@ -350,8 +353,9 @@ impl MibHeader {
                         ),
                     ));
                 }
-                let payload_bytes = (cols * h)
-                    .checked_mul(bits * subframes)
+                let payload_bytes = cols
+                    .checked_mul(h)
+                    .and_then(|n| n.checked_mul(bits * subframes))
                     .map(|b| b / 8)
                     .ok_or_else(overflow)?;
                 let det_shape = if quad {
@@ -455,6 +459,64 @@ fn place_raw_image(layout: &RawLayout, image: &[u32], out: &mut [u32], shift: u3
     }
 }
 
+/// Frames whose timestamps the scan inference reads (rosettasciio's `max_index`).
+const TIMESTAMP_FRAMES: usize = 10_000;
+
+/// The acquisition timestamp of a frame header: its fourth field from the end (rosettasciio's
+/// `header.split(",")[-4]`), e.g. `2021-04-15T13:43:47.008505401Z`.
+fn timestamp_field(head: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(head);
+    let fields: Vec<&str> = text.split(',').collect();
+    let f = fields.len().checked_sub(4).map(|i| fields[i])?;
+    Some(f.trim().to_owned())
+}
+
+/// Nanoseconds since 1970 of `YYYY-MM-DD[T ]HH:MM:SS[.fraction][Z]`, or None.
+fn parse_timestamp_ns(t: &str) -> Option<i128> {
+    let t = t.trim().trim_end_matches('Z');
+    let (date, time) = t.split_once(['T', ' '])?;
+    let mut d = date.split('-').map(|v| v.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
+    let mut h = hms.split(':').map(|v| v.parse::<i64>().ok());
+    let (hh, mm, ss) = (h.next()??, h.next()??, h.next()??);
+    if !frac.chars().all(|c| c.is_ascii_digit()) || frac.len() > 9 {
+        return None;
+    }
+    let ns_frac: i64 = format!("{frac:0<9}").parse().ok()?;
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = i128::from(days) * 86_400 + i128::from(hh * 3600 + mm * 60 + ss);
+    Some(secs * 1_000_000_000 + i128::from(ns_frac))
+}
+
+/// The scan line length the frame timestamps show, as rosettasciio infers it: the index of the
+/// first gap between consecutive frames longer than the mean gap, plus one. None when the
+/// timestamps cannot be read or show no such gap (a single line, or no flyback), or the line
+/// would be one frame long.
+pub fn line_length_from_timestamps(timestamps: &[String]) -> Option<usize> {
+    let times: Vec<i128> = timestamps
+        .iter()
+        .map(|t| parse_timestamp_ns(t))
+        .collect::<Option<_>>()?;
+    if times.len() < 2 {
+        return None;
+    }
+    let gaps: Vec<f64> = times.windows(2).map(|w| (w[1] - w[0]) as f64).collect();
+    let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
+    let first = gaps.iter().position(|&g| g - mean > 0.0)?;
+    (first + 1 > 1).then_some(first + 1)
+}
+
 /// Keys of a `.hdr` sidecar (`Key:\tValue` lines).
 fn parse_hdr(text: &str) -> Vec<(String, String)> {
     text.lines()
@@ -502,6 +564,17 @@ pub struct MibReader {
 impl MibReader {
     /// Open `path`, check its frame structure, and settle the scan shape (see the module docs).
     pub fn open(path: &Path, opts: &MibOptions) -> Result<MibReader> {
+        Self::open_inner(path, opts, false)
+    }
+
+    /// Open `path` even when its scan shape cannot be settled: the frames are then read as one
+    /// scan line `(1, N)` and the scan shape source says it is unknown and why (for `inspect`,
+    /// which shows what it can: frames, detector, dtype, values).
+    pub fn open_unknown_scan(path: &Path) -> Result<MibReader> {
+        Self::open_inner(path, &MibOptions::default(), true)
+    }
+
+    fn open_inner(path: &Path, opts: &MibOptions, unknown_ok: bool) -> Result<MibReader> {
         let mut file = File::open(path).map_err(|e| DataError::io(path, e))?;
         let file_len = file.metadata().map_err(|e| DataError::io(path, e))?.len();
         if file_len == 0 {
@@ -513,7 +586,11 @@ impl MibReader {
             .map_err(|e| DataError::io(path, e))?;
         let header = MibHeader::parse(path, &head)?;
         let geometry = header.geometry(path)?;
-        let frame_bytes = (header.header_len + geometry.payload_bytes) as u64;
+        let frame_bytes = header
+            .header_len
+            .checked_add(geometry.payload_bytes)
+            .ok_or_else(|| DataError::format(path, "frame size does not fit in memory sizes"))?
+            as u64;
         let mut frames_in_file = (file_len / frame_bytes) as usize;
         let tail = file_len % frame_bytes;
         let mut notes = Vec::new();
@@ -560,14 +637,43 @@ impl MibReader {
                     path,
                     format!(
                         "truncated last frame: file size {file_len} is {frames_in_file} whole \
-                         frames of {frame_bytes} bytes plus {tail} bytes (use drop_truncated / \
-                         --drop-truncated to ignore it)"
+                         frames of {frame_bytes} bytes plus {tail} bytes (to read the whole \
+                         frames, cut a copy to {} bytes, e.g. `truncate -s {}`)",
+                        file_len - tail,
+                        file_len - tail
                     ),
                 ));
             }
         }
 
-        let (scan, scan_source) = Self::scan_shape(path, opts, frames_in_file, &mut notes)?;
+        let header_len = header.header_len;
+        let timestamps = || -> Result<Vec<String>> {
+            // rosettasciio looks at the first 10 000 frames.
+            let n = frames_in_file.min(TIMESTAMP_FRAMES);
+            let mut head = vec![0u8; header_len];
+            let mut out = Vec::with_capacity(n);
+            for idx in 0..n {
+                file.seek(SeekFrom::Start(idx as u64 * frame_bytes))
+                    .and_then(|_| file.read_exact(&mut head))
+                    .map_err(|e| DataError::io(path, e))?;
+                out.push(timestamp_field(&head).unwrap_or_default());
+            }
+            Ok(out)
+        };
+        let (scan, scan_source) =
+            match Self::scan_shape(path, opts, frames_in_file, timestamps, &mut notes) {
+                Ok(s) => s,
+                Err(e) if unknown_ok => (
+                    (1, frames_in_file),
+                    format!(
+                    "UNKNOWN: {frames_in_file} frames shown as one line (pass --scan SYxSX); {}",
+                    e.to_string()
+                        .strip_prefix(&format!("{}: ", path.display()))
+                        .unwrap_or(&e.to_string())
+                ),
+                ),
+                Err(e) => return Err(e),
+            };
         frames_in_file = frames_in_file.min(scan.0 * scan.1);
         let shape = [scan.0, scan.1, geometry.det_shape.0, geometry.det_shape.1];
         Ok(MibReader {
@@ -589,6 +695,7 @@ impl MibReader {
         path: &Path,
         opts: &MibOptions,
         frames: usize,
+        timestamps: impl FnOnce() -> Result<Vec<String>>,
         notes: &mut Vec<String>,
     ) -> Result<((usize, usize), String)> {
         let hdr_path = path.with_extension("hdr");
@@ -598,6 +705,35 @@ impl MibReader {
                 .and_then(|f| f.take(MAX_HDR_BYTES).read_to_end(&mut bytes))
                 .map_err(|e| DataError::io(&hdr_path, e))?;
             Some(parse_hdr(&String::from_utf8_lossy(&bytes)))
+        } else {
+            None
+        };
+        // Only consulted when nothing else gives the scan (reads one header per frame).
+        let get = |k: &str| hdr.as_deref().and_then(|h| hdr_get(h, k));
+        let fpt_above_1 = get("Frames per Trigger (Number)")
+            .and_then(|v| v.parse::<usize>().ok())
+            .is_some_and(|f| f > 1);
+        let needs_timestamps = opts.scan.is_none()
+            && frames > 1
+            && !(get("ScanX").is_some() && get("ScanY").is_some())
+            && !fpt_above_1;
+        let timed = if needs_timestamps {
+            match line_length_from_timestamps(&timestamps()?) {
+                Some(sx) if frames % sx == 0 => Some((
+                    (frames / sx, sx),
+                    format!("frame timestamps (a flyback gap every {sx} frames)"),
+                )),
+                Some(sx) => {
+                    return Err(DataError::format(
+                        path,
+                        format!(
+                            "the frame timestamps show lines of {sx} frames, which do not divide \
+                             the {frames} frames; pass --scan SYxSX"
+                        ),
+                    ))
+                }
+                None => None,
+            }
         } else {
             None
         };
@@ -628,24 +764,31 @@ impl MibReader {
                     )
                 }
                 _ if frames == 1 => ((1, 1), "single frame".to_string()),
-                _ => {
-                    return Err(DataError::format(
-                        path,
-                        format!(
-                            "{frames} frames and no scan shape ({} has no ScanX/ScanY and no \
-                             Frames per Trigger above 1); pass --scan SYxSX",
-                            hdr_path.display()
-                        ),
-                    ))
-                }
+                _ => match timed {
+                    Some(scan) => scan,
+                    None => {
+                        return Err(DataError::format(
+                            path,
+                            format!(
+                                "{frames} frames and no scan shape ({} has no ScanX/ScanY and \
+                                 no Frames per Trigger above 1, and the frame timestamps show \
+                                 no line flyback); pass --scan SYxSX",
+                                hdr_path.display()
+                            ),
+                        ))
+                    }
+                },
             }
         } else if frames == 1 {
             ((1, 1), "single frame".to_string())
+        } else if let Some(scan) = timed {
+            scan
         } else {
             return Err(DataError::format(
                 path,
                 format!(
-                    "{frames} frames and no scan shape (no {} next to it); pass --scan SYxSX",
+                    "{frames} frames and no scan shape (no {} next to it, and the frame \
+                     timestamps show no line flyback); pass --scan SYxSX",
                     hdr_path.display()
                 ),
             ));

@@ -19,6 +19,9 @@ pub struct OpenOptions {
     pub scan: Option<(usize, usize)>,
     /// `.mib`: drop an incomplete last frame instead of failing.
     pub drop_truncated: bool,
+    /// HDF5: the 3D dataset is a spectrum image `(sy, sx, E)`, read as `(sy, sx, 1, E)`
+    /// (a 3D dataset needs this or `scan`; both, or this on 4D data, is an error).
+    pub spectrum_image: bool,
 }
 
 /// What the first bytes say a file is.
@@ -71,18 +74,43 @@ pub fn sniff(path: &Path) -> Result<Format> {
 
 /// Open any supported datacube file.
 pub fn open(path: &Path, opts: &OpenOptions) -> Result<Box<dyn CubeReader>> {
-    if !path.exists() {
-        return Err(DataError::format(path, "file does not exist"));
+    if let Err(e) = std::fs::metadata(path) {
+        // A link that leads nowhere is not "missing": say what is wrong with it.
+        let what = match (std::fs::symlink_metadata(path).is_ok(), e.raw_os_error()) {
+            (_, Some(libc::ELOOP)) => "symbolic link loop (too many levels of links)".to_owned(),
+            (true, _) => "dangling symbolic link (its target does not exist)".to_owned(),
+            (false, _) if e.kind() == std::io::ErrorKind::NotFound => {
+                "file does not exist".to_owned()
+            }
+            _ => e.to_string(),
+        };
+        return Err(DataError::format(path, what));
     }
     if path.is_dir() {
         return Err(DataError::format(path, "is a directory, not a file"));
     }
     match sniff(path)? {
+        Format::Hdf5 if opts.spectrum_image => {
+            if opts.scan.is_some() {
+                return Err(DataError::format(
+                    path,
+                    "--scan (a frame stack) and --spectrum-image exclude each other",
+                ));
+            }
+            Ok(Box::new(emd::open_emd_spectra(
+                path,
+                opts.dataset.as_deref(),
+            )?))
+        }
         Format::Hdf5 => Ok(Box::new(emd::open_emd(
             path,
             opts.dataset.as_deref(),
             opts.scan,
         )?)),
+        Format::Npy | Format::Mib if opts.spectrum_image => Err(DataError::format(
+            path,
+            "--spectrum-image applies only to 3D HDF5 datasets",
+        )),
         Format::Mib => Ok(Box::new(MibReader::open(
             path,
             &MibOptions {
@@ -90,6 +118,18 @@ pub fn open(path: &Path, opts: &OpenOptions) -> Result<Box<dyn CubeReader>> {
                 drop_truncated: opts.drop_truncated,
             },
         )?)),
-        Format::Npy => Ok(Box::new(NpyReader::open(path)?)),
+        Format::Npy => {
+            let r = NpyReader::open(path)?;
+            if opts.scan.is_some() {
+                return Err(DataError::format(
+                    path,
+                    format!(
+                        "--scan does not apply: a .npy array carries its own shape {:?}",
+                        r.header().file_shape
+                    ),
+                ));
+            }
+            Ok(Box::new(r))
+        }
     }
 }

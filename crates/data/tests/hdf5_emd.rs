@@ -139,8 +139,13 @@ fn follows_the_arina_master_files_external_link_and_lists_foreign_filters() {
         "{:?}",
         info.filters
     );
-    // Without a scan shape, a 3D dataset is a spectrum image.
-    let r = open_emd(&path, None, None).unwrap();
+    // Without a scan shape, a 3D dataset is refused: frame stack or spectrum image is not guessed.
+    let err = open_emd(&path, None, None).err().unwrap().to_string();
+    assert!(
+        err.contains("--scan") && err.contains("--spectrum-image"),
+        "{err}"
+    );
+    let r = emd::open_emd_spectra(&path, None).unwrap();
     assert_eq!(r.shape(), [16, 192, 1, 192]);
     // A wrong scan shape is refused.
     let err = open_emd(&path, None, Some((3, 3)))
@@ -404,7 +409,11 @@ fn spectrum_images_and_frame_stacks_map_to_four_axes() {
             .unwrap();
         ds.write_raw(&values).unwrap();
     }
-    let mut si = H5Reader::open(&path, "si").unwrap();
+    assert!(
+        H5Reader::open(&path, "si").is_err(),
+        "a 3D dataset is not guessed"
+    );
+    let mut si = H5Reader::open_spectra(&path, "si").unwrap();
     assert_eq!(si.shape(), [2, 3, 1, 4]);
     assert_eq!(read_all(&mut si), u16_bytes(&values));
     let mut st = H5Reader::open_frames(&path, "stack", (2, 3)).unwrap();

@@ -16,6 +16,10 @@ pub struct RunInfo {
     /// `K/N` when this folder holds one shard of the matrix.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
+    /// Rows this run (or shard) is to hold when complete: configurations × runs, so
+    /// `bench-merge` can tell a finished shard from one that stopped early.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_rows: Option<usize>,
     /// SHA-256 of each dataset's element bytes (from the manifest or computed), by dataset name.
     pub datasets: BTreeMap<String, String>,
     pub software: Software,
@@ -284,6 +288,7 @@ mod tests {
             runs: 3,
             cache: "warm".into(),
             shard: None,
+            expected_rows: None,
             datasets: BTreeMap::from([("a".into(), "00".into())]),
             software: Software::current(BTreeMap::new()),
             machine: Machine::current(),

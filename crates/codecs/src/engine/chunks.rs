@@ -76,6 +76,17 @@ pub(crate) fn read_stored(
     let Some((_, size)) = entry(ds, origin, path)? else {
         return Ok(None);
     };
+    // The index is untrusted too: a chunk cannot be larger than the file holding it.
+    let file_len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if size > file_len {
+        return Err(CodecError::format(
+            path,
+            format!(
+                "the index says the chunk at offset {origin:?} is {size} bytes, more than the \
+                 whole file ({file_len})"
+            ),
+        ));
+    }
     let offset = origin.map(|v| v as hsize_t);
     let mut buf = vec![0u8; size as usize];
     let mut mask = 0u32;

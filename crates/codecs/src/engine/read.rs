@@ -25,6 +25,8 @@ pub struct Hdf5Cube {
     dtype: DType,
     chunk: Shape4,
     filter: Option<FilterSpec>,
+    /// The pipeline ends with Fletcher-32: stored chunks carry a checksum to check and strip.
+    fletcher32: bool,
     pool: Option<rayon::ThreadPool>,
     /// Decoded-chunk buffers, reused across slabs.
     scratch: Vec<Vec<u8>>,
@@ -58,8 +60,13 @@ impl Hdf5Cube {
             .chunk()
             .and_then(|c| c.try_into().ok())
             .ok_or_else(|| CodecError::format(path, format!("{dataset} is not chunked")))?;
-        let ids: Vec<u32> = ds.filters().iter().map(|f| f.id() as u32).collect();
+        let mut ids: Vec<u32> = ds.filters().iter().map(|f| f.id() as u32).collect();
         let want: Vec<u32> = filter.iter().map(|f| f.id()).collect();
+        // A checksum after the method's filter (`--checksum`) is part of any method's pipeline.
+        let fletcher32 = ids.last() == Some(&filters::FLETCHER32_ID);
+        if fletcher32 {
+            ids.pop();
+        }
         if ids != want {
             return Err(CodecError::format(
                 path,
@@ -79,6 +86,7 @@ impl Hdf5Cube {
             dtype,
             chunk,
             filter,
+            fletcher32,
             pool,
             scratch: Vec::new(),
         })
@@ -87,23 +95,29 @@ impl Hdf5Cube {
     fn read_serial(&self, slab: &Hyperslab, out: &mut [u8]) -> Result<()> {
         let (fspace, mspace) = h5::select_box(self.ds.id(), slab, &self.path)?;
         let mtype = h5::native_type(self.dtype);
-        // SAFETY: `out` holds exactly the slab's elements of the memory type (checked by
-        // `read_slab`); the spaces are open for the call.
-        let status = hdf5::sync::sync(|| unsafe {
-            hdf5_sys::h5d::H5Dread(
-                self.ds.id(),
-                mtype,
-                mspace.id(),
-                fspace.id(),
-                H5P_DEFAULT,
-                out.as_mut_ptr().cast(),
-            )
+        let chunk_bytes = self.chunk.iter().product::<usize>() * self.dtype.itemsize();
+        let status = stemz_data::chunk_guard::with_chunk_bytes(chunk_bytes, || {
+            // SAFETY: `out` holds exactly the slab's elements of the memory type (checked by
+            // `read_slab`); the spaces are open for the call.
+            hdf5::sync::sync(|| unsafe {
+                hdf5_sys::h5d::H5Dread(
+                    self.ds.id(),
+                    mtype,
+                    mspace.id(),
+                    fspace.id(),
+                    H5P_DEFAULT,
+                    out.as_mut_ptr().cast(),
+                )
+            })
         });
         if status < 0 {
+            let reason = stemz_data::chunk_guard::take_failure()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default();
             return Err(CodecError::hdf5(
                 &self.path,
                 format!(
-                    "{}: reading slab {:?}+{:?} failed",
+                    "{}: reading slab {:?}+{:?} failed{reason}",
                     self.dataset, slab.origin, slab.extent
                 ),
             ));
@@ -129,12 +143,13 @@ impl Hdf5Cube {
         }
         let mut stored = Vec::with_capacity(boxes.len());
         for b in &boxes {
-            stored.push(read_stored(self.ds.id(), b.origin, &self.path)?);
+            stored.push((b.origin, read_stored(self.ds.id(), b.origin, &self.path)?));
         }
         if self.scratch.len() < boxes.len() {
             self.scratch.resize_with(boxes.len(), Vec::new);
         }
         let filter = self.filter.as_ref();
+        let fletcher32 = self.fletcher32;
         let path = &self.path;
         let scratch = &mut self.scratch[..boxes.len()];
         let pool = self
@@ -142,19 +157,31 @@ impl Hdf5Cube {
             .as_ref()
             .ok_or_else(|| CodecError::Invalid("no thread pool".into()))?;
         pool.install(|| {
-            scratch
-                .par_iter_mut()
-                .zip(stored.par_iter())
-                .try_for_each(|(buf, st)| -> Result<()> {
+            scratch.par_iter_mut().zip(stored.par_iter()).try_for_each(
+                |(buf, (origin, st))| -> Result<()> {
                     buf.resize(chunk_bytes, 0);
+                    let st: Option<(u32, &[u8])> = match st {
+                        Some((mask, bytes)) if fletcher32 => {
+                            let payload = filters::fletcher32::strip(bytes).map_err(|e| {
+                                CodecError::format(
+                                    path,
+                                    format!("the chunk at offset {origin:?} is damaged: {e}"),
+                                )
+                            })?;
+                            Some((*mask, payload))
+                        }
+                        Some((mask, bytes)) => Some((*mask, bytes.as_slice())),
+                        None => None,
+                    };
                     match st {
                         None => buf.fill(0),
-                        Some((mask, bytes)) if *mask != 0 || filter.is_none() => {
+                        Some((mask, bytes)) if mask != 0 || filter.is_none() => {
                             if bytes.len() != chunk_bytes {
                                 return Err(CodecError::format(
                                     path,
                                     format!(
-                                        "raw chunk of {} bytes, expected {chunk_bytes}",
+                                        "the chunk at offset {origin:?} is stored raw in {} \
+                                         bytes, expected {chunk_bytes}",
                                         bytes.len()
                                     ),
                                 ));
@@ -163,13 +190,20 @@ impl Hdf5Cube {
                         }
                         Some((_, bytes)) => {
                             if let Some(f) = filter {
-                                f.decode(bytes, item, &chunk, buf)
-                                    .map_err(|e| CodecError::filter(path, e))?;
+                                f.decode(bytes, item, &chunk, buf).map_err(|e| {
+                                    CodecError::format(
+                                        path,
+                                        format!(
+                                            "the chunk at offset {origin:?} cannot be decoded: {e}"
+                                        ),
+                                    )
+                                })?;
                             }
                         }
                     }
                     Ok(())
-                })
+                },
+            )
         })?;
         for (b, buf) in boxes.iter().zip(self.scratch.iter()) {
             let region = intersect(b, slab);

@@ -51,11 +51,16 @@ pub(super) fn write_hdf5(
         shape,
         dtype,
         Some(chunk),
-        |dcpl| match &filter {
-            Some(f) => f
-                .apply(dcpl, item, &chunk)
-                .map_err(|e| stemz_data::DataError::hdf5(temp, e)),
-            None => Ok(()),
+        |dcpl| {
+            if let Some(f) = &filter {
+                f.apply(dcpl, item, &chunk)
+                    .map_err(|e| stemz_data::DataError::hdf5(temp, e))?;
+            }
+            if opts.checksum {
+                add_fletcher32(dcpl, temp)
+                    .map_err(|e| stemz_data::DataError::Invalid(e.to_string()))?;
+            }
+            Ok(())
         },
     )?;
     if opts.layout == Layout::Emd {
@@ -70,7 +75,7 @@ pub(super) fn write_hdf5(
                 ds.id(),
                 temp,
                 chunk,
-                filter.as_ref(),
+                (filter.as_ref(), opts.checksum),
                 &pool,
                 opts.slab_bytes,
             )?
@@ -80,6 +85,18 @@ pub(super) fn write_hdf5(
     ds.close(temp, "closing the dataset (H5Dclose)")?;
     file.close().map_err(|e| CodecError::hdf5(temp, e))?;
     Ok(chunk)
+}
+
+/// Append HDF5's Fletcher-32 filter to the pipeline of `dcpl` (after the method's filter).
+fn add_fletcher32(dcpl: hid_t, path: &Path) -> Result<()> {
+    // SAFETY: `dcpl` is the dataset-creation property list the caller created and still holds.
+    if hdf5::sync::sync(|| unsafe { hdf5_sys::h5p::H5Pset_fletcher32(dcpl) }) < 0 {
+        return Err(CodecError::hdf5(
+            path,
+            "cannot add the Fletcher-32 checksum filter",
+        ));
+    }
+    Ok(())
 }
 
 pub(super) fn build_pool(threads: usize, path: &Path) -> Result<rayon::ThreadPool> {
@@ -158,7 +175,7 @@ fn write_parallel(
     ds: hid_t,
     path: &Path,
     chunk: Shape4,
-    filter: Option<&FilterSpec>,
+    (filter, checksum): (Option<&FilterSpec>, bool),
     pool: &rayon::ThreadPool,
     slab_bytes: usize,
 ) -> Result<()> {
@@ -185,7 +202,16 @@ fn write_parallel(
                 let whole = Hyperslab::full(shape);
                 let boxes: Vec<Hyperslab> = Hyperslab::tiles(shape, chunk).collect();
                 for part in boxes.chunks(batch) {
-                    send(encode(pool, all, &whole, part, chunk, item, filter, path)?)?;
+                    send(encode(
+                        pool,
+                        all,
+                        &whole,
+                        part,
+                        chunk,
+                        item,
+                        (filter, checksum),
+                        path,
+                    )?)?;
                 }
             } else {
                 let mut buf = Vec::new();
@@ -194,7 +220,16 @@ fn write_parallel(
                     reader.read_slab(&slab, &mut buf)?;
                     let boxes = chunks_in(&slab, chunk);
                     for part in boxes.chunks(batch) {
-                        send(encode(pool, &buf, &slab, part, chunk, item, filter, path)?)?;
+                        send(encode(
+                            pool,
+                            &buf,
+                            &slab,
+                            part,
+                            chunk,
+                            item,
+                            (filter, checksum),
+                            path,
+                        )?)?;
                     }
                 }
             }
@@ -220,7 +255,7 @@ fn encode(
     boxes: &[Hyperslab],
     chunk: Shape4,
     item: usize,
-    filter: Option<&FilterSpec>,
+    (filter, checksum): (Option<&FilterSpec>, bool),
     path: &Path,
 ) -> Result<Vec<Encoded>> {
     let chunk_bytes = chunk.iter().product::<usize>() * item;
@@ -246,6 +281,13 @@ fn encode(
                         Ok(None) => (1, raw),
                         Err(e) => return Err(CodecError::filter(path, e)),
                     },
+                };
+                // The checksum filter runs on whatever the first filter produced (declined or
+                // not), as in HDF5's own pipeline.
+                let bytes = if checksum {
+                    filters::fletcher32::append(bytes)
+                } else {
+                    bytes
                 };
                 Ok(Encoded {
                     origin: b.origin,

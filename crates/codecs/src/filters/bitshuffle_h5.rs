@@ -150,7 +150,8 @@ pub(super) fn decode(
         ));
     }
     let n = total / elem_size;
-    let mut shuffled = vec![0u8; block * elem_size];
+    // No block is longer than the chunk, whatever the header's block size says.
+    let mut shuffled = vec![0u8; block.min(n) * elem_size];
     let (sizes, leftover) = blocks(n, block);
     let mut pos = 12;
     let mut done = 0;

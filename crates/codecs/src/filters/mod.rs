@@ -18,6 +18,7 @@ mod bitshuffle_h5;
 mod blosc;
 mod blosc2;
 mod deflate;
+pub mod fletcher32;
 mod lz4;
 mod lzf;
 mod plugins;
@@ -191,6 +192,8 @@ impl FilterError {
 
 /// HDF5 filter ids.
 pub const DEFLATE_ID: u32 = 1;
+/// HDF5's Fletcher-32 checksum filter (`--checksum`).
+pub const FLETCHER32_ID: u32 = 3;
 pub const SZIP_ID: u32 = 4;
 pub const LZF_ID: u32 = 32000;
 pub const BLOSC_ID: u32 = 32001;
@@ -499,7 +502,8 @@ fn check_typesize(filter: &'static str, nbytes: usize, typesize: usize) -> Resul
 }
 
 /// Register every filter stemz needs with the HDF5 library of this process (idempotent, thread-safe):
-/// 32004, 32008, 32015 implemented in Rust here, 32026 over c-blosc2, plus hdf5-metno's blosc (32001) and lzf (32000).
+/// 32004, 32008, 32015 implemented in Rust here, 32026 over c-blosc2, and 32001 and 32000 with
+/// our decoders around c-blosc and liblzf (replacing hdf5-metno's classes).
 ///
 /// Note: 32000 is re-registered with this module's class (h5py's set_local, see `plugins`),
 /// replacing hdf5-metno's, so files record h5py's cd_values (4, 261, chunk bytes).

@@ -1,10 +1,15 @@
 //! Registration of the Rust-implemented filters 32004 (LZ4), 32008 (Bitshuffle), 32015
-//! (Zstd) and 32026 (Blosc2, Rust glue over c-blosc2) with libhdf5, so HDF5's own pipeline (h5py-style writes, reading any file) uses the
+//! (Zstd), 32026 (Blosc2, Rust glue over c-blosc2) and 32001 (Blosc, see below) with libhdf5, so HDF5's own pipeline (h5py-style writes, reading any file) uses the
 //! very codecs of this module.
 //!
 //! 32000 (LZF) is registered here too, replacing hdf5-metno's class: its set_local stores
 //! lzf-sys's LZF_VERSION 262 where h5py stores 261, and files should record what h5py records.
 //! Its codec is the same liblzf call either way.
+//!
+//! 32001 (Blosc) is registered here too, replacing hdf5-metno's class, whose decoder trusts the
+//! chunk's header (`blosc_cbuffer_sizes` and `blosc_decompress` without the source length):
+//! ours checks the buffer with `blosc_cbuffer_validate` and the decoded size against the
+//! dataset's chunk first. Its set_local and encoder are hdf5-blosc's, so files are unchanged.
 //!
 //! The callbacks follow HDF5's H5Z contract: on success the input buffer is released and
 //! replaced by one from `H5allocate_memory`, `*buf_size` is its size and the return value the
@@ -25,13 +30,15 @@ use hdf5_sys::h5z::{H5Z_class2_t, H5Z_filter_t, H5Zregister, H5Z_CLASS_T_VERS, H
 use super::{
     bitshuffle_h5, blosc2, lz4, zstd, BitshuffleCodec, BloscCompressor, FilterError, Shuffle,
 };
-use super::{lzf, BITSHUFFLE_ID, BLOSC2_ID, LZ4_ID, LZF_ID, ZSTD_ID};
+use super::{blosc, lzf, BITSHUFFLE_ID, BLOSC2_ID, BLOSC_ID, LZ4_ID, LZF_ID, ZSTD_ID};
+use stemz_data::chunk_guard;
 
 const LZ4_NAME: &[u8] = b"HDF5 lz4 filter (stemz)\0";
 const BSHUF_NAME: &[u8] = b"bitshuffle (stemz)\0";
 const ZSTD_NAME: &[u8] = b"HDF5 zstd filter (stemz)\0";
 const LZF_NAME: &[u8] = b"lzf\0";
 const BLOSC2_NAME: &[u8] = b"blosc2 (stemz)\0";
+const BLOSC_NAME: &[u8] = b"blosc\0";
 
 /// zstd's ZSTD_CLEVEL_DEFAULT, used by the plugin when no level is given.
 const ZSTD_DEFAULT_LEVEL: i32 = 3;
@@ -63,6 +70,12 @@ pub(super) fn register() -> Result<(), FilterError> {
                         BLOSC2_NAME,
                         Some(set_local_blosc2 as SetLocalFn),
                         filter_blosc2,
+                    ),
+                    (
+                        BLOSC_ID,
+                        BLOSC_NAME,
+                        Some(set_local_blosc as SetLocalFn),
+                        filter_blosc,
                     ),
                 ];
                 for (id, name, set_local, filter) in classes {
@@ -125,8 +138,17 @@ unsafe fn run(
     };
     let input = std::slice::from_raw_parts((*buf).cast::<u8>().cast_const(), nbytes);
     let reverse = flags & H5Z_FLAG_REVERSE != 0;
-    let Ok(Ok(output)) = catch_unwind(AssertUnwindSafe(|| f(reverse, cd, input))) else {
-        return 0;
+    let output = match catch_unwind(AssertUnwindSafe(|| f(reverse, cd, input))) {
+        Ok(Ok(output)) => output,
+        Ok(Err(e)) => {
+            // HDF5 only sees 0; the reader that called H5Dread reports this reason.
+            chunk_guard::record_failure(e.to_string());
+            return 0;
+        }
+        Err(_) => {
+            chunk_guard::record_failure("filter panicked".into());
+            return 0;
+        }
     };
     let size = output.len().max(1);
     let new = H5allocate_memory(size, 0);
@@ -140,9 +162,56 @@ unsafe fn run(
     output.len()
 }
 
+/// The output buffer for a chunk whose header claims `claimed` decoded bytes, refused before
+/// anything is allocated when the claim exceeds what a chunk of the dataset being read holds
+/// ([`chunk_guard::chunk_limit`]) or what `stored` bytes can expand to at the codec's largest
+/// possible ratio (`max_ratio`, plus one block of slack); allocated fallibly, so a claim that
+/// passes both but does not fit in memory is an error too, never an abort.
+pub(super) fn decode_buffer(
+    filter: &'static str,
+    claimed: usize,
+    stored: usize,
+    max_ratio: usize,
+) -> Result<Vec<u8>, FilterError> {
+    let limit = chunk_guard::chunk_limit();
+    if claimed > limit {
+        return Err(FilterError::decode(
+            filter,
+            format!(
+                "the header claims {claimed} decoded bytes, more than a chunk of this dataset \
+                 holds ({limit})"
+            ),
+        ));
+    }
+    let reachable = stored.saturating_mul(max_ratio).saturating_add(1 << 17);
+    if claimed > reachable {
+        return Err(FilterError::decode(
+            filter,
+            format!(
+                "the header claims {claimed} decoded bytes, more than {stored} stored bytes can \
+                 hold"
+            ),
+        ));
+    }
+    let mut out = Vec::new();
+    out.try_reserve_exact(claimed).map_err(|_| {
+        FilterError::decode(
+            filter,
+            format!("cannot allocate {claimed} bytes for the decoded chunk"),
+        )
+    })?;
+    out.resize(claimed, 0);
+    Ok(out)
+}
+
+/// LZ4's largest expansion: a match length grows by 255 per extra length byte.
+const LZ4_MAX_RATIO: usize = 256;
+/// zstd's largest expansion: an RLE block of 4 bytes stands for up to 128 KiB.
+const ZSTD_MAX_RATIO: usize = 1 << 15;
+
 fn lz4_body(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Vec<u8>, FilterError> {
     if reverse {
-        let mut out = vec![0u8; lz4::decoded_len(input)?];
+        let mut out = decode_buffer("lz4", lz4::decoded_len(input)?, input.len(), LZ4_MAX_RATIO)?;
         lz4::decode(input, &mut out)?;
         Ok(out)
     } else {
@@ -157,7 +226,8 @@ fn lzf_body(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Vec<u8>, FilterEr
         if size == 0 {
             return Err(FilterError::decode("lzf", "no chunk size in cd_values"));
         }
-        let mut out = vec![0u8; size];
+        // LZF expands at most about 1:264 (a back reference of up to 264 bytes in 2–3 bytes).
+        let mut out = decode_buffer("lzf", size, input.len(), 264)?;
         lzf::decode(input, &mut out)?;
         Ok(out)
     } else {
@@ -168,7 +238,12 @@ fn lzf_body(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Vec<u8>, FilterEr
 
 fn zstd_body(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Vec<u8>, FilterError> {
     if reverse {
-        let mut out = vec![0u8; zstd::decoded_len(input)?];
+        let mut out = decode_buffer(
+            "zstd",
+            zstd::decoded_len(input)?,
+            input.len(),
+            ZSTD_MAX_RATIO,
+        )?;
         zstd::decode(input, &mut out)?;
         Ok(out)
     } else {
@@ -202,7 +277,16 @@ fn bitshuffle_body(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Vec<u8>, F
         }
     };
     if reverse {
-        let mut out = vec![0u8; bitshuffle_h5::decoded_len(input)?];
+        let ratio = match codec {
+            BitshuffleCodec::Lz4 => LZ4_MAX_RATIO,
+            BitshuffleCodec::Zstd { .. } => ZSTD_MAX_RATIO,
+        };
+        let mut out = decode_buffer(
+            "bitshuffle",
+            bitshuffle_h5::decoded_len(input)?,
+            input.len(),
+            ratio,
+        )?;
         if out.len() % elem_size != 0 {
             return Err(FilterError::decode(
                 "bitshuffle",
@@ -232,7 +316,12 @@ fn blosc2_body(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Vec<u8>, Filte
         return Err(FilterError::unsupported("blosc2", "fewer than 4 cd_values"));
     }
     if reverse {
-        let mut out = vec![0u8; blosc2::decoded_len(input)?];
+        let mut out = decode_buffer(
+            "blosc2",
+            blosc2::decoded_len(input)?,
+            input.len(),
+            ZSTD_MAX_RATIO,
+        )?;
         blosc2::decode(input, &mut out)?;
         return Ok(out);
     }
@@ -310,6 +399,72 @@ unsafe extern "C" fn filter_blosc2(
         buf_size,
         buf,
         blosc2_body,
+    )
+}
+
+fn blosc_body(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Vec<u8>, FilterError> {
+    if reverse {
+        let mut nbytes = 0usize;
+        // SAFETY: validate reads at most `input.len()` bytes.
+        let valid = unsafe {
+            blosc_src::blosc_cbuffer_validate(input.as_ptr().cast(), input.len(), &mut nbytes)
+        };
+        if valid < 0 {
+            return Err(FilterError::decode("blosc", "not a valid Blosc buffer"));
+        }
+        // Every Blosc codec expands less than zstd's RLE blocks do.
+        let mut out = decode_buffer("blosc", nbytes, input.len(), ZSTD_MAX_RATIO)?;
+        blosc::decode(input, &mut out)?;
+        Ok(out)
+    } else {
+        // hdf5-blosc's defaults when the optional cd_values are absent.
+        let typesize = cd.get(2).copied().unwrap_or(0) as usize;
+        if typesize == 0 {
+            return Err(FilterError::unsupported("blosc", "typesize 0 in cd_values"));
+        }
+        let clevel = cd.get(4).copied().unwrap_or(5);
+        let shuffle = match cd.get(5).copied().unwrap_or(1) {
+            0 => Shuffle::None,
+            1 => Shuffle::Byte,
+            2 => Shuffle::Bit,
+            other => {
+                return Err(FilterError::unsupported(
+                    "blosc",
+                    format!("shuffle code {other}"),
+                ))
+            }
+        };
+        let compressor = match cd.get(6).copied().unwrap_or(0) {
+            0 => BloscCompressor::BloscLz,
+            1 => BloscCompressor::Lz4,
+            2 => BloscCompressor::Lz4Hc,
+            4 => BloscCompressor::Zlib,
+            5 => BloscCompressor::Zstd,
+            other => {
+                return Err(FilterError::unsupported(
+                    "blosc",
+                    format!("compressor code {other}"),
+                ))
+            }
+        };
+        let clevel = u8::try_from(clevel)
+            .map_err(|_| FilterError::unsupported("blosc", format!("clevel {clevel}")))?;
+        // Declining (HDF5 stores the chunk raw) is a failure return for the callback.
+        blosc::encode(input, typesize, compressor, clevel, shuffle)?
+            .ok_or_else(|| FilterError::encode("blosc", "does not shrink"))
+    }
+}
+
+unsafe extern "C" fn filter_blosc(
+    flags: c_uint,
+    cd_nelmts: usize,
+    cd_values: *const c_uint,
+    nbytes: usize,
+    buf_size: *mut usize,
+    buf: *mut *mut c_void,
+) -> usize {
+    run(
+        flags, cd_nelmts, cd_values, nbytes, buf_size, buf, blosc_body,
     )
 }
 
@@ -559,6 +714,72 @@ extern "C" fn set_local_blosc2(dcpl: hid_t, type_id: hid_t, _space: hid_t) -> i3
         // SAFETY: values outlives the call and holds n entries.
         let r =
             unsafe { H5Pmodify_filter(dcpl, BLOSC2_ID as H5Z_filter_t, flags, n, values.as_ptr()) };
+        if r < 0 {
+            -1
+        } else {
+            1
+        }
+    })
+    .unwrap_or(-1)
+}
+
+/// hdf5-blosc's `blosc_set_local`: cd_values become (2, BLOSC_VERSION_FORMAT, typesize, chunk
+/// bytes, user values from the fifth on), at least four of them; the typesize is the array
+/// base type's, 1 when wider than Blosc shuffles.
+extern "C" fn set_local_blosc(dcpl: hid_t, type_id: hid_t, _space: hid_t) -> i32 {
+    catch_unwind(|| {
+        let mut flags: c_uint = 0;
+        let mut values = [0u32; 8];
+        let mut n: usize = values.len();
+        // SAFETY: buffers sized as announced; HDF5 calls set_local with valid ids.
+        let r = unsafe {
+            H5Pget_filter_by_id2(
+                dcpl,
+                BLOSC_ID as H5Z_filter_t,
+                &mut flags,
+                &mut n,
+                values.as_mut_ptr(),
+                0,
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
+        if r < 0 {
+            return -1;
+        }
+        let n = n.clamp(4, values.len());
+        values[0] = blosc::FILTER_VERSION;
+        values[1] = blosc::VERSION_FORMAT;
+        // SAFETY: a valid datatype id from HDF5.
+        let typesize = unsafe { H5Tget_size(type_id) };
+        if typesize == 0 {
+            return -1;
+        }
+        // SAFETY: as above; the super type is closed after its size is read.
+        let base = unsafe {
+            if H5Tget_class(type_id) == H5T_class_t::H5T_ARRAY {
+                let sup = H5Tget_super(type_id);
+                let size = H5Tget_size(sup);
+                H5Tclose(sup);
+                size
+            } else {
+                typesize
+            }
+        };
+        values[2] = blosc::effective_typesize(base) as u32;
+        let mut dims = [0u64; 32];
+        // SAFETY: dims holds the 32 dimensions HDF5 may report.
+        let ndims = unsafe { H5Pget_chunk(dcpl, dims.len() as i32, dims.as_mut_ptr()) };
+        if ndims < 0 || ndims as usize > dims.len() {
+            return -1;
+        }
+        let bufsize = dims[..ndims as usize]
+            .iter()
+            .fold(typesize as u64, |acc, &d| acc.saturating_mul(d));
+        values[3] = bufsize as u32;
+        // SAFETY: values outlives the call.
+        let r =
+            unsafe { H5Pmodify_filter(dcpl, BLOSC_ID as H5Z_filter_t, flags, n, values.as_ptr()) };
         if r < 0 {
             -1
         } else {

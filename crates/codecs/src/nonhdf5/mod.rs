@@ -15,6 +15,9 @@
 //! | 16 | 32 | shape `(scan_y, scan_x, det_y, det_x)`, four u64 |
 //!
 //! `simple_gzip` is a plain gzip'd `.npy` file that `numpy.load(gzip.open(path))` reads.
+//!
+//! Each format has its own file name extension ([`extension`]): `.csr`, `.u8o`, `.npy.gz`; the
+//! CLI refuses to write them under another name (an `.h5` that is not HDF5 misleads every reader).
 
 pub mod simple_gzip;
 pub mod sparse_csr;
@@ -28,6 +31,16 @@ use stemz_data::{CubeReader, DType, DataError, Hyperslab, Shape4, SourceInfo};
 
 pub(crate) const HEADER_LEN: u64 = 48;
 const VERSION: u32 = 1;
+
+/// The file name extension (without the dot) of a non-HDF5 `method`'s format; None for HDF5 methods.
+pub fn extension(method: Method) -> Option<&'static str> {
+    match method {
+        Method::SparseCsr => Some("csr"),
+        Method::Uint8Overflow => Some("u8o"),
+        Method::SimpleGzip => Some("npy.gz"),
+        _ => None,
+    }
+}
 
 /// Write `reader`'s cube to `out` with a non-HDF5 `method`. Returns the bytes written.
 pub fn write(method: Method, reader: &mut dyn CubeReader, out: &Path) -> Result<u64> {
