@@ -27,6 +27,9 @@ pub enum Cmd {
     Check,
     /// set-up → datasets → calibration → benchmark (a new run; `--resume` continues one) → report.
     Reproduce(ReproduceArgs),
+    /// What each reduction costs each analysis (`stemz fidelity`) on the small datasets, into
+    /// data/runs/fidelity-small/ (the records of REPORT.md's "Beyond lossless").
+    Fidelity,
     /// stemz (serial, parallel) against h5py + hdf5plugin on the same data, same run.
     Perf(PerfArgs),
 }

@@ -24,6 +24,7 @@ fn main() -> anyhow::Result<()> {
         Cmd::Report => stages::report(),
         Cmd::Check => stages::check(),
         Cmd::Reproduce(a) => stages::reproduce(&a),
+        Cmd::Fidelity => stages::fidelity_records(),
         Cmd::Perf(a) => perf::run(&a),
     }
 }

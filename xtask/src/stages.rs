@@ -105,6 +105,39 @@ fn reference_run() -> Result<String> {
     Ok(format!("data/runs/{}", id.trim()))
 }
 
+/// The committed `stemz fidelity` records behind REPORT.md's "Beyond lossless" section.
+const FIDELITY: &str = "data/runs/fidelity-small";
+
+/// Measure what each reduction costs each analysis on every dataset of `data` into `out`
+/// (`<dataset>.csv`, as `stemz fidelity --csv` writes them).
+fn fidelity(stemz: &std::path::Path, data: &str, out: &str) -> Result<()> {
+    std::fs::create_dir_all(root().join(out))?;
+    for d in DATASETS {
+        // Diffraction: the imaging analyses the study says binning may serve (virtual BF/ADF,
+        // centre of mass, total counts); EELS: the tool's default targets.
+        let keep = d
+            .starts_with("4D_Diff")
+            .then_some(["--keep", "vbf,vadf,com,sum"]);
+        exec(
+            Command::new(stemz)
+                .args(["fidelity", &format!("{data}/{d}.emd")])
+                .args(["--csv", &format!("{out}/{d}.csv")])
+                .args(keep.into_iter().flatten()),
+        )?;
+    }
+    Ok(())
+}
+
+/// `cargo xtask fidelity`: the committed fidelity records, from the small datasets.
+pub fn fidelity_records() -> Result<()> {
+    datasets(&DatasetsArgs {
+        scale: "small".into(),
+        verify: false,
+        calibrate: false,
+    })?;
+    fidelity(&release_bin("stemz")?, "data/generated/small", FIDELITY)
+}
+
 /// The study's published measurements, beside the checkout (see README).
 const STUDY: &str = "../shared/reference/paper";
 
@@ -113,10 +146,18 @@ fn report_cmd(check: bool) -> Result<()> {
     if !root().join(STUDY).is_dir() {
         bail!("{STUDY}: the study's published measurements are needed beside the checkout");
     }
+    let fidelity = root().join(FIDELITY);
     exec(
         cargo()
             .args(["run", "--quiet", "-p", "stemz-report", "--"])
             .args(["--study", STUDY, "--run", &run, "--out", "."])
+            .args(
+                fidelity
+                    .is_dir()
+                    .then_some(["--fidelity", FIDELITY])
+                    .into_iter()
+                    .flatten(),
+            )
             .args(check.then_some("--check")),
     )
 }
@@ -192,6 +233,8 @@ pub fn reproduce(args: &ReproduceArgs) -> Result<()> {
             .args(args.resume.is_some().then_some("--resume")),
     )?;
     let measured_now = rows_in(&raw) - before;
+    let fidelity_dir = format!("data/runs/{run_id}/fidelity");
+    fidelity(&stemz, &data, &fidelity_dir)?;
     exec(
         Command::new(release_bin("stemz-report")?)
             .args([
@@ -202,6 +245,7 @@ pub fn reproduce(args: &ReproduceArgs) -> Result<()> {
                 "--out",
                 ".",
             ])
+            .args(["--fidelity", &fidelity_dir])
             .arg("--summary"),
     )?;
     eprintln!(

@@ -6,6 +6,7 @@
 //! generator. Figures embed the DejaVu Sans font from `assets/` so PNG output is byte-identical
 //! on every machine.
 
+pub mod beyond;
 pub mod figures;
 pub mod markdown;
 pub mod tables;

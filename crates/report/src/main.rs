@@ -26,6 +26,10 @@ struct Args {
     /// Write nothing; fail when any artifact differs from what would be written.
     #[arg(long)]
     check: bool,
+    /// A folder of `stemz fidelity --csv` records, `<dataset>.csv`: REPORT.md gains its
+    /// "Beyond lossless" section.
+    #[arg(long)]
+    fidelity: Option<PathBuf>,
     /// After writing, print where the artifacts are, the headline numbers, and every claim or
     /// fit that does not hold on the run's data.
     #[arg(long)]
@@ -113,7 +117,13 @@ fn main() -> Result<()> {
             (a, prov)
         }
     };
-    let files = render_all(&study, &ours, &Catalogue::study(), &prov)?;
+    let mut files = render_all(&study, &ours, &Catalogue::study(), &prov)?;
+    if let Some(dir) = &args.fidelity {
+        let section = beyond_lossless(dir)?;
+        if let Some((_, report)) = files.iter_mut().find(|(p, _)| p.ends_with("REPORT.md")) {
+            report.extend_from_slice(section.as_bytes());
+        }
+    }
     let summary = args.summary.then(|| summarize(&study, &ours));
     let root = args
         .out
@@ -135,6 +145,27 @@ fn main() -> Result<()> {
         print!("{text}");
     }
     Ok(())
+}
+
+/// The "Beyond lossless" section from every `<dataset>.csv` in `dir`, in name order.
+fn beyond_lossless(dir: &Path) -> Result<String> {
+    use stemz_report::beyond::{section, FidelityTable};
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("{}: cannot list the fidelity records", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "csv"))
+        .collect();
+    paths.sort();
+    let mut tables = Vec::new();
+    for p in &paths {
+        let name = p
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let text = std::fs::read_to_string(p).with_context(|| p.display().to_string())?;
+        tables.push(FidelityTable::parse(&name, &text).map_err(anyhow::Error::msg)?);
+    }
+    Ok(section(&tables, "cargo xtask fidelity"))
 }
 
 /// The end-of-run summary: where things are, Eq. 1 theirs vs ours, and each headline claim.

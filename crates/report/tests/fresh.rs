@@ -15,6 +15,14 @@ fn committed_artifacts_equal_what_the_committed_records_render() {
         .arg(root.join("data/runs").join(reference.trim()))
         .arg("--out")
         .arg(&root)
+        .args(
+            root.join("data/runs/fidelity-small")
+                .is_dir()
+                .then(|| ["--fidelity".into(), root.join("data/runs/fidelity-small")])
+                .into_iter()
+                .flatten()
+                .collect::<Vec<std::path::PathBuf>>(),
+        )
         .arg("--check")
         .output()
         .unwrap();
