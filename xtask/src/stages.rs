@@ -172,29 +172,12 @@ pub fn check() -> Result<()> {
     report_cmd(true)
 }
 
-/// A new run folder for every `reproduce`: `reproduce-<scale>-<host>-<UTC time>`. A committed
+/// A new run folder for every `reproduce`: `reproduce-<scale>-<host>-<UTC time>`, the same
+/// rule `stemz bench` uses for its own runs (`stemz_record::runinfo::new_run_id`). A committed
 /// or earlier run is resumed only when named with `--resume`, and `stemz bench` refuses that when
 /// the run was made on another machine or by another build, so a fresh clone always measures.
 fn reproduce_run_id(scale: &str) -> String {
-    let host: String = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_default()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .collect();
-    // `date` (coreutils) formats the UTC time; xtask keeps no calendar code of its own.
-    let stamp = crate::util::output(Command::new("date").args(["-u", "+%Y%m%dT%H%M%SZ"]))
-        .unwrap_or_else(|| {
-            let secs = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            secs.to_string()
-        });
-    if host.is_empty() {
-        format!("reproduce-{scale}-{stamp}")
-    } else {
-        format!("reproduce-{scale}-{host}-{stamp}")
-    }
+    stemz_record::runinfo::new_run_id(&format!("reproduce-{scale}"))
 }
 
 fn rows_in(raw: &std::path::Path) -> usize {
