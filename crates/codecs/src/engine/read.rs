@@ -1,9 +1,13 @@
 //! Reading a written HDF5 dataset back: [`Hdf5Cube`], through HDF5's pipeline (serial) or
-//! through `H5Dread_chunk` and parallel [`FilterSpec::decode`] (parallel), with decode buffers
-//! reused across slabs.
+//! through `H5Dread_chunk` and parallel [`FilterSpec::decode`] (parallel).
+//!
+//! The parallel read is a pipeline over batches of chunks: one thread reads the next batch's
+//! stored bytes (HDF5 calls are serialised) while the pool decodes the current batch, each
+//! chunk straight into its own region of the caller's buffer. Memory beyond that buffer is two
+//! batches of stored chunks and one decode buffer per thread, whatever the slab's size.
 
 use super::chunks::read_stored;
-use super::write::{build_pool, copy_region};
+use super::write::{build_pool, region_rows};
 use super::Engine;
 use crate::error::{CodecError, Result};
 use crate::filters::{self, FilterSpec};
@@ -28,8 +32,56 @@ pub struct Hdf5Cube {
     /// The pipeline ends with Fletcher-32: stored chunks carry a checksum to check and strip.
     fletcher32: bool,
     pool: Option<rayon::ThreadPool>,
-    /// Decoded-chunk buffers, reused across slabs.
-    scratch: Vec<Vec<u8>>,
+}
+
+/// Chunks per batch of the parallel read, per pool thread: enough to keep every thread
+/// decoding while the next batch is read, few enough that a batch's stored bytes stay small.
+const BATCH_PER_THREAD: usize = 4;
+
+/// A chunk as `H5Dread_chunk` returns it: its filter mask and stored bytes; `None` when the
+/// chunk was never written.
+type Stored = Option<(u32, Vec<u8>)>;
+
+/// The caller's buffer of a parallel read, written by several threads at once: each chunk
+/// writes only its own region of the slab, and the regions of distinct chunks never overlap
+/// (chunks tile the dataset).
+#[derive(Clone, Copy)]
+struct SharedOut {
+    ptr: *mut u8,
+    len: usize,
+}
+
+// SAFETY: the pointer is written only through `SharedOut::copy_region`, whose callers write
+// disjoint regions (one chunk each), and the buffer it points into is borrowed mutably by
+// `read_parallel` for the whole parallel section, so it outlives every write.
+unsafe impl Send for SharedOut {}
+// SAFETY: as above: concurrent use only ever writes disjoint bytes.
+unsafe impl Sync for SharedOut {}
+
+impl SharedOut {
+    /// Copy `region` (inside both boxes) from `src`, the C-order bytes of `src_box`, into the
+    /// buffer, the C-order bytes of `dst_box`; rows are checked against the buffer's length.
+    ///
+    /// # Safety
+    /// No other thread may write any byte of `region`'s rows in the buffer at the same time.
+    unsafe fn copy_region(
+        &self,
+        src: &[u8],
+        src_box: &Hyperslab,
+        dst_box: &Hyperslab,
+        region: &Hyperslab,
+        item: usize,
+    ) {
+        let (row, rows) = region_rows(src_box, dst_box, region, item);
+        for (s, d) in rows {
+            let from = &src[s..s + row];
+            assert!(d + row <= self.len, "a region outside the slab");
+            // SAFETY: the destination row lies within the buffer (checked above); no other
+            // thread writes it (the caller's contract); source and destination are distinct
+            // allocations.
+            unsafe { std::ptr::copy_nonoverlapping(from.as_ptr(), self.ptr.add(d), row) };
+        }
+    }
 }
 
 impl Hdf5Cube {
@@ -88,7 +140,6 @@ impl Hdf5Cube {
             filter,
             fletcher32,
             pool,
-            scratch: Vec::new(),
         })
     }
 
@@ -125,91 +176,106 @@ impl Hdf5Cube {
         Ok(())
     }
 
-    fn read_parallel(&mut self, slab: &Hyperslab, out: &mut [u8]) -> Result<()> {
+    fn read_parallel(&self, slab: &Hyperslab, out: &mut [u8]) -> Result<()> {
         let item = self.dtype.itemsize();
         let chunk = self.chunk;
         let chunk_bytes = chunk.iter().product::<usize>() * item;
-        // Chunk boxes (full, unclipped) that intersect the slab.
+        // Chunk boxes (full, unclipped) that intersect the slab, in C order.
         let lo: Shape4 = std::array::from_fn(|i| slab.origin[i] / chunk[i]);
         let hi: Shape4 =
             std::array::from_fn(|i| (slab.origin[i] + slab.extent[i]).div_ceil(chunk[i]));
         let grid: Shape4 = std::array::from_fn(|i| hi[i] - lo[i]);
-        let mut boxes = Vec::new();
-        for g in Hyperslab::tiles(grid, [1; 4]) {
-            boxes.push(Hyperslab {
+        let boxes: Vec<Hyperslab> = Hyperslab::tiles(grid, [1; 4])
+            .map(|g| Hyperslab {
                 origin: std::array::from_fn(|i| (lo[i] + g.origin[i]) * chunk[i]),
                 extent: chunk,
-            });
-        }
-        let mut stored = Vec::with_capacity(boxes.len());
-        for b in &boxes {
-            stored.push((b.origin, read_stored(self.ds.id(), b.origin, &self.path)?));
-        }
-        if self.scratch.len() < boxes.len() {
-            self.scratch.resize_with(boxes.len(), Vec::new);
-        }
-        let filter = self.filter.as_ref();
-        let fletcher32 = self.fletcher32;
-        let path = &self.path;
-        let scratch = &mut self.scratch[..boxes.len()];
+            })
+            .collect();
         let pool = self
             .pool
             .as_ref()
             .ok_or_else(|| CodecError::Invalid("no thread pool".into()))?;
-        pool.install(|| {
-            scratch.par_iter_mut().zip(stored.par_iter()).try_for_each(
-                |(buf, (origin, st))| -> Result<()> {
-                    buf.resize(chunk_bytes, 0);
-                    let st: Option<(u32, &[u8])> = match st {
-                        Some((mask, bytes)) if fletcher32 => {
-                            let payload = filters::fletcher32::strip(bytes).map_err(|e| {
-                                CodecError::format(
-                                    path,
-                                    format!("the chunk at offset {origin:?} is damaged: {e}"),
-                                )
-                            })?;
-                            Some((*mask, payload))
-                        }
-                        Some((mask, bytes)) => Some((*mask, bytes.as_slice())),
-                        None => None,
-                    };
-                    match st {
-                        None => buf.fill(0),
-                        Some((mask, bytes)) if mask != 0 || filter.is_none() => {
-                            if bytes.len() != chunk_bytes {
-                                return Err(CodecError::format(
-                                    path,
-                                    format!(
-                                        "the chunk at offset {origin:?} is stored raw in {} \
-                                         bytes, expected {chunk_bytes}",
-                                        bytes.len()
-                                    ),
-                                ));
-                            }
-                            buf.copy_from_slice(bytes);
-                        }
-                        Some((_, bytes)) => {
-                            if let Some(f) = filter {
-                                f.decode(bytes, item, &chunk, buf).map_err(|e| {
-                                    CodecError::format(
-                                        path,
-                                        format!(
-                                            "the chunk at offset {origin:?} cannot be decoded: {e}"
-                                        ),
-                                    )
-                                })?;
-                            }
-                        }
+        let batch = pool.current_num_threads().max(1) * BATCH_PER_THREAD;
+        let (ds, path, filter, fletcher32) = (
+            self.ds.id(),
+            &self.path,
+            self.filter.as_ref(),
+            self.fletcher32,
+        );
+        let read = |boxes: &[Hyperslab]| -> Result<Vec<Stored>> {
+            boxes
+                .iter()
+                .map(|b| read_stored(ds, b.origin, path))
+                .collect()
+        };
+        let dst = SharedOut {
+            ptr: out.as_mut_ptr(),
+            len: out.len(),
+        };
+        let zeros = vec![0u8; chunk_bytes];
+        // One chunk: its bytes as the dataset holds them (stored raw, decoded, or the fill
+        // value 0 when never written), copied into its region of the slab.
+        let place = |b: &Hyperslab, st: &Stored, buf: &mut Vec<u8>| -> Result<()> {
+            let bad = |what: String| {
+                CodecError::format(path, format!("the chunk at offset {:?} {what}", b.origin))
+            };
+            let st: Option<(u32, &[u8])> = match st {
+                Some((mask, bytes)) if fletcher32 => Some((
+                    *mask,
+                    filters::fletcher32::strip(bytes)
+                        .map_err(|e| bad(format!("is damaged: {e}")))?,
+                )),
+                Some((mask, bytes)) => Some((*mask, bytes.as_slice())),
+                None => None,
+            };
+            let src: &[u8] = match st {
+                None => &zeros,
+                Some((mask, bytes)) if mask != 0 || filter.is_none() => {
+                    if bytes.len() != chunk_bytes {
+                        return Err(bad(format!(
+                            "is stored raw in {} bytes, expected {chunk_bytes}",
+                            bytes.len()
+                        )));
                     }
-                    Ok(())
-                },
-            )
-        })?;
-        for (b, buf) in boxes.iter().zip(self.scratch.iter()) {
-            let region = intersect(b, slab);
-            copy_region(buf, b, out, slab, &region, item);
-        }
-        Ok(())
+                    bytes
+                }
+                Some((_, bytes)) => {
+                    buf.resize(chunk_bytes, 0);
+                    if let Some(f) = filter {
+                        f.decode(bytes, item, &chunk, buf)
+                            .map_err(|e| bad(format!("cannot be decoded: {e}")))?;
+                    }
+                    buf
+                }
+            };
+            // SAFETY: this chunk's region of the slab is written by this call only: every
+            // chunk box is placed once, and distinct boxes do not overlap.
+            unsafe { dst.copy_region(src, b, slab, &intersect(b, slab), item) };
+            Ok(())
+        };
+        pool.install(|| -> Result<()> {
+            let mut batches = boxes.chunks(batch);
+            let mut next = match batches.next() {
+                Some(first) => Some((first, read(first)?)),
+                None => None,
+            };
+            while let Some((current, stored)) = next.take() {
+                let following = batches.next();
+                // Decode this batch on the pool while the next one is read.
+                let (placed, ahead) = rayon::join(
+                    || {
+                        current
+                            .par_iter()
+                            .zip(stored.par_iter())
+                            .try_for_each_init(Vec::new, |buf, (b, st)| place(b, st, buf))
+                    },
+                    || following.map(|f| read(f).map(|s| (f, s))).transpose(),
+                );
+                placed?;
+                next = ahead?;
+            }
+            Ok(())
+        })
     }
 }
 

@@ -342,27 +342,41 @@ pub(crate) fn copy_region(
     region: &Hyperslab,
     item: usize,
 ) {
-    let row = region.extent[3] * item;
-    let (se, de) = (src_box.extent, dst_box.extent);
-    for a in 0..region.extent[0] {
-        for b in 0..region.extent[1] {
-            for c in 0..region.extent[2] {
-                let g = [
-                    region.origin[0] + a,
-                    region.origin[1] + b,
-                    region.origin[2] + c,
-                    region.origin[3],
-                ];
-                let s = (((g[0] - src_box.origin[0]) * se[1] + (g[1] - src_box.origin[1])) * se[2]
-                    + (g[2] - src_box.origin[2]))
-                    * se[3]
-                    + (g[3] - src_box.origin[3]);
-                let d = (((g[0] - dst_box.origin[0]) * de[1] + (g[1] - dst_box.origin[1])) * de[2]
-                    + (g[2] - dst_box.origin[2]))
-                    * de[3]
-                    + (g[3] - dst_box.origin[3]);
-                dst[d * item..d * item + row].copy_from_slice(&src[s * item..s * item + row]);
-            }
-        }
+    let (row, rows) = region_rows(src_box, dst_box, region, item);
+    for (s, d) in rows {
+        dst[d..d + row].copy_from_slice(&src[s..s + row]);
     }
+}
+
+/// The rows of `region` (inside both boxes): the row length in bytes, and each row's byte
+/// offset in the C-order bytes of `src_box` and of `dst_box`.
+pub(crate) fn region_rows(
+    src_box: &Hyperslab,
+    dst_box: &Hyperslab,
+    region: &Hyperslab,
+    item: usize,
+) -> (usize, impl Iterator<Item = (usize, usize)>) {
+    let (se, de) = (src_box.extent, dst_box.extent);
+    let (so, dso) = (src_box.origin, dst_box.origin);
+    let r = *region;
+    let offset = move |origin: Shape4, extent: Shape4, g: Shape4| {
+        ((((g[0] - origin[0]) * extent[1] + (g[1] - origin[1])) * extent[2] + (g[2] - origin[2]))
+            * extent[3]
+            + (g[3] - origin[3]))
+            * item
+    };
+    let rows = (0..r.extent[0]).flat_map(move |a| {
+        (0..r.extent[1]).flat_map(move |b| {
+            (0..r.extent[2]).map(move |c| {
+                let g = [
+                    r.origin[0] + a,
+                    r.origin[1] + b,
+                    r.origin[2] + c,
+                    r.origin[3],
+                ];
+                (offset(so, se, g), offset(dso, de, g))
+            })
+        })
+    });
+    (r.extent[3] * item, rows)
 }
