@@ -16,6 +16,7 @@ import hdf5plugin
 import numpy as np
 
 BLOSC = hdf5plugin.Blosc
+BLOSC2 = hdf5plugin.Blosc2
 
 
 def filter_kwargs(method):
@@ -39,6 +40,11 @@ def filter_kwargs(method):
         "zstd_9": dict(hdf5plugin.Zstd(clevel=9)),
         "blosc_zstd_bitshuffle": dict(BLOSC(cname="zstd", clevel=3, shuffle=BLOSC.BITSHUFFLE)),
         "blosc_lz4_bitshuffle": dict(BLOSC(cname="lz4", clevel=5, shuffle=BLOSC.BITSHUFFLE)),
+        "blosc2_zstd_bitshuffle_1": dict(BLOSC2(cname="zstd", clevel=1, filters=BLOSC2.BITSHUFFLE)),
+        "blosc2_zstd_bitshuffle_5": dict(BLOSC2(cname="zstd", clevel=5, filters=BLOSC2.BITSHUFFLE)),
+        "blosc2_zstd_shuffle_1": dict(BLOSC2(cname="zstd", clevel=1, filters=BLOSC2.SHUFFLE)),
+        "blosc2_lz4_bitshuffle_9": dict(BLOSC2(cname="lz4", clevel=9, filters=BLOSC2.BITSHUFFLE)),
+        "blosc2_lz4_shuffle_9": dict(BLOSC2(cname="lz4", clevel=9, filters=BLOSC2.SHUFFLE)),
     }
     if method not in table:
         sys.exit(f"peer.py: unknown method {method}")

@@ -86,7 +86,16 @@ pub struct PerfArgs {
     /// Dataset to measure on.
     #[arg(long, default_value = "4D_Diff")]
     pub dataset: String,
-    /// Repetitions (interleaved across the three implementations).
+    /// Repetitions (interleaved across the implementations).
     #[arg(long, default_value_t = 3)]
     pub reps: u32,
+    /// Comma-separated methods instead of the target's (e.g. the Blosc2 ones with `codecs`).
+    #[arg(long)]
+    pub methods: Option<String>,
+    /// Comma-separated chunkings instead of the target's.
+    #[arg(long)]
+    pub chunkings: Option<String>,
+    /// Run folder name under `data/runs/` (default `perf-<what>-<scale>-<dataset>`).
+    #[arg(long)]
+    pub id: Option<String>,
 }

@@ -1,10 +1,17 @@
 //! `cargo xtask perf`: stemz (serial and parallel engines) against the Python peer, h5py +
 //! hdf5plugin, on the same data, on the same machine, in the same run.
 //!
-//! Repetitions are interleaved: peer rep 1, stemz rep 1 (both engines), peer rep 2, … so drift
-//! hits all three alike. Results: `data/runs/<id>/perf.csv` (long format, one row per
-//! measurement) and `perf.md` (per method: throughputs, stemz/peer ratios, the whole-matrix
-//! wall-time ratio, and the check that all three produce the same compression ratio).
+//! Repetitions are interleaved: peer rep 1, peer with `BLOSC_NTHREADS` rep 1, `stemz bench
+//! --engines serial` rep 1, `--engines parallel` rep 1, peer rep 2, … so drift hits all alike.
+//! Each invocation is a process of its own, timed from outside (wall time, and peak RSS where
+//! `/usr/bin/time` exists), so the wall-time comparison is what a user waits for: loading the
+//! data, every write, read and verification.
+//!
+//! Results in `data/runs/<id>/`: `perf.csv` (long format, one row per measurement),
+//! `invocations.csv` (one row per process: wall time, peak RSS, stemz's timed regions) and
+//! `perf.md`: per method and per configuration, throughputs and stemz/peer ratios with the
+//! issue's targets marked, the Blosc methods against the `BLOSC_NTHREADS` peer, the wall times,
+//! and the check that every implementation produced the same compression ratio.
 
 use crate::flags::PerfArgs;
 use crate::stages::{generated_dir, release_bin};
@@ -14,6 +21,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
+use std::time::Instant;
 
 const STUDY_HDF5: &[&str] = &[
     "none",
@@ -36,11 +44,67 @@ const NEW_HDF5: &[&str] = &[
     "bitshuffle_zstd",
     "blosc_zstd_bitshuffle",
     "blosc_lz4_bitshuffle",
+    "blosc2_zstd_bitshuffle_1",
+    "blosc2_zstd_bitshuffle_5",
+    "blosc2_zstd_shuffle_1",
+    "blosc2_lz4_bitshuffle_9",
+    "blosc2_lz4_shuffle_9",
 ];
 const CHUNKINGS: &str = "real_space,balanced,single_frame";
+const ENGINES: [&str; 2] = ["serial", "parallel"];
+
+/// One process of the run, timed from outside.
+#[derive(Debug, Clone)]
+struct Invocation {
+    implementation: &'static str,
+    rep: u32,
+    wall_s: f64,
+    /// Peak resident set in bytes (`/usr/bin/time`'s maximum RSS), when measurable.
+    peak_rss: Option<u64>,
+    /// stemz only: the sum of its timed regions, from its `run.toml`.
+    timed_s: Option<f64>,
+}
+
+/// Run `cmd` as one timed invocation; under `/usr/bin/time` when present, for its peak RSS.
+fn timed(
+    mut cmd: Command,
+    implementation: &'static str,
+    rep: u32,
+    work: &Path,
+) -> Result<Invocation> {
+    let gnu_time = Path::new("/usr/bin/time");
+    let rss_file = work.join("peak-rss.txt");
+    let _ = std::fs::remove_file(&rss_file);
+    if gnu_time.exists() {
+        let mut wrapped = Command::new(gnu_time);
+        wrapped.arg("-f").arg("%M").arg("-o").arg(&rss_file);
+        wrapped.arg(cmd.get_program()).args(cmd.get_args());
+        for (k, v) in cmd.get_envs() {
+            if let Some(v) = v {
+                wrapped.env(k, v);
+            }
+        }
+        cmd = wrapped;
+    }
+    let start = Instant::now();
+    exec(&mut cmd)?;
+    let wall_s = start.elapsed().as_secs_f64();
+    // GNU time reports kibibytes.
+    let peak_rss = std::fs::read_to_string(&rss_file)
+        .ok()
+        .and_then(|s| s.lines().last().and_then(|l| l.trim().parse::<u64>().ok()))
+        .map(|kib| kib * 1024);
+    Ok(Invocation {
+        implementation,
+        rep,
+        wall_s,
+        peak_rss,
+        timed_s: None,
+    })
+}
 
 pub fn run(args: &PerfArgs) -> Result<()> {
-    let (methods, chunkings): (Vec<&str>, &str) = match args.what.as_str() {
+    let (default_methods, chunkings): (Vec<&str>, &str) = match args.what.as_str() {
         "matrix" => (STUDY_HDF5.to_vec(), CHUNKINGS),
         "codecs" => (
             STUDY_HDF5.iter().chain(NEW_HDF5).copied().collect(),
@@ -48,6 +112,11 @@ pub fn run(args: &PerfArgs) -> Result<()> {
         ),
         other => bail!("unknown perf target `{other}`: expected `matrix` or `codecs`"),
     };
+    let methods: Vec<&str> = match &args.methods {
+        Some(list) => list.split(',').map(str::trim).collect(),
+        None => default_methods,
+    };
+    let chunkings = args.chunkings.as_deref().unwrap_or(chunkings);
     let stemz = release_bin("stemz")?;
     let python = crate::pyenv::ensure()?;
     let input = generated_dir(&args.scale).join(format!("{}.emd", args.dataset));
@@ -58,7 +127,10 @@ pub fn run(args: &PerfArgs) -> Result<()> {
             calibrate: false,
         })?;
     }
-    let id = format!("perf-{}-{}-{}", args.what, args.scale, args.dataset);
+    let id = match &args.id {
+        Some(id) => id.clone(),
+        None => format!("perf-{}-{}-{}", args.what, args.scale, args.dataset),
+    };
     let dir = root().join("data/runs").join(&id);
     let work = root().join("target/perf-work");
     std::fs::create_dir_all(&work)?;
@@ -70,67 +142,100 @@ pub fn run(args: &PerfArgs) -> Result<()> {
     }
     std::fs::create_dir_all(&dir)?;
     let methods_arg = methods.join(",");
+    // The peer holds the whole cube in memory (as the study did); so does stemz: preload it.
+    let preload_mib = (std::fs::metadata(&input)
+        .with_context(|| input.display().to_string())?
+        .len()
+        >> 20)
+        + 1;
+    // The strongest Python peer: hdf5plugin's Blosc honours BLOSC_NTHREADS, so a Python user
+    // can give Blosc and Blosc2 every core. Only those methods are affected; only they are run.
+    let blosc: Vec<&str> = methods
+        .iter()
+        .copied()
+        .filter(|m| m.starts_with("blosc"))
+        .collect();
+    let peer = |methods: &str, out: &Path, implementation: &str, rep: u32| {
+        let mut c = Command::new(&python);
+        c.arg(root().join("xtask/perf/peer.py"))
+            .arg("--input")
+            .arg(&input)
+            .args(["--methods", methods, "--chunkings", chunkings])
+            .args(["--rep", &rep.to_string()])
+            .args(["--impl", implementation])
+            .arg("--workdir")
+            .arg(&work)
+            .arg("--out")
+            .arg(out);
+        c
+    };
+    let mut invocations = Vec::new();
     for rep in 1..=args.reps {
         eprintln!("perf: repetition {rep}/{}", args.reps);
-        exec(
-            Command::new(&python)
-                .arg(root().join("xtask/perf/peer.py"))
-                .arg("--input")
-                .arg(&input)
-                .args(["--methods", &methods_arg, "--chunkings", chunkings])
-                .args(["--rep", &rep.to_string()])
-                .arg("--workdir")
-                .arg(&work)
-                .arg("--out")
-                .arg(&peer_csv),
-        )?;
-        // The strongest Python peer: hdf5plugin's Blosc honours BLOSC_NTHREADS, so a Python user
-        // can give Blosc every core. Only the Blosc methods are affected; only they are run.
-        let blosc: Vec<&str> = methods
-            .iter()
-            .copied()
-            .filter(|m| m.starts_with("blosc_"))
-            .collect();
+        invocations.push(timed(
+            peer(&methods_arg, &peer_csv, "h5py", rep),
+            IMPLS[0],
+            rep,
+            &work,
+        )?);
         if !blosc.is_empty() {
-            exec(
-                Command::new(&python)
-                    .arg(root().join("xtask/perf/peer.py"))
-                    .arg("--input")
-                    .arg(&input)
-                    .args(["--methods", &blosc.join(","), "--chunkings", chunkings])
-                    .args(["--rep", &rep.to_string()])
-                    .args(["--impl", "h5py-mt"])
-                    .arg("--workdir")
-                    .arg(&work)
-                    .arg("--out")
-                    .arg(&peer_mt_csv)
-                    .env("BLOSC_NTHREADS", cores.to_string()),
-            )?;
+            let mut c = peer(&blosc.join(","), &peer_mt_csv, "h5py-mt", rep);
+            c.env("BLOSC_NTHREADS", cores.to_string());
+            invocations.push(timed(c, IMPLS[3], rep, &work)?);
         }
-        exec(
-            Command::new(&stemz)
-                .arg("bench")
+        for (engine, implementation) in ENGINES.iter().zip([IMPLS[1], IMPLS[2]]) {
+            let run_id = format!("stemz-{engine}");
+            let mut c = Command::new(&stemz);
+            c.arg("bench")
                 .arg(&input)
                 .args(["--methods", &methods_arg, "--chunkings", chunkings])
-                .args(["--engines", "serial,parallel", "--runs", &rep.to_string()])
-                .args(["--run-id", "stemz"])
+                .args(["--engines", engine, "--runs", &rep.to_string()])
+                .args(["--run-id", &run_id])
+                .args(["--preload-mib", &preload_mib.to_string()])
                 .args((rep > 1).then_some("--resume"))
                 .arg("--out")
                 .arg(&dir)
                 .arg("--workdir")
                 .arg(&work)
-                .arg("--quiet"),
-        )?;
+                .arg("--quiet");
+            let mut inv = timed(c, implementation, rep, &work)?;
+            inv.timed_s = Some(invocation_timed_s(&dir.join(&run_id).join("run.toml"))?);
+            invocations.push(inv);
+        }
     }
-    let mut rows = collect(&peer_csv, &dir.join("stemz/raw.csv"))?;
+    let mut rows = peer_rows(&peer_csv, IMPLS[0])?;
+    for engine in ENGINES {
+        rows.extend(stemz_rows(&dir.join(format!("stemz-{engine}/raw.csv")))?);
+    }
     if peer_mt_csv.exists() {
         rows.extend(peer_rows(&peer_mt_csv, IMPLS[3])?);
     }
+    // The records are what is kept; the tables and figures `stemz bench` rendered from them
+    // (megabytes of PNG) are not committed.
+    for engine in ENGINES {
+        for generated in ["tables", "figures"] {
+            let d = dir.join(format!("stemz-{engine}")).join(generated);
+            if d.is_dir() {
+                std::fs::remove_dir_all(&d).with_context(|| d.display().to_string())?;
+            }
+        }
+    }
     write_csv(&dir.join("perf.csv"), &rows)?;
-    let table = render(&rows, &id);
+    write_invocations(&dir.join("invocations.csv"), &invocations)?;
+    let table = render(&rows, &invocations, &id, &args.dataset, &args.scale);
     std::fs::write(dir.join("perf.md"), &table)?;
     println!("{table}");
     Ok(())
+}
+
+/// The sum of the timed regions of the last `stemz bench` invocation of a run.
+fn invocation_timed_s(run_toml: &Path) -> Result<f64> {
+    let text = std::fs::read_to_string(run_toml).with_context(|| run_toml.display().to_string())?;
+    let info: stemz_record::runinfo::RunInfo =
+        toml::from_str(&text).with_context(|| run_toml.display().to_string())?;
+    info.timing
+        .map(|t| t.timed_s)
+        .with_context(|| format!("{}: no [timing] section", run_toml.display()))
 }
 
 #[derive(Debug, Clone)]
@@ -186,9 +291,9 @@ fn peer_rows(peer: &Path, implementation: &str) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
-fn collect(peer: &Path, stemz: &Path) -> Result<Vec<Row>> {
-    let mut rows = peer_rows(peer, IMPLS[0])?;
-    for r in read_table(stemz)? {
+fn stemz_rows(raw: &Path) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    for r in read_table(raw)? {
         rows.push(Row {
             implementation: format!("stemz-{}", r["engine"]),
             method: r["method"].clone(),
@@ -226,6 +331,22 @@ fn write_csv(path: &Path, rows: &[Row]) -> Result<()> {
     std::fs::write(path, s).with_context(|| path.display().to_string())
 }
 
+fn write_invocations(path: &Path, invocations: &[Invocation]) -> Result<()> {
+    let mut s = String::from("implementation,rep,wall_s,timed_s,peak_rss_bytes\n");
+    for i in invocations {
+        writeln!(
+            s,
+            "{},{},{:.3},{},{}",
+            i.implementation,
+            i.rep,
+            i.wall_s,
+            i.timed_s.map(|t| format!("{t:.3}")).unwrap_or_default(),
+            i.peak_rss.map(|b| b.to_string()).unwrap_or_default()
+        )?;
+    }
+    std::fs::write(path, s).with_context(|| path.display().to_string())
+}
+
 const GIB: f64 = (1u64 << 30) as f64;
 const IMPLS: [&str; 4] = [
     "h5py+hdf5plugin",
@@ -234,7 +355,16 @@ const IMPLS: [&str; 4] = [
     "h5py+hdf5plugin BLOSC_NTHREADS",
 ];
 
-/// One implementation's totals for one method.
+/// The issue's targets, as ratios stemz / peer.
+const SERIAL_MIN: f64 = 0.97;
+const PARALLEL_WRITE_MIN: f64 = 1.0;
+/// Where the peer writes below `SLOW_PEER_GIB_S`, parallel must reach this.
+const PARALLEL_WRITE_SLOW_PEER_MIN: f64 = 1.8;
+const SLOW_PEER_GIB_S: f64 = 0.5;
+const PARALLEL_READ_MIN: f64 = 1.8;
+const PARALLEL_VS_MT_MIN: f64 = 1.0;
+
+/// One implementation's totals for one method (or one configuration).
 #[derive(Debug, Default)]
 struct Totals {
     bytes: f64,
@@ -245,6 +375,13 @@ struct Totals {
 }
 
 impl Totals {
+    fn add(&mut self, r: &Row) {
+        self.bytes += r.uncompressed_bytes as f64;
+        self.write_s += r.write_s;
+        self.read_s += r.read_s;
+        self.ratios.push(r.ratio);
+        self.lossy |= !r.lossless;
+    }
     fn write_gib_s(&self) -> f64 {
         self.bytes / GIB / self.write_s
     }
@@ -256,33 +393,89 @@ impl Totals {
     }
 }
 
-/// Per method (summed over chunkings and averaged over repetitions): write and read GiB/s of
-/// each implementation and stemz/peer ratios; then the whole-matrix wall time per implementation.
-fn render(rows: &[Row], id: &str) -> String {
-    let mut agg: BTreeMap<(String, &str), Totals> = BTreeMap::new();
+fn implementation(r: &Row) -> &'static str {
+    IMPLS
+        .iter()
+        .find(|i| **i == r.implementation)
+        .copied()
+        .unwrap_or("?")
+}
+
+/// A ratio, marked ✗ when below its target.
+fn mark(ratio: f64, min: f64) -> String {
+    if ratio < min {
+        format!("{ratio:.2}× ✗")
+    } else {
+        format!("{ratio:.2}×")
+    }
+}
+
+/// Counts of configurations meeting one target.
+#[derive(Default)]
+struct Tally {
+    met: usize,
+    of: usize,
+}
+
+impl Tally {
+    fn count(&mut self, ratio: f64, min: f64) {
+        self.of += 1;
+        self.met += usize::from(ratio >= min);
+    }
+}
+
+impl std::fmt::Display for Tally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.met, self.of)
+    }
+}
+
+/// Per method (summed over chunkings and averaged over repetitions) and per configuration: write
+/// and read GiB/s of each implementation and stemz/peer ratios with the targets marked; then the
+/// Blosc methods against the `BLOSC_NTHREADS` peer and each invocation's wall time.
+fn render(
+    rows: &[Row],
+    invocations: &[Invocation],
+    id: &str,
+    dataset: &str,
+    scale: &str,
+) -> String {
+    let mut by_method: BTreeMap<(String, &str), Totals> = BTreeMap::new();
+    let mut by_config: BTreeMap<(String, String, &str), Totals> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
+    let mut configs: Vec<(String, String)> = Vec::new();
     for r in rows {
         if !order.contains(&r.method) {
             order.push(r.method.clone());
         }
-        let imp = IMPLS
-            .iter()
-            .find(|i| **i == r.implementation)
-            .copied()
-            .unwrap_or("?");
-        let t = agg.entry((r.method.clone(), imp)).or_default();
-        t.bytes += r.uncompressed_bytes as f64;
-        t.write_s += r.write_s;
-        t.read_s += r.read_s;
-        t.ratios.push(r.ratio);
-        t.lossy |= !r.lossless;
+        let c = (r.method.clone(), r.chunking.clone());
+        if !configs.contains(&c) {
+            configs.push(c);
+        }
+        let imp = implementation(r);
+        by_method.entry((r.method.clone(), imp)).or_default().add(r);
+        by_config
+            .entry((r.method.clone(), r.chunking.clone(), imp))
+            .or_default()
+            .add(r);
     }
     let mut s = String::new();
-    let _ = writeln!(s, "<!-- generated by `cargo xtask perf`, do not edit -->");
     let _ = writeln!(
         s,
-        "### `{id}`: stemz vs h5py + hdf5plugin (GiB/s; ratio = stemz / peer)\n"
+        "<!-- generated by `cargo xtask perf --scale {scale} --dataset {dataset}`, do not edit -->"
     );
+    let _ = writeln!(
+        s,
+        "### `{id}`: stemz vs h5py + hdf5plugin on {dataset} ({scale} scale), GiB/s; ratio = stemz / peer\n"
+    );
+    let _ = writeln!(
+        s,
+        "Targets: serial ≥ {SERIAL_MIN}× write and read; parallel write ≥ {PARALLEL_WRITE_MIN}× \
+         (≥ {PARALLEL_WRITE_SLOW_PEER_MIN}× where the peer writes below {SLOW_PEER_GIB_S} GiB/s); \
+         parallel read ≥ {PARALLEL_READ_MIN}×; parallel write ≥ {PARALLEL_VS_MT_MIN}× the \
+         `BLOSC_NTHREADS` peer on the Blosc methods. ✗ marks a ratio below its target.\n"
+    );
+    let _ = writeln!(s, "Per method, summed over chunkings:\n");
     let _ = writeln!(
         s,
         "| method | peer write | serial write | parallel write | serial/peer | parallel/peer | peer read | serial read | parallel read | serial/peer | parallel/peer | same ratio |"
@@ -292,7 +485,7 @@ fn render(rows: &[Row], id: &str) -> String {
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     );
     for m in &order {
-        let get = |imp: &'static str| agg.get(&(m.clone(), imp));
+        let get = |imp: &'static str| by_method.get(&(m.clone(), imp));
         let (Some(p), Some(se), Some(pa)) = (get(IMPLS[0]), get(IMPLS[1]), get(IMPLS[2])) else {
             continue;
         };
@@ -318,52 +511,102 @@ fn render(rows: &[Row], id: &str) -> String {
             if lossy { " (NOT lossless)" } else { "" }
         );
     }
-    // The Blosc methods against the multi-threaded Python peer.
-    let mt: Vec<&String> = order
-        .iter()
-        .filter(|m| agg.contains_key(&((*m).clone(), IMPLS[3])))
-        .collect();
-    if !mt.is_empty() {
-        let _ = writeln!(
-            s,
-            "\nBlosc methods against h5py + hdf5plugin with `BLOSC_NTHREADS` = cores (the best a Python user can do):\n"
-        );
-        let _ = writeln!(s, "| method | peer-mt write | parallel write | parallel/peer-mt | peer-mt read | parallel read | parallel/peer-mt |");
-        let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|");
-        for m in mt {
-            let (Some(p), Some(pa)) = (
-                agg.get(&(m.clone(), IMPLS[3])),
-                agg.get(&(m.clone(), IMPLS[2])),
-            ) else {
-                continue;
-            };
-            let _ = writeln!(
-                s,
-                "| {m} | {:.3} | {:.3} | {:.2}× | {:.3} | {:.3} | {:.2}× |",
-                p.write_gib_s(),
-                pa.write_gib_s(),
-                pa.write_gib_s() / p.write_gib_s(),
-                p.read_gib_s(),
-                pa.read_gib_s(),
-                pa.read_gib_s() / p.read_gib_s()
-            );
-        }
-    }
-    let wall = |imp: &str| -> f64 {
-        rows.iter()
-            .filter(|r| r.implementation == imp)
-            .map(|r| r.write_s + r.read_s)
-            .sum()
-    };
-    let peer = wall(IMPLS[0]);
+
+    let _ = writeln!(s, "\nPer configuration:\n");
     let _ = writeln!(
         s,
-        "\nWhole matrix (write + read, all repetitions): peer {:.1} s, stemz serial {:.1} s ({:.2}× faster), stemz parallel {:.1} s ({:.2}× faster).",
-        peer,
-        wall(IMPLS[1]),
-        peer / wall(IMPLS[1]),
-        wall(IMPLS[2]),
-        peer / wall(IMPLS[2])
+        "| method | chunking | peer write | serial/peer | parallel/peer | parallel/peer-mt | peer read | serial/peer | parallel/peer |"
     );
+    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    let (mut sw, mut sr, mut pw, mut pr, mut mt) = Default::default();
+    for (m, c) in &configs {
+        let get = |imp: &'static str| by_config.get(&(m.clone(), c.clone(), imp));
+        let (Some(p), Some(se), Some(pa)) = (get(IMPLS[0]), get(IMPLS[1]), get(IMPLS[2])) else {
+            continue;
+        };
+        let serial_w = se.write_gib_s() / p.write_gib_s();
+        let serial_r = se.read_gib_s() / p.read_gib_s();
+        let par_w = pa.write_gib_s() / p.write_gib_s();
+        let par_r = pa.read_gib_s() / p.read_gib_s();
+        let par_w_min = if p.write_gib_s() < SLOW_PEER_GIB_S {
+            PARALLEL_WRITE_SLOW_PEER_MIN
+        } else {
+            PARALLEL_WRITE_MIN
+        };
+        Tally::count(&mut sw, serial_w, SERIAL_MIN);
+        Tally::count(&mut sr, serial_r, SERIAL_MIN);
+        Tally::count(&mut pw, par_w, par_w_min);
+        Tally::count(&mut pr, par_r, PARALLEL_READ_MIN);
+        let vs_mt = get(IMPLS[3]).map(|q| pa.write_gib_s() / q.write_gib_s());
+        if let Some(v) = vs_mt {
+            Tally::count(&mut mt, v, PARALLEL_VS_MT_MIN);
+        }
+        let _ = writeln!(
+            s,
+            "| {m} | {c} | {:.3} | {} | {} | {} | {:.3} | {} | {} |",
+            p.write_gib_s(),
+            mark(serial_w, SERIAL_MIN),
+            mark(par_w, par_w_min),
+            vs_mt.map_or_else(|| "–".to_string(), |v| mark(v, PARALLEL_VS_MT_MIN)),
+            p.read_gib_s(),
+            mark(serial_r, SERIAL_MIN),
+            mark(par_r, PARALLEL_READ_MIN),
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nConfigurations meeting each target: serial write {sw}, serial read {sr}, parallel write {pw}, parallel read {pr}, parallel write vs the `BLOSC_NTHREADS` peer {mt}."
+    );
+
+    let wall = |imp: &str| -> f64 {
+        invocations
+            .iter()
+            .filter(|i| i.implementation == imp)
+            .map(|i| i.wall_s)
+            .sum()
+    };
+    let peer_wall = wall(IMPLS[0]);
+    let _ = writeln!(
+        s,
+        "\nEach invocation as a whole (all repetitions; wall time includes loading the data and, for stemz, verifying every read and rendering its tables):\n"
+    );
+    let _ = writeln!(
+        s,
+        "| invocation | wall s | wall / peer's | timed regions s | outside timed regions | peak RSS GiB |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
+    for imp in IMPLS {
+        let of: Vec<&Invocation> = invocations
+            .iter()
+            .filter(|i| i.implementation == imp)
+            .collect();
+        if of.is_empty() {
+            continue;
+        }
+        let w = wall(imp);
+        let timed: Option<f64> = of.iter().map(|i| i.timed_s).sum();
+        let rss = of.iter().filter_map(|i| i.peak_rss).max();
+        let name = match imp {
+            "stemz-serial" => "`stemz bench --engines serial`",
+            "stemz-parallel" => "`stemz bench --engines parallel`",
+            "h5py+hdf5plugin" => "h5py + hdf5plugin (`xtask/perf/peer.py`)",
+            _ => "h5py + hdf5plugin, `BLOSC_NTHREADS` = cores (Blosc methods only)",
+        };
+        let _ = writeln!(
+            s,
+            "| {name} | {w:.1} | {} | {} | {} | {} |",
+            if imp == IMPLS[3] {
+                "–".to_string()
+            } else {
+                format!("{:.2}", w / peer_wall)
+            },
+            timed.map_or_else(|| "–".to_string(), |t| format!("{t:.1}")),
+            timed.map_or_else(
+                || "–".to_string(),
+                |t| format!("{:.0} %", (1.0 - t / w).max(0.0) * 100.0)
+            ),
+            rss.map_or_else(|| "–".to_string(), |b| format!("{:.2}", b as f64 / GIB)),
+        );
+    }
     s
 }

@@ -74,6 +74,7 @@ pub fn datasets(args: &DatasetsArgs) -> Result<()> {
         ]))?;
     }
     if args.calibrate {
+        let record = format!("data/calibration/{}.toml", args.scale);
         exec(Command::new(&stemz).args([
             "calibrate",
             "--scale",
@@ -82,6 +83,8 @@ pub fn datasets(args: &DatasetsArgs) -> Result<()> {
             &out,
             "--out",
             "paper/calibration.md",
+            "--record",
+            &record,
             "--study",
             STUDY,
             "--manifest",
@@ -141,6 +144,9 @@ pub fn fidelity_records() -> Result<()> {
 /// The study's published measurements, beside the checkout (see README).
 const STUDY: &str = "../shared/reference/paper";
 
+/// The committed calibration record that `paper/calibration.md` is rendered from.
+const CALIBRATION: &str = "data/calibration/small.toml";
+
 fn report_cmd(check: bool) -> Result<()> {
     let run = reference_run()?;
     if !root().join(STUDY).is_dir() {
@@ -155,6 +161,14 @@ fn report_cmd(check: bool) -> Result<()> {
                 fidelity
                     .is_dir()
                     .then_some(["--fidelity", FIDELITY])
+                    .into_iter()
+                    .flatten(),
+            )
+            .args(
+                root()
+                    .join(CALIBRATION)
+                    .is_file()
+                    .then_some(["--calibration", CALIBRATION])
                     .into_iter()
                     .flatten(),
             )
