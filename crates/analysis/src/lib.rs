@@ -2,8 +2,8 @@
 //! readers the caller opened) and returns values, so the whole stage is testable on the study's
 //! own published records.
 //!
-//! Aggregation is plain Rust over `BTreeMap`s rather than polars: the inputs are a few thousand
-//! rows, and a deterministic group order matters more than speed (see `aggregate`).
+//! Aggregation is a polars lazy query over a DataFrame of the records (see `aggregate`), with
+//! groups sorted so the output order is deterministic.
 //!
 //! - [`study`]: adapter from the reference study's CSV formats to [`record`] types, and the
 //!   study's static catalogue (methods, dataset descriptions, Table 4 families).
@@ -12,11 +12,15 @@
 //! - [`fit`]: Equation 1, the power law C = a·s^b + c.
 //! - [`bounds`]: entropy bounds per dataset.
 //! - [`claims`]: the headline claims recomputed as numbers.
+//! - [`calibration`]: the synthetic datasets' criteria against the study, and their record.
+//! - [`recommend`]: a sampled candidate projected to the whole file, and the goals that pick.
 
 pub mod aggregate;
 pub mod bounds;
+pub mod calibration;
 pub mod claims;
 pub mod fit;
+pub mod recommend;
 pub mod study;
 pub mod tables;
 
@@ -35,6 +39,9 @@ pub enum AnalysisError {
     /// The records do not contain what a table or fit needs.
     #[error("missing data: {0}")]
     Missing(String),
+    /// A value given by the user is not one this stage knows.
+    #[error("{0}")]
+    Invalid(String),
     /// The least-squares fit failed.
     #[error("power-law fit: {0}")]
     Fit(String),

@@ -10,7 +10,7 @@
 use crate::record::{Cache, DatasetRecord, Engine, Measurement, NO_CHUNKING};
 use crate::tables::{DatasetInfo, FamilySpec, MethodInfo};
 use crate::{AnalysisError, Result};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 
 /// The study's chunking strategies, in its table order, with their method-name prefixes.
@@ -163,6 +163,53 @@ pub fn read_inventory(reader: impl Read) -> Result<Vec<DatasetRecord>> {
             h0_bits: None,
             sha256: None,
         });
+    }
+    Ok(out)
+}
+
+/// Parse the study's `Table3_dataset_summary.csv`: per dataset, the best mean ratio and the
+/// implementation that reached it.
+pub fn read_table3_best(reader: impl Read) -> Result<BTreeMap<String, (f64, String)>> {
+    const FILE: &str = "Table3_dataset_summary.csv";
+    let (header, rows) = rows_of(FILE, reader)?;
+    let mut out = BTreeMap::new();
+    for (i, rec) in rows.iter().enumerate() {
+        let row = Row {
+            file: FILE,
+            line: i + 2,
+            header: &header,
+            rec,
+        };
+        out.insert(
+            row.str("dataset")?.to_string(),
+            (
+                row.f64("best_ratio")?,
+                row.str("implementation")?.to_string(),
+            ),
+        );
+    }
+    Ok(out)
+}
+
+/// Parse the study's `statistics.csv` for its balanced-chunking rows: per dataset, codec
+/// (`blosc_zstd`, from `balanced_blosc_zstd`) → mean compression ratio.
+pub fn read_balanced_means(reader: impl Read) -> Result<BTreeMap<String, BTreeMap<String, f64>>> {
+    const FILE: &str = "statistics.csv";
+    let (header, rows) = rows_of(FILE, reader)?;
+    let mut out: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    for (i, rec) in rows.iter().enumerate() {
+        let row = Row {
+            file: FILE,
+            line: i + 2,
+            header: &header,
+            rec,
+        };
+        let Some(codec) = row.str("method")?.strip_prefix("balanced_") else {
+            continue;
+        };
+        out.entry(row.str("dataset")?.to_string())
+            .or_default()
+            .insert(codec.to_string(), row.f64("compression_ratio_mean")?);
     }
     Ok(out)
 }

@@ -8,13 +8,18 @@
 //! - Table 5: for one dataset, per chunking, the mean over all HDF5 codecs.
 //!
 //! Pass [`crate::aggregate::primary`] aggregates so each configuration counts once.
+//!
+//! Each table is a polars query over a frame of the aggregates ([`frame`]) or of the dataset
+//! records: a sort (Table 1), an arg-max per dataset (Table 3), a group-by with mean / min /
+//! max (Tables 4, 5 and the per-codec means). Rust then only looks rows up and labels them.
 
 use crate::aggregate::Aggregate;
-use crate::record::DatasetRecord;
+use crate::record::{DatasetRecord, NO_CHUNKING};
 use crate::study::CHUNKINGS;
 use crate::{AnalysisError, Result};
+use polars::prelude::*;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 /// Display information about a dataset, supplied by the caller.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -106,20 +111,121 @@ pub fn strategy_label(chunking: &str) -> String {
     }
 }
 
-fn by_sparsity(datasets: &[DatasetRecord]) -> Vec<&DatasetRecord> {
-    let mut v: Vec<&DatasetRecord> = datasets.iter().collect();
-    v.sort_by(|a, b| {
-        b.sparsity
-            .total_cmp(&a.sparsity)
-            .then(a.dataset.cmp(&b.dataset))
-    });
-    v
+// Column names of the tables' frames.
+const IDX: &str = "idx";
+const DATASET: &str = "dataset";
+const METHOD: &str = "method";
+const CHUNKING: &str = "chunking";
+const CHUNK_SHAPE: &str = "chunk_shape";
+const SPARSITY: &str = "sparsity";
+const RATIO: &str = "ratio";
+const WRITE_S: &str = "write_s";
+const WRITE_GIB_S: &str = "write_gib_s";
+const READ_GIB_S: &str = "read_gib_s";
+const N: &str = "n";
+
+/// The tables are built from typed values, so a polars error is a bug, not bad input.
+fn polars_bug(e: PolarsError) -> AnalysisError {
+    AnalysisError::Missing(format!("table query: {e}"))
+}
+
+/// One row per aggregate, in input order (`idx`): its key and the means the tables use (an
+/// absent throughput as NaN, so any mean over it is NaN, as the study's pandas gives).
+fn frame(aggs: &[Aggregate]) -> PolarsResult<DataFrame> {
+    let strs = |f: &dyn Fn(&Aggregate) -> &str| -> Vec<&str> { aggs.iter().map(f).collect() };
+    let nums = |f: &dyn Fn(&Aggregate) -> f64| -> Vec<f64> { aggs.iter().map(f).collect() };
+    DataFrame::new(
+        aggs.len(),
+        vec![
+            Column::new(IDX.into(), (0..aggs.len() as u32).collect::<Vec<u32>>()),
+            Column::new(DATASET.into(), strs(&|a| &a.dataset)),
+            Column::new(METHOD.into(), strs(&|a| &a.method)),
+            Column::new(CHUNKING.into(), strs(&|a| &a.chunking)),
+            Column::new(CHUNK_SHAPE.into(), strs(&|a| &a.chunk_shape)),
+            Column::new(RATIO.into(), nums(&|a| a.ratio.mean)),
+            Column::new(WRITE_S.into(), nums(&|a| a.write_s.mean)),
+            Column::new(
+                WRITE_GIB_S.into(),
+                nums(&|a| a.write_gib_s.map_or(f64::NAN, |s| s.mean)),
+            ),
+            Column::new(
+                READ_GIB_S.into(),
+                nums(&|a| a.read_gib_s.map_or(f64::NAN, |s| s.mean)),
+            ),
+        ],
+    )
+}
+
+fn strings(df: &DataFrame, name: &str) -> PolarsResult<Vec<String>> {
+    Ok(df
+        .column(name)?
+        .str()?
+        .iter()
+        .map(|v| v.unwrap_or_default().to_string())
+        .collect())
+}
+
+fn floats(df: &DataFrame, name: &str) -> PolarsResult<Vec<f64>> {
+    Ok(df
+        .column(name)?
+        .cast(&DataType::Float64)?
+        .f64()?
+        .iter()
+        .map(|v| v.unwrap_or(f64::NAN))
+        .collect())
+}
+
+fn counts(df: &DataFrame, name: &str) -> PolarsResult<Vec<usize>> {
+    Ok(df
+        .column(name)?
+        .cast(&DataType::UInt64)?
+        .u64()?
+        .iter()
+        .map(|v| v.unwrap_or(0) as usize)
+        .collect())
+}
+
+/// The datasets most sparse first (ties by name).
+fn by_sparsity(datasets: &[DatasetRecord]) -> Result<Vec<&DatasetRecord>> {
+    let df = DataFrame::new(
+        datasets.len(),
+        vec![
+            Column::new(IDX.into(), (0..datasets.len() as u32).collect::<Vec<u32>>()),
+            Column::new(
+                DATASET.into(),
+                datasets
+                    .iter()
+                    .map(|d| d.dataset.as_str())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                SPARSITY.into(),
+                datasets.iter().map(|d| d.sparsity).collect::<Vec<f64>>(),
+            ),
+        ],
+    )
+    .and_then(|df| {
+        df.lazy()
+            .sort(
+                [SPARSITY, DATASET],
+                SortMultipleOptions::default()
+                    .with_order_descending_multi([true, false])
+                    .with_maintain_order(true),
+            )
+            .collect()
+    })
+    .map_err(polars_bug)?;
+    Ok(counts(&df, IDX)
+        .map_err(polars_bug)?
+        .into_iter()
+        .map(|i| &datasets[i])
+        .collect())
 }
 
 /// Table 1: one row per dataset, most sparse first. Datasets without a [`DatasetInfo`] keep
 /// their id as label and get an empty description.
 pub fn table1(datasets: &[DatasetRecord], infos: &[DatasetInfo]) -> Result<Vec<Table1Row>> {
-    by_sparsity(datasets)
+    by_sparsity(datasets)?
         .into_iter()
         .map(|d| {
             let info = infos.iter().find(|i| i.dataset == d.dataset);
@@ -139,19 +245,42 @@ pub fn table1(datasets: &[DatasetRecord], infos: &[DatasetInfo]) -> Result<Vec<T
         .collect()
 }
 
-/// The best HDF5 configuration (highest mean ratio) of one dataset.
+/// The best HDF5 configuration (highest mean ratio) of one dataset; the last of equals, as
+/// `Iterator::max_by` gives.
 pub fn best_for<'a>(aggs: &'a [Aggregate], dataset: &str) -> Option<&'a Aggregate> {
     aggs.iter()
         .filter(|a| a.dataset == dataset && a.is_chunked())
         .max_by(|a, b| a.ratio.mean.total_cmp(&b.ratio.mean))
 }
 
+/// Per dataset, the index of its best HDF5 aggregate: the highest mean ratio, the last of
+/// equals (as [`best_for`]).
+fn best_per_dataset(aggs: &[Aggregate]) -> PolarsResult<HashMap<String, usize>> {
+    let df = frame(aggs)?
+        .lazy()
+        .filter(col(CHUNKING).neq(lit(NO_CHUNKING)))
+        .sort(
+            [RATIO, IDX],
+            SortMultipleOptions::default()
+                .with_order_descending_multi([true, true])
+                .with_maintain_order(true),
+        )
+        .group_by_stable([col(DATASET)])
+        .agg([col(IDX).first()])
+        .collect()?;
+    Ok(strings(&df, DATASET)?
+        .into_iter()
+        .zip(counts(&df, IDX)?)
+        .collect())
+}
+
 /// Table 3: best mean ratio per dataset over all HDF5 methods and chunkings.
 pub fn table3(aggs: &[Aggregate], datasets: &[DatasetRecord]) -> Result<Vec<Table3Row>> {
-    by_sparsity(datasets)
+    let best = best_per_dataset(aggs).map_err(polars_bug)?;
+    by_sparsity(datasets)?
         .into_iter()
         .map(|d| {
-            let best = best_for(aggs, &d.dataset).ok_or_else(|| {
+            let best = best.get(&d.dataset).map(|&i| &aggs[i]).ok_or_else(|| {
                 AnalysisError::Missing(format!("dataset {}: no HDF5 measurements", d.dataset))
             })?;
             let implementation = if best.chunking == "balanced" {
@@ -175,75 +304,118 @@ pub fn table3(aggs: &[Aggregate], datasets: &[DatasetRecord]) -> Result<Vec<Tabl
 
 /// Table 4: per family, statistics over datasets of the balanced-chunking means, sorted by
 /// mean ratio (highest first). Families without balanced rows are left out.
-pub fn table4(aggs: &[Aggregate], families: &[FamilySpec]) -> Vec<Table4Row> {
+pub fn table4(aggs: &[Aggregate], families: &[FamilySpec]) -> Result<Vec<Table4Row>> {
+    let df = frame(aggs)
+        .and_then(|df| {
+            df.lazy()
+                .filter(col(CHUNKING).eq(lit("balanced")))
+                .group_by_stable([col(METHOD)])
+                .agg([
+                    col(RATIO).mean().alias("mean_ratio"),
+                    col(RATIO).min().alias("min_ratio"),
+                    col(RATIO).max().alias("max_ratio"),
+                    col(WRITE_S).mean().alias("mean_write_s"),
+                    len().alias(N),
+                ])
+                .collect()
+        })
+        .map_err(polars_bug)?;
+    let by_method: HashMap<String, usize> = strings(&df, METHOD)
+        .map_err(polars_bug)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, m)| (m, i))
+        .collect();
+    let col_of = |name: &str| floats(&df, name).map_err(polars_bug);
+    let (mean, min, max, write) = (
+        col_of("mean_ratio")?,
+        col_of("min_ratio")?,
+        col_of("max_ratio")?,
+        col_of("mean_write_s")?,
+    );
+    let n = counts(&df, N).map_err(polars_bug)?;
     let mut rows: Vec<Table4Row> = families
         .iter()
         .filter_map(|f| {
-            let sel: Vec<&Aggregate> = aggs
-                .iter()
-                .filter(|a| a.method == f.method && a.chunking == "balanced")
-                .collect();
-            if sel.is_empty() {
-                return None;
-            }
-            let n = sel.len() as f64;
-            let ratios = sel.iter().map(|a| a.ratio.mean);
+            let &i = by_method.get(&f.method)?;
             Some(Table4Row {
                 family: f.label.clone(),
                 method: f.method.clone(),
-                mean_ratio: sel.iter().map(|a| a.ratio.mean).sum::<f64>() / n,
-                min_ratio: ratios.clone().fold(f64::INFINITY, f64::min),
-                max_ratio: ratios.fold(f64::NEG_INFINITY, f64::max),
-                mean_write_s: sel.iter().map(|a| a.write_s.mean).sum::<f64>() / n,
-                n_datasets: sel.len(),
+                mean_ratio: mean[i],
+                min_ratio: min[i],
+                max_ratio: max[i],
+                mean_write_s: write[i],
+                n_datasets: n[i],
             })
         })
         .collect();
     rows.sort_by(|a, b| b.mean_ratio.total_cmp(&a.mean_ratio));
-    rows
+    Ok(rows)
 }
 
 /// Table 5: for `dataset`, per chunking (study order), the mean over all HDF5 codecs of mean
 /// ratio and throughputs. Chunkings without rows are left out.
-pub fn table5(aggs: &[Aggregate], dataset: &str) -> Vec<Table5Row> {
-    CHUNKINGS
+pub fn table5(aggs: &[Aggregate], dataset: &str) -> Result<Vec<Table5Row>> {
+    let df = frame(aggs)
+        .and_then(|df| {
+            df.lazy()
+                .filter(col(DATASET).eq(lit(dataset)))
+                .group_by_stable([col(CHUNKING)])
+                .agg([
+                    col(CHUNK_SHAPE).first(),
+                    col(RATIO).mean(),
+                    col(WRITE_GIB_S).mean(),
+                    col(READ_GIB_S).mean(),
+                    len().alias(N),
+                ])
+                .collect()
+        })
+        .map_err(polars_bug)?;
+    let chunkings = strings(&df, CHUNKING).map_err(polars_bug)?;
+    let shapes = strings(&df, CHUNK_SHAPE).map_err(polars_bug)?;
+    let col_of = |name: &str| floats(&df, name).map_err(polars_bug);
+    let (ratio, write, read) = (col_of(RATIO)?, col_of(WRITE_GIB_S)?, col_of(READ_GIB_S)?);
+    let n = counts(&df, N).map_err(polars_bug)?;
+    Ok(CHUNKINGS
         .iter()
         .filter_map(|&ch| {
-            let sel: Vec<&Aggregate> = aggs
-                .iter()
-                .filter(|a| a.dataset == dataset && a.chunking == ch)
-                .collect();
-            let first = sel.first()?;
-            let n = sel.len() as f64;
-            let mean_of = |f: &dyn Fn(&Aggregate) -> f64| sel.iter().map(|a| f(a)).sum::<f64>() / n;
+            let i = chunkings.iter().position(|c| c == ch)?;
             Some(Table5Row {
                 strategy: strategy_label(ch),
                 chunking: ch.to_string(),
-                chunk_shape: crate::record::parse_shape(&first.chunk_shape).unwrap_or_default(),
-                mean_ratio: mean_of(&|a| a.ratio.mean),
-                mean_write_gbs: mean_of(&|a| a.write_gib_s.map_or(f64::NAN, |s| s.mean)),
-                mean_read_gbs: mean_of(&|a| a.read_gib_s.map_or(f64::NAN, |s| s.mean)),
-                n_methods: sel.len(),
+                chunk_shape: crate::record::parse_shape(&shapes[i]).unwrap_or_default(),
+                mean_ratio: ratio[i],
+                mean_write_gbs: write[i],
+                mean_read_gbs: read[i],
+                n_methods: n[i],
             })
         })
-        .collect()
+        .collect())
 }
 
-/// Per codec over datasets: the mean over datasets of the balanced-chunking mean ratio —
-/// used to name the best-ratio implementation and rank the top-10 figure.
-pub fn mean_over_datasets(aggs: &[Aggregate], chunking: &str) -> Vec<(String, f64)> {
-    let mut acc: BTreeMap<&str, (f64, usize)> = BTreeMap::new();
-    for a in aggs.iter().filter(|a| a.chunking == chunking) {
-        let e = acc.entry(a.method.as_str()).or_default();
-        e.0 += a.ratio.mean;
-        e.1 += 1;
-    }
-    let mut v: Vec<(String, f64)> = acc
+/// Per codec over datasets: the mean over datasets of the `chunking` mean ratio, highest first
+/// (ties by name) — used to name the best-ratio implementation and rank the top-10 figure.
+pub fn mean_over_datasets(aggs: &[Aggregate], chunking: &str) -> Result<Vec<(String, f64)>> {
+    let df = frame(aggs)
+        .and_then(|df| {
+            df.lazy()
+                .filter(col(CHUNKING).eq(lit(chunking)))
+                .group_by([col(METHOD)])
+                .agg([col(RATIO).mean()])
+                .sort(
+                    [RATIO, METHOD],
+                    SortMultipleOptions::default()
+                        .with_order_descending_multi([true, false])
+                        .with_maintain_order(true),
+                )
+                .collect()
+        })
+        .map_err(polars_bug)?;
+    Ok(strings(&df, METHOD)
+        .map_err(polars_bug)?
         .into_iter()
-        .map(|(m, (s, n))| (m.to_string(), s / n as f64))
-        .collect();
-    v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    v
+        .zip(floats(&df, RATIO).map_err(polars_bug)?)
+        .collect())
 }
 
 #[cfg(test)]

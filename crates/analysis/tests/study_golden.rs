@@ -146,7 +146,7 @@ fn table3_matches_published_best_per_dataset() {
 #[test]
 fn table4_matches_published_family_means_over_balanced_rows() {
     let (_, _, aggs) = load();
-    let rows = tables::table4(&aggs, &study::table4_families());
+    let rows = tables::table4(&aggs, &study::table4_families()).unwrap();
     let pubd = published("Table4_implementation_families.csv");
     assert_eq!(rows.len(), pubd.len());
     for (r, p) in rows.iter().zip(&pubd) {
@@ -162,7 +162,7 @@ fn table4_matches_published_family_means_over_balanced_rows() {
 #[test]
 fn table5_matches_published_chunking_means_for_4d_diff() {
     let (_, _, aggs) = load();
-    let rows = tables::table5(&aggs, study::TABLE5_DATASET);
+    let rows = tables::table5(&aggs, study::TABLE5_DATASET).unwrap();
     let pubd = published("Table5_chunking_summary.csv");
     assert_eq!(rows.len(), pubd.len());
     for (r, p) in rows.iter().zip(&pubd) {

@@ -1,6 +1,5 @@
 //! The benchmark runner: the study's matrix, measured and recorded one row per measurement.
 
-pub mod calibration;
 pub mod error;
 pub mod lock;
 pub mod matrix;

@@ -76,8 +76,8 @@ pub struct Args {
     #[arg(long)]
     pub dataset: Option<String>,
     /// Scan shape SYxSX for inputs that need it (.mib without .hdr).
-    #[arg(long)]
-    pub scan: Option<String>,
+    #[arg(long, value_parser = crate::inspect::parse_scan)]
+    pub scan: Option<(usize, usize)>,
     /// HDF5: the 3D dataset is a spectrum image (sy, sx, E), read as (sy, sx, 1, E).
     #[arg(long)]
     pub spectrum_image: bool,
@@ -108,20 +108,6 @@ pub struct MergeArgs {
     /// Merge even when shards are missing or incomplete (what is missing is reported).
     #[arg(long)]
     pub partial: bool,
-}
-
-fn parse_scan(s: &str) -> Result<(usize, usize)> {
-    let (a, b) = s
-        .split_once(['x', 'X'])
-        .with_context(|| format!("bad --scan `{s}`: expected SYxSX, e.g. 256x256"))?;
-    Ok((
-        a.trim()
-            .parse()
-            .with_context(|| format!("bad --scan `{s}`"))?,
-        b.trim()
-            .parse()
-            .with_context(|| format!("bad --scan `{s}`"))?,
-    ))
 }
 
 fn select_methods(names: &[String]) -> Result<(Vec<String>, Vec<String>)> {
@@ -162,7 +148,7 @@ struct Plan {
 }
 
 fn plan(args: &Args) -> Result<Plan> {
-    let scan = args.scan.as_deref().map(parse_scan).transpose()?;
+    let scan = args.scan;
     let options = OpenOptions {
         dataset: args.dataset.clone(),
         scan,

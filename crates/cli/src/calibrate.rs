@@ -1,25 +1,28 @@
-//! `stemz calibrate`: measure the synthetic datasets against the study's published statistics
-//! and write `paper/calibration.md`.
+//! `stemz calibrate`: measure the synthetic datasets against the study's published statistics,
+//! write the measurements as a record (`data/calibration/<scale>.toml`) and the report
+//! rendered from it (`paper/calibration.md`).
 //!
 //! This module owns the measuring (I/O): each dataset is read from `<data>/<name>.emd` when that
 //! file exists, else generated on the fly by a `SynthReader` (same bytes, both stream); its value
 //! statistics come from `cube_stats`, and its compression ratio per method from writing it with
 //! the study's balanced chunking through the parallel engine into a temporary file that is
-//! deleted right after. The criteria and the Markdown are `stemz_bench::calibration`'s (pure).
+//! deleted right after. The criteria are `stemz_analysis::calibration`'s and the Markdown
+//! `stemz_report::calibration`'s (both pure), so `stemz-report` re-renders the report from the
+//! committed record and checks it is fresh.
 //! A failed criterion is a result, written in the report, not an error: the command exits 0.
 
 use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use stemz_bench::calibration::{
-    compare_scales, render, CalibrationReport, DatasetCalibration, Measured, MethodRatio,
-    ScaleComparison, StudyReference,
+use stemz_analysis::calibration::{
+    CalibrationRecord, CalibrationReport, Measured, MethodRatio, OtherScale, StudyReference,
 };
 use stemz_codecs::{write, Chunking, Engine, Layout, Method, WriteOptions};
 use stemz_data::open::{open, OpenOptions};
 use stemz_data::stats::cube_stats;
 use stemz_data::synth::{DatasetSpec, Manifest, Scale, SynthReader};
 use stemz_data::{AtomicFile, CubeReader};
+use stemz_report::calibration::render;
 
 /// The environment variable that names the study's published files when `--study` is not given.
 pub const STUDY_ENV: &str = "STEMZ_STUDY_DIR";
@@ -27,7 +30,7 @@ pub const STUDY_ENV: &str = "STEMZ_STUDY_DIR";
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Dataset size to measure: tiny, small or paper.
-    #[arg(long, default_value = "small", value_parser = parse_scale)]
+    #[arg(long, default_value = "small", value_parser = crate::checks::parse_scale)]
     scale: Scale,
     /// Directory of generated datasets `<name>.emd` (default: data/generated/<scale>/ under the
     /// current directory); datasets missing there are generated on the fly.
@@ -40,6 +43,10 @@ pub struct Args {
     /// Report to write (default: calibration.md in the current directory).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Record of the measurements to write (default: the report's path with `.toml`), from
+    /// which `stemz-report` renders the report again.
+    #[arg(long)]
+    record: Option<PathBuf>,
     /// Also compare `small` with `paper` scale (sparsity within 0.3 pp, best ratio within 3 %),
     /// for the datasets whose files exist in data/generated/{small,paper}/.
     #[arg(long)]
@@ -56,10 +63,6 @@ pub struct Args {
     /// Directory for the temporary compressed files (default: the system's temp directory).
     #[arg(long)]
     tmp: Option<PathBuf>,
-}
-
-fn parse_scale(s: &str) -> Result<Scale, String> {
-    Scale::parse(s).ok_or_else(|| format!("unknown scale {s:?} (tiny, small, paper)"))
 }
 
 /// The methods to measure: the study's HDF5 ones unless named.
@@ -87,24 +90,6 @@ fn selected_methods(names: &[String]) -> anyhow::Result<Vec<Method>> {
         }
     }
     Ok(out)
-}
-
-/// A temporary directory removed (with whatever is left in it) when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(parent: &Path) -> anyhow::Result<TempDir> {
-        let dir = parent.join(format!("stemz-calibrate-{}", std::process::id()));
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("creating temporary directory {}", dir.display()))?;
-        Ok(TempDir(dir))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// Open the dataset from `<dir>/<name>.emd` if it exists (checking it is the manifest's shape
@@ -168,13 +153,18 @@ fn measure(
             ratio: report.ratio(),
         });
     }
-    Ok(Measured::new(
-        &spec.name,
-        scale.name(),
-        reader.shape(),
-        &stats,
+    Ok(Measured {
+        name: spec.name.clone(),
+        scale: scale.name().to_owned(),
+        shape: reader.shape(),
+        dtype: stats.dtype.numpy_name().to_owned(),
+        count: stats.count,
+        sparsity: stats.sparsity,
+        max: stats.max,
+        above_4095: stats.above_4095,
+        above_16383: stats.above_16383,
         ratios,
-    ))
+    })
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -205,70 +195,81 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .unwrap_or_else(|| PathBuf::from("calibration.md"));
     let methods = selected_methods(&args.methods)?;
     let specs = manifest.selected(&args.datasets)?;
-    let tmp = TempDir::new(&args.tmp.clone().unwrap_or_else(std::env::temp_dir))?;
+    let tmp = crate::checks::scratch_dir(
+        &args.tmp.clone().unwrap_or_else(std::env::temp_dir),
+        "calibrate",
+    )?;
 
-    let mut datasets = Vec::new();
-    let mut comparison = args.compare_paper.then(Vec::new);
+    let record_path = args
+        .record
+        .clone()
+        .unwrap_or_else(|| out_path.with_extension("toml"));
+    let mut record = CalibrationRecord {
+        scale: scale.name().to_owned(),
+        datasets: Vec::new(),
+        comparison: args.compare_paper.then(Vec::new),
+    };
     for spec in specs {
         let t = Instant::now();
-        let study_ds = study.dataset(&spec.name)?.clone();
+        // Fail before measuring a dataset the study does not know.
+        study.dataset(&spec.name)?;
         let (mut reader, from) = source(spec, scale, &data_dir)?;
-        let measured = measure(spec, scale, reader.as_mut(), &methods, &tmp.0)?;
+        let measured = measure(spec, scale, reader.as_mut(), &methods, tmp.path())?;
         drop(reader);
-        let d = DatasetCalibration::new(measured, study_ds);
-        outln!(
-            "{} ({from}, {:.1}s)",
-            d.summary_line(),
-            t.elapsed().as_secs_f64()
-        );
-        if let Some(cmp) = comparison.as_mut() {
-            cmp.push(compare_other_scale(
+        let one = CalibrationRecord {
+            scale: record.scale.clone(),
+            datasets: vec![measured.clone()],
+            comparison: None,
+        };
+        let line = CalibrationReport::evaluate(&one, &study)?.datasets[0].summary_line();
+        outln!("{line} ({from}, {:.1}s)", t.elapsed().as_secs_f64());
+        if let Some(cmp) = record.comparison.as_mut() {
+            cmp.push(measure_other_scale(
                 spec,
                 scale,
-                &d.measured,
                 &generated,
                 &methods,
-                &tmp.0,
+                tmp.path(),
             )?);
         }
-        datasets.push(d);
+        record.datasets.push(measured);
     }
 
-    let report = CalibrationReport {
-        scale: scale.name().to_owned(),
-        datasets,
-        comparison,
-    };
-    let text = render(&report);
-    if let Some(parent) = out_path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("creating directory {}", parent.display()))?;
-    }
-    let file = AtomicFile::new(&out_path)?;
-    std::fs::write(file.temp_path(), text)
-        .with_context(|| format!("writing {}", file.temp_path().display()))?;
-    let written = file.commit()?;
-    let total: usize = report.datasets.iter().map(|d| d.criteria.len()).sum();
-    let passed: usize = report.datasets.iter().map(|d| d.passed()).sum();
+    let report = CalibrationReport::evaluate(&record, &study)?;
+    write_atomically(&record_path, &record.to_toml()?)?;
+    let written = write_atomically(&out_path, &render(&report))?;
+    let (passed, total) = report.tally();
     outln!(
-        "{passed}/{total} criteria pass; wrote {} in {:.1}s",
+        "{passed}/{total} criteria pass; wrote {} and {} in {:.1}s",
+        record_path.display(),
         written.display(),
         t0.elapsed().as_secs_f64()
     );
     Ok(())
 }
 
-/// `small` against `paper` for one dataset, `measured` being the one at `scale`. The other
-/// scale is read only from its generated file: generating a paper-scale cube on the fly 13
-/// times over would take hours.
-fn compare_other_scale(
+/// Write `text` to `path` through a temporary file renamed into place.
+fn write_atomically(path: &Path, text: &str) -> anyhow::Result<PathBuf> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating directory {}", parent.display()))?;
+    }
+    let file = AtomicFile::new(path)?;
+    std::fs::write(file.temp_path(), text)
+        .with_context(|| format!("writing {}", file.temp_path().display()))?;
+    Ok(file.commit()?)
+}
+
+/// The other scale (`paper` for `small` and the reverse) of one dataset, for the comparison.
+/// It is read only from its generated file: generating a paper-scale cube on the fly 13 times
+/// over would take hours.
+fn measure_other_scale(
     spec: &DatasetSpec,
     scale: Scale,
-    measured: &Measured,
     generated: &Path,
     methods: &[Method],
     tmp: &Path,
-) -> anyhow::Result<ScaleComparison> {
+) -> anyhow::Result<OtherScale> {
     let other = if scale == Scale::Paper {
         Scale::Small
     } else {
@@ -276,30 +277,25 @@ fn compare_other_scale(
     };
     let dir = generated.join(other.name());
     if !dir.join(format!("{}.emd", spec.name)).exists() {
-        return Ok(ScaleComparison::Skipped {
+        return Ok(OtherScale {
             dataset: spec.name.clone(),
-            reason: format!("no `{other}` file (run `stemz synth --scale {other}`)"),
+            other: None,
+            skipped: Some(format!(
+                "no `{other}` file (run `stemz synth --scale {other}`)"
+            )),
         });
     }
     let t = Instant::now();
     let (mut reader, from) = source(spec, other, &dir)?;
     let m_other = measure(spec, other, reader.as_mut(), methods, tmp)?;
-    let (small, paper) = if other == Scale::Paper {
-        (measured, &m_other)
-    } else {
-        (&m_other, measured)
-    };
-    let criteria = compare_scales(small, paper);
-    let pass = criteria.iter().filter(|c| c.pass).count();
     outln!(
-        "{} small vs paper: {pass}/{} criteria pass ({from}, {:.1}s)",
+        "{} at `{other}` scale measured ({from}, {:.1}s)",
         spec.name,
-        criteria.len(),
         t.elapsed().as_secs_f64()
     );
-    Ok(ScaleComparison::Compared {
+    Ok(OtherScale {
         dataset: spec.name.clone(),
-        paper: paper.clone(),
-        criteria,
+        other: Some(m_other),
+        skipped: None,
     })
 }

@@ -1,7 +1,8 @@
 //! Checks on what the user asked for, before anything runs: an output path is never the input
 //! (after resolving links, hard links included) and replaces an existing file only with
 //! `--force`; thread counts stay within a sane multiple of the cores; explicit chunk shapes
-//! fit the cube.
+//! fit the cube. Also the parsers of the flags several commands share, and their scratch
+//! folders.
 
 use anyhow::{bail, Result};
 use std::os::unix::fs::MetadataExt;
@@ -75,4 +76,18 @@ pub fn chunking_fits(chunking: &Chunking, shape: [usize; 4], input: &Path) -> Re
         }
     }
     Ok(())
+}
+
+/// Parse `--scale`: tiny, small or paper.
+pub fn parse_scale(s: &str) -> Result<stemz_data::synth::Scale, String> {
+    stemz_data::synth::Scale::parse(s)
+        .ok_or_else(|| format!("unknown scale {s:?} (tiny, small, paper)"))
+}
+
+/// A scratch folder `<parent>/stemz-<what>-…`, removed with whatever is left in it when dropped.
+pub fn scratch_dir(parent: &Path, what: &str) -> Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix(&format!("stemz-{what}-"))
+        .tempdir_in(parent)
+        .map_err(|e| anyhow::anyhow!("{}: cannot create a scratch folder: {e}", parent.display()))
 }

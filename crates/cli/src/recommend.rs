@@ -2,16 +2,17 @@
 //! sample of its own chunks and projected to the whole file, per goal (smallest,
 //! fastest-write, fastest-read, balanced), with the `stemz compress` command that applies it.
 //!
-//! The sampling, projection, confidence interval and goal rules live in
-//! `stemz_bench::recommend` (documented there); this module parses, prints, and runs the
-//! optional full-file check (`--verify-full`).
+//! The sampling and measuring live in `stemz_bench::recommend`, the projection, confidence
+//! interval and goal rules in `stemz_analysis::recommend` (both documented there); this module
+//! parses, joins the two, prints, and runs the optional full-file check (`--verify-full`).
 
 use crate::inspect::{open_input, parse_scan};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use stemz_bench::recommend::{evaluate, ratio_floor, Candidate, Goal, Options};
+use stemz_analysis::recommend::{project, ratio_floor, Candidate, Goal, Population};
+use stemz_bench::recommend::{evaluate, Options};
 use stemz_codecs::engine::{self, Layout, WriteOptions};
 use stemz_codecs::{Chunking, Engine, Method};
 
@@ -20,7 +21,8 @@ const GIB: f64 = (1u64 << 30) as f64;
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = "\
 Sample: for each chunking, about FRACTION of the scan's chunk columns (a scan chunk position \
-with the whole detector under it; at least 5, at most all), stratified over scan_y and spread \
+with the whole detector under it; at least 5, at most all, and no more than --sample-max-mib \
+hold, though at least one), stratified over scan_y and spread \
 over scan_x, are gathered into an in-memory cube and written with the real engine, so the \
 stored chunks are the file's own.
 Projection: file size = uncompressed bytes x (sampled stored bytes / sampled bytes) + HDF5 \
@@ -64,9 +66,14 @@ pub struct Args {
     /// Threads of the parallel engine (default: one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
-    /// Timed writes and reads of each sample; the fastest counts.
+    /// Timed writes and reads of each sample at most; the fastest counts. Repeats stop once a
+    /// candidate has spent 0.5 s in timed work.
     #[arg(long, default_value_t = 3)]
     pub repeats: u32,
+    /// Largest sample per chunking, in MiB (at least one chunk column is always taken): bounds
+    /// memory and time on large files, which then get a wider interval.
+    #[arg(long, default_value_t = stemz_bench::recommend::DEFAULT_MAX_SAMPLE_BYTES >> 20)]
+    pub sample_max_mib: u64,
     /// Compress the whole file with each recommendation (to a scratch file, deleted after) and
     /// compare the actual ratio with the projection.
     #[arg(long)]
@@ -77,31 +84,6 @@ pub struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
-}
-
-/// A scratch folder removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(parent: &Path) -> Result<Self> {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let dir = parent.join(format!(
-            "stemz-recommend-{}-{nanos:08x}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("{}: cannot create scratch folder", dir.display()))?;
-        Ok(Scratch(dir))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// The outcome of `--verify-full` for one recommendation.
@@ -132,6 +114,9 @@ struct Report {
     dtype: String,
     bytes: u64,
     sample_fraction: f64,
+    sample_max_bytes: u64,
+    /// Wall time of the sampling and measuring, seconds.
+    elapsed_s: f64,
     engine: &'static str,
     ratio_floor: f64,
     recommendations: Vec<Recommendation>,
@@ -226,24 +211,34 @@ pub fn run(args: Args) -> Result<()> {
         crate::checks::chunking_fits(c, reader.shape(), &args.file)?;
     }
     let parent = args.workdir.clone().unwrap_or_else(std::env::temp_dir);
-    let scratch = Scratch::new(&parent)?;
+    let scratch = crate::checks::scratch_dir(&parent, "recommend")?;
     let opts = Options {
         fraction: args.sample,
         methods,
         chunkings,
         engine,
         repeats: args.repeats,
-        workdir: scratch.0.clone(),
+        max_sample_bytes: args.sample_max_mib.saturating_mul(1 << 20),
+        workdir: scratch.path().to_path_buf(),
     };
+    let started = std::time::Instant::now();
     opts.validate()?;
     // Progress only for a person watching: not in JSON mode, not into a pipe or a log.
     let quiet = args.json || !std::io::stderr().is_terminal();
-    let candidates = evaluate(reader.as_mut(), &opts, &mut |done, total, m, c| {
+    let population = Population {
+        shape: reader.shape(),
+        bytes: reader.nbytes(),
+    };
+    let candidates: Vec<Candidate> = evaluate(reader.as_mut(), &opts, &mut |done, total, m, c| {
         if !quiet {
             eprint!("\rmeasuring {:>3}/{total}: {m} {c}          ", done + 1);
         }
     })
-    .with_context(|| format!("sampling {}", args.file.display()))?;
+    .with_context(|| format!("sampling {}", args.file.display()))?
+    .iter()
+    .map(|run| project(run, population))
+    .collect();
+    let elapsed_s = started.elapsed().as_secs_f64();
     if !quiet {
         eprintln!();
     }
@@ -253,13 +248,13 @@ pub fn run(args: Args) -> Result<()> {
     let mut checked: Vec<(usize, FullCheck)> = Vec::new();
     for goal in goals {
         let Some(i) = goal.pick(&candidates) else {
-            bail!("no lossless candidate for goal {goal}");
+            bail!("no candidate for goal {goal}");
         };
         let c = candidates[i].clone();
         let full = match checked.iter().find(|(k, _)| *k == i) {
             Some((_, f)) => Some(f.clone()),
             None if args.verify_full => {
-                let f = verify_full(&args, &mut *reader, &c, engine, &scratch.0)?;
+                let f = verify_full(&args, &mut *reader, &c, engine, scratch.path())?;
                 checked.push((i, f.clone()));
                 Some(f)
             }
@@ -280,6 +275,8 @@ pub fn run(args: Args) -> Result<()> {
         dtype: reader.dtype().to_string(),
         bytes: reader.nbytes(),
         sample_fraction: args.sample,
+        sample_max_bytes: opts.max_sample_bytes,
+        elapsed_s,
         engine: engine.name(),
         ratio_floor: ratio_floor(&candidates),
         recommendations,
@@ -348,10 +345,12 @@ fn print_text(r: &Report) -> Result<()> {
         size(r.bytes)
     );
     outln!(
-        "sample     {:.1} % of chunk columns per chunking, {} engine; {} candidates; ratio floor for speed goals {:.2}",
+        "sample     {:.1} % of chunk columns per chunking (at most {}), {} engine; {} candidates measured in {:.1} s; ratio floor for speed goals {:.2}",
         r.sample_fraction * 100.0,
+        size(r.sample_max_bytes),
         r.engine,
         r.candidates.len(),
+        r.elapsed_s,
         r.ratio_floor
     );
     for rec in &r.recommendations {
@@ -375,17 +374,28 @@ fn print_text(r: &Report) -> Result<()> {
             c.write_gib_s,
             c.read_gib_s
         );
-        outln!(
-            "  projected  {} (95 % {} .. {}), ratio {:.3} ({:.3} .. {:.3}), write {:.2} s, read {:.2} s",
-            size(p.file_bytes),
-            size(p.file_bytes_lo),
-            size(p.file_bytes_hi),
-            p.ratio,
-            p.ratio_lo,
-            p.ratio_hi,
-            p.write_s,
-            p.read_s
-        );
+        if p.file_bytes_hi == u64::MAX {
+            outln!(
+                "  projected  {}, ratio {:.3}, no interval (one chunk column sampled: raise --sample-max-mib to bound it; at most {:.3}), write {:.2} s, read {:.2} s",
+                size(p.file_bytes),
+                p.ratio,
+                p.ratio_hi,
+                p.write_s,
+                p.read_s
+            );
+        } else {
+            outln!(
+                "  projected  {} (95 % {} .. {}), ratio {:.3} ({:.3} .. {:.3}), write {:.2} s, read {:.2} s",
+                size(p.file_bytes),
+                size(p.file_bytes_lo),
+                size(p.file_bytes_hi),
+                p.ratio,
+                p.ratio_lo,
+                p.ratio_hi,
+                p.write_s,
+                p.read_s
+            );
+        }
         if let Some(f) = &rec.full {
             outln!(
                 "  full file  {} ratio {:.3}: {} the interval, {}, written in {:.2} s",

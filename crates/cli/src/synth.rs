@@ -17,7 +17,7 @@ use stemz_data::{CubeReader, CubeWriter};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Dataset size: tiny (8x8 scan), small (benchmark-sized), paper (the study's shapes).
-    #[arg(long, default_value = "small", value_parser = parse_scale)]
+    #[arg(long, default_value = "small", value_parser = crate::checks::parse_scale)]
     scale: Scale,
     /// Datasets to generate (default: all five), e.g. `--datasets 4D_Diff,3D_EELS` or `--datasets 4D_Diff 3D_EELS`.
     #[arg(long, value_delimiter = ',', num_args = 1..)]
@@ -36,10 +36,6 @@ pub struct Args {
     /// the manifest.
     #[arg(long)]
     update_manifest: bool,
-}
-
-fn parse_scale(s: &str) -> Result<Scale, String> {
-    Scale::parse(s).ok_or_else(|| format!("unknown scale {s:?} (tiny, small, paper)"))
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {

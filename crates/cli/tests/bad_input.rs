@@ -1,33 +1,18 @@
 //! Bad inputs end in one clear stderr line naming the file and the problem, a non-zero exit,
 //! no panic, and no output file left behind.
 
+mod common;
+
+use common::{hdf5_turn, stemz_output, write_npy_f32, write_npy_u16};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 struct Outcome {
     stderr: String,
     success: bool,
 }
 
-/// HDF5 opens files without close-on-exec and locks them: a child forked while another test
-/// thread has an HDF5 file open inherits the descriptor and holds that file's lock for its
-/// whole life. Spawning and in-process HDF5 use take turns on this lock.
-static HDF5_OR_SPAWN: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Run `cmd` to completion, forked while no HDF5 file is open in this process.
-fn output_of(cmd: &mut Command) -> std::process::Output {
-    let child = {
-        let _turn = HDF5_OR_SPAWN.lock().unwrap_or_else(|e| e.into_inner());
-        cmd.stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("the stemz binary runs")
-    };
-    child.wait_with_output().expect("the stemz binary runs")
-}
-
 fn stemz(args: &[&str]) -> Outcome {
-    let out = output_of(Command::new(env!("CARGO_BIN_EXE_stemz")).args(args));
+    let out = stemz_output(args);
     Outcome {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         success: out.status.success(),
@@ -74,7 +59,7 @@ fn check_both(input: &Path, extra: &[&str], problem: &str) {
 
 fn h5_with(dir: &Path, name: &str, build: impl FnOnce(&hdf5::File)) -> PathBuf {
     let p = dir.join(name);
-    let _turn = HDF5_OR_SPAWN.lock().unwrap_or_else(|e| e.into_inner());
+    let _turn = hdf5_turn();
     let f = hdf5::File::create(&p).unwrap();
     build(&f);
     f.close().unwrap();
@@ -248,7 +233,7 @@ fn mib_with_a_truncated_last_frame() {
 
 /// Exit 1 (not merely non-zero), one line naming `file` and saying `problem`.
 fn assert_exit_1(args: &[&str], file: &str, problem: &str) {
-    let out = output_of(Command::new(env!("CARGO_BIN_EXE_stemz")).args(args));
+    let out = stemz_output(args);
     assert_eq!(out.status.code(), Some(1), "{args:?}");
     let o = Outcome {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -259,25 +244,12 @@ fn assert_exit_1(args: &[&str], file: &str, problem: &str) {
 
 /// A uint16 `.npy` cube (2, 2, 4, 4), or float32 when `float`.
 fn npy(dir: &Path, name: &str, float: bool) -> PathBuf {
-    let descr = if float { "<f4" } else { "<u2" };
-    let mut header =
-        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': (2, 2, 4, 4), }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    bytes.extend_from_slice(header.as_bytes());
-    for i in 0..64u32 {
-        if float {
-            bytes.extend_from_slice(&(i as f32 * 0.5).to_le_bytes());
-        } else {
-            bytes.extend_from_slice(&(i as u16 * 300).to_le_bytes());
-        }
-    }
     let p = dir.join(name);
-    std::fs::write(&p, bytes).unwrap();
+    if float {
+        write_npy_f32(&p, [2, 2, 4, 4], |i| i as f32 * 0.5);
+    } else {
+        write_npy_u16(&p, [2, 2, 4, 4], |i| i as u16 * 300);
+    }
     p
 }
 

@@ -4,7 +4,8 @@
 
 use std::path::Path;
 use std::process::{Command, Output};
-use stemz_bench::calibration::HEADER;
+use stemz_analysis::calibration::{CalibrationRecord, CalibrationReport, StudyReference};
+use stemz_report::calibration::{render, HEADER};
 
 fn calibrate(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_stemz"))
@@ -95,11 +96,24 @@ fn tiny_subset_writes_the_report_with_header_and_sane_ratios() {
     assert!(!md.contains("NaN") && !md.contains("inf"));
     // Temporaries are gone: no compressed file, no partial report.
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
-    let left: Vec<_> = std::fs::read_dir(out.parent().unwrap())
+    let mut left: Vec<_> = std::fs::read_dir(out.parent().unwrap())
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    assert_eq!(left, vec![std::ffi::OsString::from("calibration.md")]);
+    left.sort();
+    assert_eq!(left, ["calibration.md", "calibration.toml"]);
+    // The record beside it renders the very same report (what `stemz-report` checks).
+    let record =
+        CalibrationRecord::from_toml(&std::fs::read_to_string(out.with_extension("toml")).unwrap())
+            .unwrap();
+    assert_eq!(record.datasets.len(), 2);
+    let study = StudyReference::load(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/reference/paper"
+    )))
+    .unwrap();
+    let again = render(&CalibrationReport::evaluate(&record, &study).unwrap());
+    assert_eq!(again, md);
 }
 
 #[test]

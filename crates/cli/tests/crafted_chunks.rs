@@ -2,33 +2,18 @@
 //! damaged) is one clear error naming the file and the chunk's offset, exit 1, in every
 //! subcommand — never an allocation abort, and no output left behind.
 
+mod common;
+
+use common::{hdf5_turn, stemz_output, write_npy_u16};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 struct Outcome {
     stderr: String,
     code: Option<i32>,
 }
 
-/// HDF5 opens files without close-on-exec and locks them: a child forked while another test
-/// thread has an HDF5 file open inherits the descriptor and holds that file's lock for its
-/// whole life. Spawning and in-process HDF5 use take turns on this lock.
-static HDF5_OR_SPAWN: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Run `cmd` to completion, forked while no HDF5 file is open in this process.
-fn output_of(cmd: &mut Command) -> std::process::Output {
-    let child = {
-        let _turn = HDF5_OR_SPAWN.lock().unwrap_or_else(|e| e.into_inner());
-        cmd.stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("the stemz binary runs")
-    };
-    child.wait_with_output().expect("the stemz binary runs")
-}
-
 fn stemz(args: &[&str]) -> Outcome {
-    let out = output_of(Command::new(env!("CARGO_BIN_EXE_stemz")).args(args));
+    let out = stemz_output(args);
     Outcome {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         code: out.status.code(),
@@ -37,20 +22,11 @@ fn stemz(args: &[&str]) -> Outcome {
 
 /// A uint16 `.npy` cube (2, 2, 8, 8) with a few non-zero values.
 fn write_npy(path: &Path) {
-    let mut header =
-        "{'descr': '<u2', 'fortran_order': False, 'shape': (2, 2, 8, 8), }".to_string();
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    bytes.extend_from_slice(header.as_bytes());
-    for i in 0..256u16 {
-        let v: u16 = if i % 7 == 0 { i } else { 0 };
-        bytes.extend_from_slice(&v.to_le_bytes());
-    }
-    std::fs::write(path, bytes).unwrap();
+    write_npy_u16(
+        path,
+        [2, 2, 8, 8],
+        |i| if i % 7 == 0 { i as u16 } else { 0 },
+    );
 }
 
 /// Compress a small cube with `method`, one frame per chunk, into `dir/name`.
@@ -74,7 +50,7 @@ fn compressed(dir: &Path, name: &str, method: &str) -> PathBuf {
 
 /// File address and stored size of the chunk at `offset` of dataset `data`.
 fn chunk_at(path: &Path, offset: &[u64]) -> (u64, u64) {
-    let _turn = HDF5_OR_SPAWN.lock().unwrap_or_else(|e| e.into_inner());
+    let _turn = hdf5_turn();
     let f = hdf5::File::open(path).unwrap();
     let ds = f.dataset("data").unwrap();
     for i in 0..ds.num_chunks().unwrap() {

@@ -2,28 +2,14 @@
 //! re-decodes a file and checks it against that digest and/or its source; `--checksum` adds
 //! Fletcher-32 so a flipped byte is refused at decoding, naming the chunk.
 
+mod common;
+
+use common::{hdf5_turn, stemz_output, write_npy_u16};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-/// HDF5 opens files without close-on-exec and locks them: a child forked while another test
-/// thread has an HDF5 file open inherits the descriptor and holds that file's lock for its
-/// whole life. Spawning and in-process HDF5 use take turns on this lock.
-static HDF5_OR_SPAWN: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Run `cmd` to completion, forked while no HDF5 file is open in this process.
-fn output_of(cmd: &mut Command) -> std::process::Output {
-    let child = {
-        let _turn = HDF5_OR_SPAWN.lock().unwrap_or_else(|e| e.into_inner());
-        cmd.stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("the stemz binary runs")
-    };
-    child.wait_with_output().expect("the stemz binary runs")
-}
+use std::process::Output;
 
 fn stemz(args: &[&str]) -> Output {
-    output_of(Command::new(env!("CARGO_BIN_EXE_stemz")).args(args))
+    stemz_output(args)
 }
 
 fn text(o: &Output) -> (String, String) {
@@ -34,21 +20,14 @@ fn text(o: &Output) -> (String, String) {
 }
 
 fn npy(dir: &Path) -> PathBuf {
-    let mut header =
-        "{'descr': '<u2', 'fortran_order': False, 'shape': (4, 4, 16, 16), }".to_string();
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    bytes.extend_from_slice(header.as_bytes());
-    for i in 0..(4 * 4 * 16 * 16u32) {
-        let v = if i % 3 == 0 { (i % 500) as u16 } else { 0 };
-        bytes.extend_from_slice(&v.to_le_bytes());
-    }
     let p = dir.join("src.npy");
-    std::fs::write(&p, bytes).unwrap();
+    write_npy_u16(&p, [4, 4, 16, 16], |i| {
+        if i % 3 == 0 {
+            (i % 500) as u16
+        } else {
+            0
+        }
+    });
     p
 }
 
@@ -69,7 +48,7 @@ fn compress(src: &Path, out: &Path, extra: &[&str]) {
 /// Flip the byte in the middle of the chunk at `offset`.
 fn flip(path: &Path, offset: &[u64]) {
     let at = {
-        let _turn = HDF5_OR_SPAWN.lock().unwrap_or_else(|e| e.into_inner());
+        let _turn = hdf5_turn();
         let f = hdf5::File::open(path).unwrap();
         let ds = f.dataset("data").unwrap();
         let c = (0..ds.num_chunks().unwrap())

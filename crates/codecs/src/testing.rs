@@ -2,18 +2,19 @@
 //! generators of sparse, detector-like u16 and f32 cubes.
 
 pub use stemz_data::mem::MemCube;
+use stemz_data::synth::rng::Stream;
 use stemz_data::{DType, Shape4};
 
 /// A sparse u16 cube: about 70 % zeros, a bright "central beam" in every frame, a few values
 /// above 254 and one saturated 65535, from a seeded generator.
 pub fn sparse_u16(shape: Shape4, seed: u64) -> MemCube {
-    let mut rng = SplitMix(seed);
+    let mut rng = Stream::seeded(seed);
     let [_, _, qy, qx] = shape;
     let n: usize = shape.iter().product();
     let mut v = Vec::with_capacity(n);
     for i in 0..n {
         let (y, x) = ((i / qx) % qy, i % qx);
-        let r = rng.next();
+        let r = rng.next_u64();
         let central = y.abs_diff(qy / 2) <= 2 && x.abs_diff(qx / 2) <= 2;
         let val: u16 = if central {
             300 + (r % 900) as u16
@@ -38,11 +39,11 @@ pub fn sparse_u16(shape: Shape4, seed: u64) -> MemCube {
 /// plus the bit patterns that lossless handling must keep: -0.0, a NaN with payload,
 /// infinities, a subnormal.
 pub fn sparse_f32(shape: Shape4, seed: u64) -> MemCube {
-    let mut rng = SplitMix(seed);
+    let mut rng = Stream::seeded(seed);
     let n: usize = shape.iter().product();
     let mut v: Vec<f32> = (0..n)
         .map(|_| {
-            let r = rng.next();
+            let r = rng.next_u64();
             if r % 10 < 6 {
                 0.0
             } else {
@@ -67,18 +68,5 @@ pub fn sparse_f32(shape: Shape4, seed: u64) -> MemCube {
         shape,
         dtype: DType::F32,
         data: bytemuck::cast_slice(&v).to_vec(),
-    }
-}
-
-/// SplitMix64: a tiny, well-mixed, seedable generator (tests need reproducibility, not quality).
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
     }
 }

@@ -9,6 +9,9 @@
 //!   and `datasets.csv` (one row per dataset), their column tables, readers and flushing writer.
 //! - [`runinfo`] — `run.toml`, the provenance of a run (command, data, software, machine), and
 //!   the rule for which process may continue a run.
+//! - [`sample`] — one candidate measured on a sample of a file (`stemz recommend`), for the
+//!   projection to the whole file.
 
 pub mod record;
 pub mod runinfo;
+pub mod sample;

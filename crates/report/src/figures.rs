@@ -725,6 +725,49 @@ fn fig5<DB: DrawingBackend>(root: &Area<'_, DB>, a: &Analysed, datasets: &[&str]
                     .map(|&p| Circle::new(p, 4, OKABE_ITO[4].filled())),
             )
             .map_err(err)?;
+        // The study's best and stemz's best (highest ratio, as the report's "Beyond the study"
+        // table): a square and a triangle, labelled with the method.
+        let at = |g: Option<&Aggregate>| {
+            g.and_then(|g| Some(((g.write_gib_s?.mean, g.ratio.mean), g.method.clone())))
+        };
+        let study = at(a.best_ratio(ds, true));
+        let ours = at(a.best_ratio(ds, false));
+        if let Some((p, m)) = &study {
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [
+                        (p.0 / 1.08, p.1 - ymax * 0.025),
+                        (p.0 * 1.08, p.1 + ymax * 0.025),
+                    ],
+                    OKABE_ITO[3].stroke_width(2),
+                )))
+                .map_err(err)?
+                .label(format!("study's best: {m}"))
+                .legend(|(x, y)| {
+                    Rectangle::new([(x, y - 4), (x + 8, y + 4)], OKABE_ITO[3].stroke_width(2))
+                });
+        }
+        if let Some((p, m)) = &ours {
+            chart
+                .draw_series(std::iter::once(TriangleMarker::new(
+                    *p,
+                    7,
+                    OKABE_ITO[2].filled(),
+                )))
+                .map_err(err)?
+                .label(format!("stemz's best: {m}"))
+                .legend(|(x, y)| TriangleMarker::new((x + 4, y), 5, OKABE_ITO[2].filled()));
+        }
+        if study.is_some() || ours.is_some() {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::LowerLeft)
+                .label_font((FONT, 11))
+                .background_style(WHITE.mix(0.8))
+                .border_style(TRANSPARENT)
+                .draw()
+                .map_err(err)?;
+        }
     }
     Ok(())
 }

@@ -7,6 +7,7 @@
 //! on every machine.
 
 pub mod beyond;
+pub mod calibration;
 pub mod figures;
 pub mod markdown;
 pub mod tables;
@@ -87,6 +88,18 @@ pub struct Analysed {
 }
 
 impl Analysed {
+    /// The highest-mean-ratio HDF5 configuration of `dataset` (any chunking, primary
+    /// aggregates), among the study's own methods when `only_study`, else among every method
+    /// measured: the "study's best" and "stemz's best" of the report and of Figure 5.
+    pub fn best_ratio(&self, dataset: &str, only_study: bool) -> Option<&Aggregate> {
+        let study = stemz_analysis::study::methods();
+        self.primary
+            .iter()
+            .filter(|a| a.dataset == dataset && a.is_chunked())
+            .filter(|a| !only_study || study.iter().any(|m| m.method == a.method))
+            .max_by(|a, b| a.ratio.mean.total_cmp(&b.ratio.mean))
+    }
+
     /// Analyse records.
     pub fn new(
         datasets: Vec<DatasetRecord>,
@@ -104,8 +117,8 @@ impl Analysed {
         };
         Ok(Analysed {
             table1: table1(&datasets, &cat.datasets)?,
-            table4: table4(&primary, &cat.families),
-            table5: table5(&primary, &cat.table5_dataset),
+            table4: table4(&primary, &cat.families)?,
+            table5: table5(&primary, &cat.table5_dataset)?,
             bounds: entropy_bounds(&datasets, &primary),
             claims: ClaimNumbers::compute(&primary),
             table3: t3,

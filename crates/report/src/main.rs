@@ -30,6 +30,10 @@ struct Args {
     /// "Beyond lossless" section.
     #[arg(long)]
     fidelity: Option<PathBuf>,
+    /// A calibration record (`data/calibration/<scale>.toml`, written by `stemz calibrate`):
+    /// `paper/calibration.md` is rendered from it.
+    #[arg(long)]
+    calibration: Option<PathBuf>,
     /// After writing, print where the artifacts are, the headline numbers, and every claim or
     /// fit that does not hold on the run's data.
     #[arg(long)]
@@ -124,6 +128,12 @@ fn main() -> Result<()> {
             report.extend_from_slice(section.as_bytes());
         }
     }
+    if let Some(path) = &args.calibration {
+        files.push((
+            PathBuf::from("paper/calibration.md"),
+            calibration(path, &args.study)?,
+        ));
+    }
     let summary = args.summary.then(|| summarize(&study, &ours));
     let root = args
         .out
@@ -145,6 +155,18 @@ fn main() -> Result<()> {
         print!("{text}");
     }
     Ok(())
+}
+
+/// `paper/calibration.md` from a calibration record and the study's published files.
+fn calibration(record: &Path, study: &Path) -> Result<Vec<u8>> {
+    use stemz_analysis::calibration::{CalibrationRecord, CalibrationReport, StudyReference};
+    let text = std::fs::read_to_string(record)
+        .with_context(|| format!("{}: cannot read", record.display()))?;
+    let rec = CalibrationRecord::from_toml(&text).with_context(|| record.display().to_string())?;
+    let reference = StudyReference::load(study)?;
+    let report = CalibrationReport::evaluate(&rec, &reference)
+        .with_context(|| record.display().to_string())?;
+    Ok(stemz_report::calibration::render(&report).into_bytes())
 }
 
 /// The "Beyond lossless" section from every `<dataset>.csv` in `dir`, in name order.

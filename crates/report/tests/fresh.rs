@@ -23,6 +23,19 @@ fn committed_artifacts_equal_what_the_committed_records_render() {
                 .flatten()
                 .collect::<Vec<std::path::PathBuf>>(),
         )
+        .args(
+            root.join("data/calibration/small.toml")
+                .is_file()
+                .then(|| {
+                    [
+                        "--calibration".into(),
+                        root.join("data/calibration/small.toml"),
+                    ]
+                })
+                .into_iter()
+                .flatten()
+                .collect::<Vec<std::path::PathBuf>>(),
+        )
         .arg("--check")
         .output()
         .unwrap();

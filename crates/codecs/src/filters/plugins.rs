@@ -51,34 +51,34 @@ pub(super) fn register() -> Result<(), FilterError> {
         .get_or_init(|| {
             hdf5::sync::sync(|| {
                 let classes = [
-                    (LZ4_ID, LZ4_NAME, None, filter_lz4 as FilterFn),
+                    (LZ4_ID, LZ4_NAME, None, filter::<Lz4> as FilterFn),
                     (
                         BITSHUFFLE_ID,
                         BSHUF_NAME,
                         Some(set_local_bitshuffle as SetLocalFn),
-                        filter_bitshuffle,
+                        filter::<Bitshuffle>,
                     ),
-                    (ZSTD_ID, ZSTD_NAME, None, filter_zstd),
+                    (ZSTD_ID, ZSTD_NAME, None, filter::<Zstd>),
                     (
                         LZF_ID,
                         LZF_NAME,
                         Some(set_local_lzf as SetLocalFn),
-                        filter_lzf,
+                        filter::<Lzf>,
                     ),
                     (
                         BLOSC2_ID,
                         BLOSC2_NAME,
                         Some(set_local_blosc2 as SetLocalFn),
-                        filter_blosc2,
+                        filter::<Blosc2>,
                     ),
                     (
                         BLOSC_ID,
                         BLOSC_NAME,
                         Some(set_local_blosc as SetLocalFn),
-                        filter_blosc,
+                        filter::<Blosc>,
                     ),
                 ];
-                for (id, name, set_local, filter) in classes {
+                for (id, name, set_local, callback) in classes {
                     let class = H5Z_class2_t {
                         version: H5Z_CLASS_T_VERS as _,
                         id: id as H5Z_filter_t,
@@ -87,7 +87,7 @@ pub(super) fn register() -> Result<(), FilterError> {
                         name: name.as_ptr().cast(),
                         can_apply: None,
                         set_local,
-                        filter: Some(filter),
+                        filter: Some(callback),
                     };
                     // SAFETY: HDF5 copies the class; the name is a static C string.
                     let r = unsafe { H5Zregister(ptr::from_ref(&class).cast()) };
@@ -110,11 +110,33 @@ type FilterFn = unsafe extern "C" fn(
     *mut usize,
     *mut *mut c_void,
 ) -> usize;
-/// A filter's work: (reverse, cd_values, input) → output.
-type Body = fn(bool, &[u32], &[u8]) -> Result<Vec<u8>, FilterError>;
 type SetLocalFn = extern "C" fn(hid_t, hid_t, hid_t) -> i32;
+/// [`Body::body`] as a function pointer: (reverse, cd_values, input) → output.
+type BodyFn = fn(bool, &[u32], &[u8]) -> Result<Vec<u8>, FilterError>;
 
-/// Shared body of the three callbacks: view HDF5's buffer, run `f`, hand back an HDF5-owned
+/// One filter's work, (reverse, cd_values, input) → output, behind the one HDF5 callback
+/// [`filter`].
+trait Body {
+    fn body(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Vec<u8>, FilterError>;
+}
+
+/// The H5Z filter callback of every filter registered here, over its [`Body`].
+///
+/// # Safety
+/// Called by HDF5 only, with the arguments of an H5Z filter callback.
+unsafe extern "C" fn filter<B: Body>(
+    flags: c_uint,
+    cd_nelmts: usize,
+    cd_values: *const c_uint,
+    nbytes: usize,
+    buf_size: *mut usize,
+    buf: *mut *mut c_void,
+) -> usize {
+    // SAFETY: the arguments are HDF5's, passed through unchanged.
+    unsafe { run(flags, cd_nelmts, cd_values, nbytes, buf_size, buf, B::body) }
+}
+
+/// Shared body of the filter callbacks: view HDF5's buffer, run `f`, hand back an HDF5-owned
 /// copy of its output. Any error or panic becomes HDF5's failure value 0.
 ///
 /// # Safety
@@ -126,7 +148,7 @@ unsafe fn run(
     nbytes: usize,
     buf_size: *mut usize,
     buf: *mut *mut c_void,
-    f: Body,
+    f: BodyFn,
 ) -> usize {
     if buf.is_null() || buf_size.is_null() || (*buf).is_null() {
         return 0;
@@ -209,100 +231,117 @@ const LZ4_MAX_RATIO: usize = 256;
 /// zstd's largest expansion: an RLE block of 4 bytes stands for up to 128 KiB.
 const ZSTD_MAX_RATIO: usize = 1 << 15;
 
-fn lz4_body(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Vec<u8>, FilterError> {
-    if reverse {
-        let mut out = decode_buffer("lz4", lz4::decoded_len(input)?, input.len(), LZ4_MAX_RATIO)?;
-        lz4::decode(input, &mut out)?;
-        Ok(out)
-    } else {
-        lz4::encode(input, cd.first().copied().unwrap_or(0))
-    }
-}
+struct Lz4;
 
-fn lzf_body(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Vec<u8>, FilterError> {
-    if reverse {
-        // h5py's decoder trusts cd_values[2] (the chunk size set_local recorded).
-        let size = cd.get(2).copied().unwrap_or(0) as usize;
-        if size == 0 {
-            return Err(FilterError::decode("lzf", "no chunk size in cd_values"));
+impl Body for Lz4 {
+    fn body(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Vec<u8>, FilterError> {
+        if reverse {
+            let mut out =
+                decode_buffer("lz4", lz4::decoded_len(input)?, input.len(), LZ4_MAX_RATIO)?;
+            lz4::decode(input, &mut out)?;
+            Ok(out)
+        } else {
+            lz4::encode(input, cd.first().copied().unwrap_or(0))
         }
-        // LZF expands at most about 1:264 (a back reference of up to 264 bytes in 2–3 bytes).
-        let mut out = decode_buffer("lzf", size, input.len(), 264)?;
-        lzf::decode(input, &mut out)?;
-        Ok(out)
-    } else {
-        // Declining (HDF5 stores the chunk raw) is a failure return for the callback.
-        lzf::encode(input)?.ok_or_else(|| FilterError::encode("lzf", "does not shrink"))
     }
 }
 
-fn zstd_body(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Vec<u8>, FilterError> {
-    if reverse {
-        let mut out = decode_buffer(
-            "zstd",
-            zstd::decoded_len(input)?,
-            input.len(),
-            ZSTD_MAX_RATIO,
-        )?;
-        zstd::decode(input, &mut out)?;
-        Ok(out)
-    } else {
-        let level = cd.first().map(|&v| v as i32).unwrap_or(ZSTD_DEFAULT_LEVEL);
-        zstd::encode(input, level)
+struct Lzf;
+
+impl Body for Lzf {
+    fn body(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Vec<u8>, FilterError> {
+        if reverse {
+            // h5py's decoder trusts cd_values[2] (the chunk size set_local recorded).
+            let size = cd.get(2).copied().unwrap_or(0) as usize;
+            if size == 0 {
+                return Err(FilterError::decode("lzf", "no chunk size in cd_values"));
+            }
+            // LZF expands at most about 1:264 (a back reference of up to 264 bytes in 2–3 bytes).
+            let mut out = decode_buffer("lzf", size, input.len(), 264)?;
+            lzf::decode(input, &mut out)?;
+            Ok(out)
+        } else {
+            // Declining (HDF5 stores the chunk raw) is a failure return for the callback.
+            lzf::encode(input)?.ok_or_else(|| FilterError::encode("lzf", "does not shrink"))
+        }
     }
 }
 
-fn bitshuffle_body(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Vec<u8>, FilterError> {
-    let (Some(&elem_size), block) = (cd.get(2), cd.get(3).copied().unwrap_or(0)) else {
-        return Err(FilterError::unsupported(
-            "bitshuffle",
-            "fewer than 3 cd_values",
-        ));
-    };
-    let elem_size = elem_size as usize;
-    if elem_size == 0 {
-        return Err(FilterError::unsupported("bitshuffle", "element size 0"));
+struct Zstd;
+
+impl Body for Zstd {
+    fn body(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Vec<u8>, FilterError> {
+        if reverse {
+            let mut out = decode_buffer(
+                "zstd",
+                zstd::decoded_len(input)?,
+                input.len(),
+                ZSTD_MAX_RATIO,
+            )?;
+            zstd::decode(input, &mut out)?;
+            Ok(out)
+        } else {
+            let level = cd.first().map(|&v| v as i32).unwrap_or(ZSTD_DEFAULT_LEVEL);
+            zstd::encode(input, level)
+        }
     }
-    let codec = match cd.get(4).copied().unwrap_or(0) {
-        0 => return bitshuffle_h5::shuffle_only(input, elem_size, block as usize, reverse),
-        2 => BitshuffleCodec::Lz4,
-        3 => BitshuffleCodec::Zstd {
-            level: cd.get(5).map(|&v| v as i32).unwrap_or(ZSTD_DEFAULT_LEVEL),
-        },
-        other => {
+}
+
+struct Bitshuffle;
+
+impl Body for Bitshuffle {
+    fn body(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Vec<u8>, FilterError> {
+        let (Some(&elem_size), block) = (cd.get(2), cd.get(3).copied().unwrap_or(0)) else {
             return Err(FilterError::unsupported(
                 "bitshuffle",
-                format!("compressor code {other}"),
-            ))
-        }
-    };
-    if reverse {
-        let ratio = match codec {
-            BitshuffleCodec::Lz4 => LZ4_MAX_RATIO,
-            BitshuffleCodec::Zstd { .. } => ZSTD_MAX_RATIO,
+                "fewer than 3 cd_values",
+            ));
         };
-        let mut out = decode_buffer(
-            "bitshuffle",
-            bitshuffle_h5::decoded_len(input)?,
-            input.len(),
-            ratio,
-        )?;
-        if out.len() % elem_size != 0 {
-            return Err(FilterError::decode(
-                "bitshuffle",
-                "non-integer number of elements",
-            ));
+        let elem_size = elem_size as usize;
+        if elem_size == 0 {
+            return Err(FilterError::unsupported("bitshuffle", "element size 0"));
         }
-        bitshuffle_h5::decode(input, elem_size, codec, &mut out)?;
-        Ok(out)
-    } else {
-        if input.len() % elem_size != 0 {
-            return Err(FilterError::unsupported(
+        let codec = match cd.get(4).copied().unwrap_or(0) {
+            0 => return bitshuffle_h5::shuffle_only(input, elem_size, block as usize, reverse),
+            2 => BitshuffleCodec::Lz4,
+            3 => BitshuffleCodec::Zstd {
+                level: cd.get(5).map(|&v| v as i32).unwrap_or(ZSTD_DEFAULT_LEVEL),
+            },
+            other => {
+                return Err(FilterError::unsupported(
+                    "bitshuffle",
+                    format!("compressor code {other}"),
+                ))
+            }
+        };
+        if reverse {
+            let ratio = match codec {
+                BitshuffleCodec::Lz4 => LZ4_MAX_RATIO,
+                BitshuffleCodec::Zstd { .. } => ZSTD_MAX_RATIO,
+            };
+            let mut out = decode_buffer(
                 "bitshuffle",
-                "non-integer number of elements",
-            ));
+                bitshuffle_h5::decoded_len(input)?,
+                input.len(),
+                ratio,
+            )?;
+            if out.len() % elem_size != 0 {
+                return Err(FilterError::decode(
+                    "bitshuffle",
+                    "non-integer number of elements",
+                ));
+            }
+            bitshuffle_h5::decode(input, elem_size, codec, &mut out)?;
+            Ok(out)
+        } else {
+            if input.len() % elem_size != 0 {
+                return Err(FilterError::unsupported(
+                    "bitshuffle",
+                    "non-integer number of elements",
+                ));
+            }
+            bitshuffle_h5::encode(input, elem_size, block, codec)
         }
-        bitshuffle_h5::encode(input, elem_size, block, codec)
     }
 }
 
@@ -311,130 +350,45 @@ const BLOSC2_DEFAULT_CLEVEL: u32 = 5;
 const BLOSC2_DEFAULT_SHUFFLE: u32 = 1;
 const BLOSC2_DEFAULT_COMPCODE: u32 = 0;
 
-fn blosc2_body(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Vec<u8>, FilterError> {
-    if cd.len() < 4 {
-        return Err(FilterError::unsupported("blosc2", "fewer than 4 cd_values"));
-    }
-    if reverse {
-        let mut out = decode_buffer(
-            "blosc2",
-            blosc2::decoded_len(input)?,
-            input.len(),
-            ZSTD_MAX_RATIO,
-        )?;
-        blosc2::decode(input, &mut out)?;
-        return Ok(out);
-    }
-    let (blocksize, typesize) = (cd[1], cd[2] as usize);
-    // The chunk shape, for B2ND, is what set_local recorded after the rank in slot 7.
-    let shape: Vec<usize> = match cd.get(7) {
-        Some(&rank) => {
-            let rank = rank as usize;
-            if !blosc2::is_b2nd_rank(rank) || cd.len() < 8 + rank {
-                return Err(FilterError::unsupported(
-                    "blosc2",
-                    format!("chunk rank {rank} with {} cd_values", cd.len()),
-                ));
-            }
-            cd[8..8 + rank].iter().map(|&d| d as usize).collect()
+struct Blosc2;
+
+impl Body for Blosc2 {
+    fn body(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Vec<u8>, FilterError> {
+        if cd.len() < 4 {
+            return Err(FilterError::unsupported("blosc2", "fewer than 4 cd_values"));
         }
-        None => vec![input.len() / typesize.max(1)],
-    };
-    if cd.len() < 6 {
-        return Err(FilterError::unsupported(
-            "blosc2",
-            "fewer than 6 cd_values for compression",
-        ));
-    }
-    let compressor = match cd.get(6).copied().unwrap_or(BLOSC2_DEFAULT_COMPCODE) {
-        0 => BloscCompressor::BloscLz,
-        1 => BloscCompressor::Lz4,
-        2 => BloscCompressor::Lz4Hc,
-        4 => BloscCompressor::Zlib,
-        5 => BloscCompressor::Zstd,
-        other => {
+        if reverse {
+            let mut out = decode_buffer(
+                "blosc2",
+                blosc2::decoded_len(input)?,
+                input.len(),
+                ZSTD_MAX_RATIO,
+            )?;
+            blosc2::decode(input, &mut out)?;
+            return Ok(out);
+        }
+        let (blocksize, typesize) = (cd[1], cd[2] as usize);
+        // The chunk shape, for B2ND, is what set_local recorded after the rank in slot 7.
+        let shape: Vec<usize> = match cd.get(7) {
+            Some(&rank) => {
+                let rank = rank as usize;
+                if !blosc2::is_b2nd_rank(rank) || cd.len() < 8 + rank {
+                    return Err(FilterError::unsupported(
+                        "blosc2",
+                        format!("chunk rank {rank} with {} cd_values", cd.len()),
+                    ));
+                }
+                cd[8..8 + rank].iter().map(|&d| d as usize).collect()
+            }
+            None => vec![input.len() / typesize.max(1)],
+        };
+        if cd.len() < 6 {
             return Err(FilterError::unsupported(
                 "blosc2",
-                format!("compressor code {other}"),
-            ))
+                "fewer than 6 cd_values for compression",
+            ));
         }
-    };
-    // Only the lossless pre-filters are written by stemz (DELTA and TRUNC_PREC are declined,
-    // so HDF5 stores such a chunk raw; reading them works, c-blosc2 undoes any filter).
-    let shuffle = match cd[5] {
-        0 => Shuffle::None,
-        1 => Shuffle::Byte,
-        2 => Shuffle::Bit,
-        other => {
-            return Err(FilterError::unsupported(
-                "blosc2",
-                format!("pre-filter code {other}"),
-            ))
-        }
-    };
-    let clevel = u8::try_from(cd[4])
-        .map_err(|_| FilterError::unsupported("blosc2", format!("clevel {}", cd[4])))?;
-    let params = blosc2::Params {
-        compressor,
-        clevel,
-        shuffle,
-        blocksize,
-    };
-    blosc2::encode(input, typesize, &shape, &params)
-}
-
-unsafe extern "C" fn filter_blosc2(
-    flags: c_uint,
-    cd_nelmts: usize,
-    cd_values: *const c_uint,
-    nbytes: usize,
-    buf_size: *mut usize,
-    buf: *mut *mut c_void,
-) -> usize {
-    run(
-        flags,
-        cd_nelmts,
-        cd_values,
-        nbytes,
-        buf_size,
-        buf,
-        blosc2_body,
-    )
-}
-
-fn blosc_body(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Vec<u8>, FilterError> {
-    if reverse {
-        let mut nbytes = 0usize;
-        // SAFETY: validate reads at most `input.len()` bytes.
-        let valid = unsafe {
-            blosc_src::blosc_cbuffer_validate(input.as_ptr().cast(), input.len(), &mut nbytes)
-        };
-        if valid < 0 {
-            return Err(FilterError::decode("blosc", "not a valid Blosc buffer"));
-        }
-        // Every Blosc codec expands less than zstd's RLE blocks do.
-        let mut out = decode_buffer("blosc", nbytes, input.len(), ZSTD_MAX_RATIO)?;
-        blosc::decode(input, &mut out)?;
-        Ok(out)
-    } else {
-        // hdf5-blosc's defaults when the optional cd_values are absent.
-        let typesize = cd.get(2).copied().unwrap_or(0) as usize;
-        if typesize == 0 {
-            return Err(FilterError::unsupported("blosc", "typesize 0 in cd_values"));
-        }
-        let clevel = cd.get(4).copied().unwrap_or(5);
-        let shuffle = match cd.get(5).copied().unwrap_or(1) {
-            0 => Shuffle::None,
-            1 => Shuffle::Byte,
-            2 => Shuffle::Bit,
-            other => {
-                return Err(FilterError::unsupported(
-                    "blosc",
-                    format!("shuffle code {other}"),
-                ))
-            }
-        };
-        let compressor = match cd.get(6).copied().unwrap_or(0) {
+        let compressor = match cd.get(6).copied().unwrap_or(BLOSC2_DEFAULT_COMPCODE) {
             0 => BloscCompressor::BloscLz,
             1 => BloscCompressor::Lz4,
             2 => BloscCompressor::Lz4Hc,
@@ -442,155 +396,132 @@ fn blosc_body(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Vec<u8>, Filter
             5 => BloscCompressor::Zstd,
             other => {
                 return Err(FilterError::unsupported(
-                    "blosc",
+                    "blosc2",
                     format!("compressor code {other}"),
                 ))
             }
         };
-        let clevel = u8::try_from(clevel)
-            .map_err(|_| FilterError::unsupported("blosc", format!("clevel {clevel}")))?;
-        // Declining (HDF5 stores the chunk raw) is a failure return for the callback.
-        blosc::encode(input, typesize, compressor, clevel, shuffle)?
-            .ok_or_else(|| FilterError::encode("blosc", "does not shrink"))
+        // Only the lossless pre-filters are written by stemz (DELTA and TRUNC_PREC are declined,
+        // so HDF5 stores such a chunk raw; reading them works, c-blosc2 undoes any filter).
+        let shuffle = match cd[5] {
+            0 => Shuffle::None,
+            1 => Shuffle::Byte,
+            2 => Shuffle::Bit,
+            other => {
+                return Err(FilterError::unsupported(
+                    "blosc2",
+                    format!("pre-filter code {other}"),
+                ))
+            }
+        };
+        let clevel = u8::try_from(cd[4])
+            .map_err(|_| FilterError::unsupported("blosc2", format!("clevel {}", cd[4])))?;
+        let params = blosc2::Params {
+            compressor,
+            clevel,
+            shuffle,
+            blocksize,
+        };
+        blosc2::encode(input, typesize, &shape, &params)
     }
 }
 
-unsafe extern "C" fn filter_blosc(
-    flags: c_uint,
-    cd_nelmts: usize,
-    cd_values: *const c_uint,
-    nbytes: usize,
-    buf_size: *mut usize,
-    buf: *mut *mut c_void,
-) -> usize {
-    run(
-        flags, cd_nelmts, cd_values, nbytes, buf_size, buf, blosc_body,
-    )
-}
+struct Blosc;
 
-unsafe extern "C" fn filter_lz4(
-    flags: c_uint,
-    cd_nelmts: usize,
-    cd_values: *const c_uint,
-    nbytes: usize,
-    buf_size: *mut usize,
-    buf: *mut *mut c_void,
-) -> usize {
-    run(flags, cd_nelmts, cd_values, nbytes, buf_size, buf, lz4_body)
-}
-
-unsafe extern "C" fn filter_lzf(
-    flags: c_uint,
-    cd_nelmts: usize,
-    cd_values: *const c_uint,
-    nbytes: usize,
-    buf_size: *mut usize,
-    buf: *mut *mut c_void,
-) -> usize {
-    run(flags, cd_nelmts, cd_values, nbytes, buf_size, buf, lzf_body)
-}
-
-unsafe extern "C" fn filter_zstd(
-    flags: c_uint,
-    cd_nelmts: usize,
-    cd_values: *const c_uint,
-    nbytes: usize,
-    buf_size: *mut usize,
-    buf: *mut *mut c_void,
-) -> usize {
-    run(
-        flags, cd_nelmts, cd_values, nbytes, buf_size, buf, zstd_body,
-    )
-}
-
-unsafe extern "C" fn filter_bitshuffle(
-    flags: c_uint,
-    cd_nelmts: usize,
-    cd_values: *const c_uint,
-    nbytes: usize,
-    buf_size: *mut usize,
-    buf: *mut *mut c_void,
-) -> usize {
-    run(
-        flags,
-        cd_nelmts,
-        cd_values,
-        nbytes,
-        buf_size,
-        buf,
-        bitshuffle_body,
-    )
-}
-
-/// bitshuffle's `bshuf_h5_set_local`: shift the user's cd_values up by three and put the
-/// format version and the element size in front, so the file records (0, 4, size, block, codec[, level]).
-extern "C" fn set_local_bitshuffle(dcpl: hid_t, type_id: hid_t, _space: hid_t) -> i32 {
-    catch_unwind(|| {
-        let mut flags: c_uint = 0;
-        let mut user = [0u32; 8];
-        let mut n: usize = user.len();
-        // SAFETY: buffers sized as announced; HDF5 calls set_local with valid ids.
-        let r = unsafe {
-            H5Pget_filter_by_id2(
-                dcpl,
-                BITSHUFFLE_ID as H5Z_filter_t,
-                &mut flags,
-                &mut n,
-                user.as_mut_ptr(),
-                0,
-                ptr::null_mut(),
-                ptr::null_mut(),
-            )
-        };
-        if r < 0 {
-            return -1;
-        }
-        // SAFETY: `type_id` is the dataset's datatype, passed to this callback by HDF5 and alive during it.
-        let elem_size = unsafe { H5Tget_size(type_id) };
-        if elem_size == 0 {
-            return -1;
-        }
-        let n = n.min(8);
-        let mut values = vec![
-            bitshuffle_h5::VERSION_MAJOR,
-            bitshuffle_h5::VERSION_MINOR,
-            elem_size as u32,
-        ];
-        values.extend_from_slice(&user[..n]);
-        if values.len() > 3 && values[3] % 8 != 0 {
-            return -1;
-        }
-        // SAFETY: values outlives the call.
-        let r = unsafe {
-            H5Pmodify_filter(
-                dcpl,
-                BITSHUFFLE_ID as H5Z_filter_t,
-                flags,
-                values.len(),
-                values.as_ptr(),
-            )
-        };
-        if r < 0 {
-            -1
+impl Body for Blosc {
+    fn body(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Vec<u8>, FilterError> {
+        if reverse {
+            let mut nbytes = 0usize;
+            // SAFETY: validate reads at most `input.len()` bytes.
+            let valid = unsafe {
+                blosc_src::blosc_cbuffer_validate(input.as_ptr().cast(), input.len(), &mut nbytes)
+            };
+            if valid < 0 {
+                return Err(FilterError::decode("blosc", "not a valid Blosc buffer"));
+            }
+            // Every Blosc codec expands less than zstd's RLE blocks do.
+            let mut out = decode_buffer("blosc", nbytes, input.len(), ZSTD_MAX_RATIO)?;
+            blosc::decode(input, &mut out)?;
+            Ok(out)
         } else {
-            1
+            // hdf5-blosc's defaults when the optional cd_values are absent.
+            let typesize = cd.get(2).copied().unwrap_or(0) as usize;
+            if typesize == 0 {
+                return Err(FilterError::unsupported("blosc", "typesize 0 in cd_values"));
+            }
+            let clevel = cd.get(4).copied().unwrap_or(5);
+            let shuffle = match cd.get(5).copied().unwrap_or(1) {
+                0 => Shuffle::None,
+                1 => Shuffle::Byte,
+                2 => Shuffle::Bit,
+                other => {
+                    return Err(FilterError::unsupported(
+                        "blosc",
+                        format!("shuffle code {other}"),
+                    ))
+                }
+            };
+            let compressor = match cd.get(6).copied().unwrap_or(0) {
+                0 => BloscCompressor::BloscLz,
+                1 => BloscCompressor::Lz4,
+                2 => BloscCompressor::Lz4Hc,
+                4 => BloscCompressor::Zlib,
+                5 => BloscCompressor::Zstd,
+                other => {
+                    return Err(FilterError::unsupported(
+                        "blosc",
+                        format!("compressor code {other}"),
+                    ))
+                }
+            };
+            let clevel = u8::try_from(clevel)
+                .map_err(|_| FilterError::unsupported("blosc", format!("clevel {clevel}")))?;
+            // Declining (HDF5 stores the chunk raw) is a failure return for the callback.
+            blosc::encode(input, typesize, compressor, clevel, shuffle)?
+                .ok_or_else(|| FilterError::encode("blosc", "does not shrink"))
         }
-    })
-    .unwrap_or(-1)
+    }
 }
 
-/// h5py's `register_lzf` set_local: cd_values become (4, 261, chunk bytes), keeping any
-/// non-zero value the user gave for the first two.
-extern "C" fn set_local_lzf(dcpl: hid_t, type_id: hid_t, _space: hid_t) -> i32 {
-    catch_unwind(|| {
+/// What a set_local callback reads from HDF5: the cd_values the user gave (at most `max`),
+/// the chunk's dimensions, the datatype's size and its base element's
+/// size (an array type's element; the type's own size otherwise).
+struct Local {
+    values: Vec<u32>,
+    chunk: Vec<u64>,
+    typesize: usize,
+    base_size: usize,
+}
+
+impl Local {
+    /// Bytes of one chunk (wrapping as the C filters' arithmetic does).
+    fn chunk_bytes(&self) -> u64 {
+        self.chunk
+            .iter()
+            .fold(self.typesize as u64, |acc, &d| acc.wrapping_mul(d))
+    }
+}
+
+/// The shared part of the set_local callbacks: read [`Local`] for filter `id`, let `f` compute
+/// the cd_values to store (None refuses the dataset), store them with the filter's flags. Any failure or panic is
+/// HDF5's -1, success 1.
+fn set_local(
+    dcpl: hid_t,
+    type_id: hid_t,
+    id: u32,
+    max: usize,
+    f: impl FnOnce(Local) -> Option<Vec<u32>>,
+) -> i32 {
+    catch_unwind(AssertUnwindSafe(|| {
         let mut flags: c_uint = 0;
-        let mut values = [0u32; 8];
-        let mut n: usize = values.len();
-        // SAFETY: buffers sized as announced; HDF5 calls set_local with valid ids.
+        let mut values = vec![0u32; max];
+        let mut n: usize = max;
+        // SAFETY: `values` holds `n` entries as announced; the name buffer is absent (length
+        // 0); HDF5 calls set_local with a valid property list.
         let r = unsafe {
             H5Pget_filter_by_id2(
                 dcpl,
-                LZF_ID as H5Z_filter_t,
+                id as H5Z_filter_t,
                 &mut flags,
                 &mut n,
                 values.as_mut_ptr(),
@@ -602,83 +533,21 @@ extern "C" fn set_local_lzf(dcpl: hid_t, type_id: hid_t, _space: hid_t) -> i32 {
         if r < 0 {
             return -1;
         }
-        let n = n.clamp(3, values.len());
-        if values[0] == 0 {
-            values[0] = lzf::H5PY_FILTER_VERSION;
-        }
-        if values[1] == 0 {
-            values[1] = lzf::H5PY_LZF_VERSION;
-        }
-        // SAFETY: `type_id` is the dataset's datatype, passed to this callback by HDF5 and alive during it.
-        let mut bufsize = unsafe { H5Tget_size(type_id) };
-        if bufsize == 0 {
-            return -1;
-        }
+        values.truncate(n.min(max));
         let mut dims = [0u64; 32];
         // SAFETY: dims holds the 32 dimensions HDF5 may report.
         let ndims = unsafe { H5Pget_chunk(dcpl, dims.len() as i32, dims.as_mut_ptr()) };
         if ndims < 0 || ndims as usize > dims.len() {
             return -1;
         }
-        for &d in &dims[..ndims as usize] {
-            bufsize *= d as usize;
-        }
-        values[2] = bufsize as u32;
-        // SAFETY: values outlives the call.
-        let r =
-            unsafe { H5Pmodify_filter(dcpl, LZF_ID as H5Z_filter_t, flags, n, values.as_ptr()) };
-        if r < 0 {
-            -1
-        } else {
-            1
-        }
-    })
-    .unwrap_or(-1)
-}
-
-/// hdf5-blosc2's `blosc2_set_local`: slot 0 the filter revision, slot 2 the (base) type size,
-/// slot 3 the chunk's bytes; for a chunk of rank 2..=8 the defaults of slots 4–6 where the user
-/// gave none, then the rank and the chunk dimensions, so the file records
-/// (1, blocksize, typesize, chunk bytes, clevel, filter, compcode, rank, dims…).
-extern "C" fn set_local_blosc2(dcpl: hid_t, type_id: hid_t, _space: hid_t) -> i32 {
-    catch_unwind(|| {
-        const MAX_VALUES: usize = 8 + blosc2::MAX_DIM;
-        let mut flags: c_uint = 0;
-        let mut values = [0u32; MAX_VALUES];
-        let mut n: usize = values.len();
-        // SAFETY: buffers sized as announced; HDF5 calls set_local with valid ids.
-        let r = unsafe {
-            H5Pget_filter_by_id2(
-                dcpl,
-                BLOSC2_ID as H5Z_filter_t,
-                &mut flags,
-                &mut n,
-                values.as_mut_ptr(),
-                0,
-                ptr::null_mut(),
-                ptr::null_mut(),
-            )
-        };
-        if r < 0 {
-            return -1;
-        }
-        let mut n = n.clamp(4, MAX_VALUES);
-        values[0] = blosc2::FILTER_VERSION;
-        let mut dims = [0u64; 32];
-        // SAFETY: dims holds the 32 dimensions HDF5 may report.
-        let ndims = unsafe { H5Pget_chunk(dcpl, dims.len() as i32, dims.as_mut_ptr()) };
-        if ndims < 0 || ndims as usize > dims.len() {
-            return -1;
-        }
-        let dims = &dims[..ndims as usize];
-        // SAFETY: type_id is the dataset's valid datatype.
+        // SAFETY: `type_id` is the dataset's datatype, passed to this callback by HDF5 and
+        // alive during it.
         let typesize = unsafe { H5Tget_size(type_id) };
         if typesize == 0 {
             return -1;
         }
-        // An array type is shuffled by its base element, as the C filter does.
-        // SAFETY: valid type id; the super type is closed after use.
-        let base = unsafe {
+        // SAFETY: as above; the super type of an array type is closed after its size is read.
+        let base_size = unsafe {
             if H5Tget_class(type_id) == H5T_class_t::H5T_ARRAY {
                 let sup = H5Tget_super(type_id);
                 if sup < 0 {
@@ -691,100 +560,108 @@ extern "C" fn set_local_blosc2(dcpl: hid_t, type_id: hid_t, _space: hid_t) -> i3
                 typesize
             }
         };
-        values[2] = base as u32;
-        values[3] = dims
-            .iter()
-            .fold(typesize as u64, |acc, &d| acc.wrapping_mul(d)) as u32;
-        if blosc2::is_b2nd_rank(dims.len()) {
-            if n < 5 {
-                values[4] = BLOSC2_DEFAULT_CLEVEL;
-            }
-            if n < 6 {
-                values[5] = BLOSC2_DEFAULT_SHUFFLE;
-            }
-            if n < 7 {
-                values[6] = BLOSC2_DEFAULT_COMPCODE;
-            }
-            values[7] = dims.len() as u32;
-            for (slot, &d) in values[8..].iter_mut().zip(dims) {
-                *slot = d as u32;
-            }
-            n = 8 + dims.len();
-        }
-        // SAFETY: values outlives the call and holds n entries.
+        let local = Local {
+            values,
+            chunk: dims[..ndims as usize].to_vec(),
+            typesize,
+            base_size,
+        };
+        let Some(out) = f(local) else {
+            return -1;
+        };
+        // SAFETY: `out` outlives the call and holds `out.len()` entries.
         let r =
-            unsafe { H5Pmodify_filter(dcpl, BLOSC2_ID as H5Z_filter_t, flags, n, values.as_ptr()) };
+            unsafe { H5Pmodify_filter(dcpl, id as H5Z_filter_t, flags, out.len(), out.as_ptr()) };
         if r < 0 {
             -1
         } else {
             1
         }
-    })
+    }))
     .unwrap_or(-1)
+}
+
+/// bitshuffle's `bshuf_h5_set_local`: shift the user's cd_values up by three and put the
+/// format version and the element size in front, so the file records (0, 4, size, block, codec[, level]).
+extern "C" fn set_local_bitshuffle(dcpl: hid_t, type_id: hid_t, _space: hid_t) -> i32 {
+    set_local(dcpl, type_id, BITSHUFFLE_ID, 8, |l| {
+        let mut values = vec![
+            bitshuffle_h5::VERSION_MAJOR,
+            bitshuffle_h5::VERSION_MINOR,
+            l.typesize as u32,
+        ];
+        values.extend_from_slice(&l.values);
+        (values.len() <= 3 || values[3] % 8 == 0).then_some(values)
+    })
+}
+
+/// h5py's `register_lzf` set_local: cd_values become (4, 261, chunk bytes), keeping any
+/// non-zero value the user gave for the first two.
+extern "C" fn set_local_lzf(dcpl: hid_t, type_id: hid_t, _space: hid_t) -> i32 {
+    set_local(dcpl, type_id, LZF_ID, 8, |l| {
+        let bufsize = l.chunk_bytes() as u32;
+        let mut values = l.values;
+        values.resize(values.len().max(3), 0);
+        if values[0] == 0 {
+            values[0] = lzf::H5PY_FILTER_VERSION;
+        }
+        if values[1] == 0 {
+            values[1] = lzf::H5PY_LZF_VERSION;
+        }
+        values[2] = bufsize;
+        Some(values)
+    })
+}
+
+/// hdf5-blosc2's `blosc2_set_local`: slot 0 the filter revision, slot 2 the (base) type size,
+/// slot 3 the chunk's bytes; for a chunk of rank 2..=8 the defaults of slots 4–6 where the user
+/// gave none, then the rank and the chunk dimensions, so the file records
+/// (1, blocksize, typesize, chunk bytes, clevel, filter, compcode, rank, dims…).
+extern "C" fn set_local_blosc2(dcpl: hid_t, type_id: hid_t, _space: hid_t) -> i32 {
+    const MAX_VALUES: usize = 8 + blosc2::MAX_DIM;
+    set_local(dcpl, type_id, BLOSC2_ID, MAX_VALUES, |l| {
+        let given = l.values.len();
+        let mut values = l.values.clone();
+        values.resize(MAX_VALUES, 0);
+        let mut n = given.max(4);
+        values[0] = blosc2::FILTER_VERSION;
+        values[2] = l.base_size as u32;
+        values[3] = l.chunk_bytes() as u32;
+        if blosc2::is_b2nd_rank(l.chunk.len()) {
+            if given < 5 {
+                values[4] = BLOSC2_DEFAULT_CLEVEL;
+            }
+            if given < 6 {
+                values[5] = BLOSC2_DEFAULT_SHUFFLE;
+            }
+            if given < 7 {
+                values[6] = BLOSC2_DEFAULT_COMPCODE;
+            }
+            values[7] = l.chunk.len() as u32;
+            for (slot, &d) in values[8..].iter_mut().zip(&l.chunk) {
+                *slot = d as u32;
+            }
+            n = 8 + l.chunk.len();
+        }
+        values.truncate(n);
+        Some(values)
+    })
 }
 
 /// hdf5-blosc's `blosc_set_local`: cd_values become (2, BLOSC_VERSION_FORMAT, typesize, chunk
 /// bytes, user values from the fifth on), at least four of them; the typesize is the array
 /// base type's, 1 when wider than Blosc shuffles.
 extern "C" fn set_local_blosc(dcpl: hid_t, type_id: hid_t, _space: hid_t) -> i32 {
-    catch_unwind(|| {
-        let mut flags: c_uint = 0;
-        let mut values = [0u32; 8];
-        let mut n: usize = values.len();
-        // SAFETY: buffers sized as announced; HDF5 calls set_local with valid ids.
-        let r = unsafe {
-            H5Pget_filter_by_id2(
-                dcpl,
-                BLOSC_ID as H5Z_filter_t,
-                &mut flags,
-                &mut n,
-                values.as_mut_ptr(),
-                0,
-                ptr::null_mut(),
-                ptr::null_mut(),
-            )
-        };
-        if r < 0 {
-            return -1;
-        }
-        let n = n.clamp(4, values.len());
+    set_local(dcpl, type_id, BLOSC_ID, 8, |l| {
+        let mut values = l.values.clone();
+        values.resize(values.len().max(4), 0);
         values[0] = blosc::FILTER_VERSION;
         values[1] = blosc::VERSION_FORMAT;
-        // SAFETY: a valid datatype id from HDF5.
-        let typesize = unsafe { H5Tget_size(type_id) };
-        if typesize == 0 {
-            return -1;
-        }
-        // SAFETY: as above; the super type is closed after its size is read.
-        let base = unsafe {
-            if H5Tget_class(type_id) == H5T_class_t::H5T_ARRAY {
-                let sup = H5Tget_super(type_id);
-                let size = H5Tget_size(sup);
-                H5Tclose(sup);
-                size
-            } else {
-                typesize
-            }
-        };
-        values[2] = blosc::effective_typesize(base) as u32;
-        let mut dims = [0u64; 32];
-        // SAFETY: dims holds the 32 dimensions HDF5 may report.
-        let ndims = unsafe { H5Pget_chunk(dcpl, dims.len() as i32, dims.as_mut_ptr()) };
-        if ndims < 0 || ndims as usize > dims.len() {
-            return -1;
-        }
-        let bufsize = dims[..ndims as usize]
+        values[2] = blosc::effective_typesize(l.base_size) as u32;
+        values[3] = l
+            .chunk
             .iter()
-            .fold(typesize as u64, |acc, &d| acc.saturating_mul(d));
-        values[3] = bufsize as u32;
-        // SAFETY: values outlives the call.
-        let r =
-            unsafe { H5Pmodify_filter(dcpl, BLOSC_ID as H5Z_filter_t, flags, n, values.as_ptr()) };
-        if r < 0 {
-            -1
-        } else {
-            1
-        }
+            .fold(l.typesize as u64, |acc, &d| acc.saturating_mul(d)) as u32;
+        Some(values)
     })
-    .unwrap_or(-1)
 }

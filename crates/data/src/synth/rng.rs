@@ -53,6 +53,12 @@ impl Stream {
         }
     }
 
+    /// The plain SplitMix64 sequence started at `state` (its first value is
+    /// `mix64(state + golden)`): a seeded generator for tests and examples.
+    pub fn seeded(state: u64) -> Self {
+        Stream { state }
+    }
+
     #[inline]
     pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(GOLDEN);

@@ -16,9 +16,11 @@
 //! full pick's throughput.
 
 use std::path::Path;
-use stemz_bench::recommend::{evaluate, ratio_floor, Candidate, Goal, MemCube, Options};
+use stemz_analysis::recommend::{project, ratio_floor, Candidate, Goal, Population};
+use stemz_bench::recommend::{MemCube, Options};
 use stemz_codecs::{Chunking, Engine, Method};
 use stemz_data::synth::{manifest::default_manifest_path, Manifest, Scale, SynthReader};
+use stemz_data::CubeReader;
 
 const METHODS: [&str; 5] = [
     "lz4_hdf5",
@@ -41,8 +43,25 @@ fn options(
         chunkings,
         engine: Engine::Serial,
         repeats,
+        max_sample_bytes: stemz_bench::recommend::DEFAULT_MAX_SAMPLE_BYTES,
         workdir: dir.to_path_buf(),
     }
+}
+
+/// Measure every candidate of `opts` on `cube` and project it, as `stemz recommend` does.
+fn evaluate(
+    cube: &mut MemCube,
+    opts: &Options,
+    progress: &mut dyn FnMut(usize, usize, Method, Chunking),
+) -> Result<Vec<Candidate>, stemz_bench::error::BenchError> {
+    let population = Population {
+        shape: cube.shape(),
+        bytes: cube.nbytes(),
+    };
+    Ok(stemz_bench::recommend::evaluate(cube, opts, progress)?
+        .iter()
+        .map(|run| project(run, population))
+        .collect())
 }
 
 fn find<'a>(cs: &'a [Candidate], c: &Candidate) -> &'a Candidate {

@@ -1,0 +1,426 @@
+//! Projection of a sampled candidate to the whole file, and the goals that pick one
+//! (`stemz recommend`). Pure: `stemz-bench` gathers and measures the sample
+//! ([`stemz_record::sample::SampleRun`]), this module turns each run into a [`Candidate`]
+//! with its 95 % interval, and [`Goal::pick`] chooses.
+//!
+//! **Projection.** Columns are the sampling units. With `b_i` the real (unpadded) bytes of
+//! column `i` and `s_i` its stored bytes, the compressed fraction `c = Σs/Σb` (ratio of sums)
+//! projects the payload `P = B·c` of a file of `B` bytes. Its standard error is the usual
+//! linearised ratio-estimator one, `se² = (1 − n/N)·Σ(s_i − c·b_i)² / (n(n−1)·b̄²)`, with the
+//! finite-population correction (a sample of every column has no sampling error), and the 95 %
+//! interval is `c ± t₀.₉₇₅,n−1·se` (Student t, conservative for small samples). Systematic
+//! samples are treated as simple random ones, which overstates the error when the data vary
+//! smoothly over the scan. The file adds HDF5 metadata: the sample file's own overhead
+//! (`file − payload`, superblock, object headers, chunk index) plus
+//! [`INDEX_BYTES_PER_CHUNK`] for each chunk the full file has beyond the sample's. Projected
+//! ratio = `B / (P + overhead)`, projected times = `B / measured throughput`.
+//!
+//! **Goals** ([`Goal::pick`]): `smallest` = highest projected ratio. The others consider only
+//! methods whose ratio keeps at least half of the best ratio's gain over uncompressed,
+//! `ratio ≥ 1 + (best − 1)/2` ([`ratio_floor`]), so `none` never wins a speed goal by doing
+//! nothing (unless nothing compresses). `fastest-write` / `fastest-read` = highest write / read
+//! throughput among those; `balanced` = highest `ratio × min(write, read)` among those: equal
+//! weight to a doubling of the ratio and a doubling of the slower direction's speed (maximising
+//! `log ratio + log speed`), so neither a slow strong codec nor a fast weak one wins by default.
+
+use crate::{AnalysisError, Result};
+use serde::Serialize;
+use std::fmt;
+use stemz_record::sample::SampleRun;
+
+const GIB: f64 = (1u64 << 30) as f64;
+
+/// HDF5 metadata per chunk of a chunked dataset, beyond the sample file's own: HDF5 1.10 files
+/// written with the default (earliest) format index chunks in a version-1 B-tree, whose nodes
+/// hold up to 64 entries of a 48-byte key (`8 + 8·(rank + 1)` for 4D) and an 8-byte child
+/// address. Measured on a stemz file of 1024 single-frame chunks: 70 864 bytes of metadata,
+/// ≈ 67 bytes per chunk after the fixed ~2 KiB.
+pub const INDEX_BYTES_PER_CHUNK: u64 = 68;
+
+/// The projection of one candidate to the whole file, with its 95 % interval.
+#[derive(Debug, Clone, Serialize)]
+pub struct Projection {
+    /// Projected file size and its interval.
+    pub file_bytes: u64,
+    pub file_bytes_lo: u64,
+    pub file_bytes_hi: u64,
+    /// Uncompressed bytes / projected file bytes, and the interval (lo from `file_bytes_hi`).
+    pub ratio: f64,
+    pub ratio_lo: f64,
+    pub ratio_hi: f64,
+    pub write_s: f64,
+    pub read_s: f64,
+}
+
+/// One method × chunking measured on its sample.
+#[derive(Debug, Clone, Serialize)]
+pub struct Candidate {
+    pub method: String,
+    pub chunking: String,
+    pub chunk_shape: [usize; 4],
+    /// Columns sampled / columns in the file.
+    pub columns_sampled: usize,
+    pub columns_total: usize,
+    /// Real bytes of the sample.
+    pub sample_bytes: u64,
+    /// Stored chunk bytes of the sample, and its whole file.
+    pub sample_payload_bytes: u64,
+    pub sample_file_bytes: u64,
+    /// Sample bytes / sample payload.
+    pub sample_ratio: f64,
+    /// Spread of the per-column ratios.
+    pub column_ratio_min: f64,
+    pub column_ratio_max: f64,
+    /// Throughput on the sample (real bytes per second, best of the repeats).
+    pub write_gib_s: f64,
+    pub read_gib_s: f64,
+    pub projection: Projection,
+}
+
+/// The whole file, as the projection needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct Population {
+    pub shape: [usize; 4],
+    pub bytes: u64,
+}
+
+impl Population {
+    /// Chunks of `chunk` shape the whole file stores.
+    pub fn chunks(&self, chunk: [usize; 4]) -> u64 {
+        (0..4)
+            .map(|i| self.shape[i].div_ceil(chunk[i]) as u64)
+            .product()
+    }
+}
+
+/// Two-sided 95 % Student t quantile for `df` degrees of freedom (the table's next lower df, so
+/// never too small).
+pub fn t975(df: usize) -> f64 {
+    const TABLE: [(usize, f64); 16] = [
+        (1, 12.706),
+        (2, 4.303),
+        (3, 3.182),
+        (4, 2.776),
+        (5, 2.571),
+        (6, 2.447),
+        (7, 2.365),
+        (8, 2.306),
+        (9, 2.262),
+        (10, 2.228),
+        (12, 2.179),
+        (15, 2.131),
+        (20, 2.086),
+        (30, 2.042),
+        (60, 2.000),
+        (120, 1.980),
+    ];
+    if df == 0 {
+        return f64::INFINITY;
+    }
+    TABLE
+        .iter()
+        .rev()
+        .find(|(d, _)| *d <= df)
+        .map(|&(_, t)| if df > 120 { 1.960 } else { t })
+        .unwrap_or(12.706)
+}
+
+/// The compressed fraction `Σs/Σb` and the half-width of its 95 % interval (see the module doc).
+pub fn compressed_fraction(stored: &[u64], real: &[u64], population_columns: usize) -> (f64, f64) {
+    let n = stored.len();
+    let sb: f64 = real.iter().map(|&b| b as f64).sum();
+    let ss: f64 = stored.iter().map(|&s| s as f64).sum();
+    let c = ss / sb.max(1.0);
+    if n >= population_columns {
+        return (c, 0.0);
+    }
+    if n < 2 {
+        // One column of several says nothing about the spread: the interval is unbounded.
+        return (c, f64::INFINITY);
+    }
+    let mean_b = sb / n as f64;
+    let resid: f64 = stored
+        .iter()
+        .zip(real)
+        .map(|(&s, &b)| (s as f64 - c * b as f64).powi(2))
+        .sum();
+    let fpc = 1.0 - n as f64 / population_columns as f64;
+    let se = (fpc * resid / (n as f64 * (n as f64 - 1.0) * mean_b * mean_b)).sqrt();
+    (c, t975(n - 1) * se)
+}
+
+/// Project a sampled run to the whole file (see the module doc).
+pub fn project(run: &SampleRun, population: Population) -> Candidate {
+    let stored = &run.column_stored;
+    let real = &run.column_bytes;
+    let sample_bytes = run.sample_bytes();
+    let payload: u64 = stored.iter().sum();
+    let ratios: Vec<f64> = real
+        .iter()
+        .zip(stored)
+        .map(|(&b, &s)| b as f64 / s.max(1) as f64)
+        .collect();
+    let (c, half) = compressed_fraction(stored, real, run.columns_total);
+
+    let b = population.bytes as f64;
+    let overhead = run
+        .sample_file_bytes
+        .saturating_sub(run.sample_payload_bytes)
+        + INDEX_BYTES_PER_CHUNK
+            * population
+                .chunks(run.chunk_shape)
+                .saturating_sub(run.sample_chunks);
+    // The full file stores at least the sampled chunks: the hard floor of the interval.
+    let p = b * c;
+    let p_lo = (b * (c - half)).max(payload as f64);
+    let p_hi = b * (c + half);
+    // An unbounded interval (one column sampled) saturates at u64::MAX.
+    let f = |x: f64| (x.round() as u64).saturating_add(overhead);
+    let (file_bytes, file_lo, file_hi) = (f(p), f(p_lo), f(p_hi));
+    let write_gib_s = sample_bytes as f64 / GIB / run.write_s.max(1e-9);
+    let read_gib_s = sample_bytes as f64 / GIB / run.read_s.max(1e-9);
+    Candidate {
+        method: run.method.clone(),
+        chunking: run.chunking.clone(),
+        chunk_shape: run.chunk_shape,
+        columns_sampled: stored.len(),
+        columns_total: run.columns_total,
+        sample_bytes,
+        sample_payload_bytes: payload,
+        sample_file_bytes: run.sample_file_bytes,
+        sample_ratio: sample_bytes as f64 / payload.max(1) as f64,
+        column_ratio_min: ratios.iter().copied().fold(f64::INFINITY, f64::min),
+        column_ratio_max: ratios.iter().copied().fold(0.0, f64::max),
+        write_gib_s,
+        read_gib_s,
+        projection: Projection {
+            file_bytes,
+            file_bytes_lo: file_lo,
+            file_bytes_hi: file_hi,
+            ratio: b / file_bytes.max(1) as f64,
+            ratio_lo: b / file_hi.max(1) as f64,
+            ratio_hi: b / file_lo.max(1) as f64,
+            write_s: b / GIB / write_gib_s,
+            read_s: b / GIB / read_gib_s,
+        },
+    }
+}
+
+/// What the user optimises for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Goal {
+    Smallest,
+    FastestWrite,
+    FastestRead,
+    Balanced,
+}
+
+impl Goal {
+    pub const ALL: [Goal; 4] = [
+        Goal::Smallest,
+        Goal::FastestWrite,
+        Goal::FastestRead,
+        Goal::Balanced,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Goal::Smallest => "smallest",
+            Goal::FastestWrite => "fastest-write",
+            Goal::FastestRead => "fastest-read",
+            Goal::Balanced => "balanced",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Goal> {
+        Goal::ALL
+            .into_iter()
+            .find(|g| g.name() == s.trim().to_ascii_lowercase())
+            .ok_or_else(|| {
+                AnalysisError::Invalid(format!(
+                    "unknown goal `{s}`; valid goals: smallest, fastest-write, fastest-read, balanced"
+                ))
+            })
+    }
+
+    /// The rule in one line, for the output.
+    pub fn rule(self) -> &'static str {
+        match self {
+            Goal::Smallest => "highest projected ratio",
+            Goal::FastestWrite => "highest write throughput among ratio >= floor",
+            Goal::FastestRead => "highest read throughput among ratio >= floor",
+            Goal::Balanced => "highest ratio x min(write, read) GiB/s among ratio >= floor",
+        }
+    }
+
+    fn score(self, c: &Candidate) -> f64 {
+        match self {
+            Goal::Smallest => c.projection.ratio,
+            Goal::FastestWrite => c.write_gib_s,
+            Goal::FastestRead => c.read_gib_s,
+            Goal::Balanced => c.projection.ratio * c.write_gib_s.min(c.read_gib_s),
+        }
+    }
+
+    /// The index of the best candidate for this goal (the first of equals), None when empty.
+    pub fn pick(self, candidates: &[Candidate]) -> Option<usize> {
+        let floor = ratio_floor(candidates);
+        let mut best: Option<(usize, f64)> = None;
+        for (i, c) in candidates.iter().enumerate() {
+            if self != Goal::Smallest && c.projection.ratio < floor {
+                continue;
+            }
+            let s = self.score(c);
+            if best.is_none_or(|(_, b)| s > b) {
+                best = Some((i, s));
+            }
+        }
+        best.map(|(i, _)| i)
+    }
+}
+
+impl fmt::Display for Goal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The ratio a candidate needs to compete on speed: half of the best ratio's gain over 1. When
+/// nothing gains (best ratio ≤ 1: a tiny file whose HDF5 metadata outweighs its data), the best
+/// ratio itself, so some candidate always qualifies.
+pub fn ratio_floor(candidates: &[Candidate]) -> f64 {
+    let best = candidates
+        .iter()
+        .map(|c| c.projection.ratio)
+        .fold(f64::NEG_INFINITY, f64::max);
+    if best > 1.0 {
+        1.0 + (best - 1.0) / 2.0
+    } else {
+        best
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interval_vanishes_for_a_census_and_widens_with_spread() {
+        let real = [100, 100, 100, 100];
+        assert_eq!(compressed_fraction(&[10, 20, 30, 40], &real, 4).1, 0.0);
+        let (c, h) = compressed_fraction(&[10, 20, 30, 40], &real, 100);
+        assert!((c - 0.25).abs() < 1e-12);
+        assert!(h > 0.1 && h < 0.25, "{h}");
+        let (_, flat) = compressed_fraction(&[25, 25, 25, 25], &real, 100);
+        assert_eq!(flat, 0.0);
+        // One column of several: no spread to estimate from, so no bound.
+        assert_eq!(compressed_fraction(&[25], &[100], 4).1, f64::INFINITY);
+    }
+
+    fn cand(method: &str, ratio: f64, w: f64, r: f64) -> Candidate {
+        Candidate {
+            method: method.into(),
+            chunking: "balanced".into(),
+            chunk_shape: [1; 4],
+            columns_sampled: 2,
+            columns_total: 4,
+            sample_bytes: 0,
+            sample_payload_bytes: 0,
+            sample_file_bytes: 0,
+            sample_ratio: ratio,
+            column_ratio_min: ratio,
+            column_ratio_max: ratio,
+            write_gib_s: w,
+            read_gib_s: r,
+            projection: Projection {
+                file_bytes: 0,
+                file_bytes_lo: 0,
+                file_bytes_hi: 0,
+                ratio,
+                ratio_lo: ratio,
+                ratio_hi: ratio,
+                write_s: 0.0,
+                read_s: 0.0,
+            },
+        }
+    }
+
+    #[test]
+    fn speed_goals_ignore_methods_below_the_ratio_floor() {
+        let cs = [
+            cand("none", 1.0, 9.0, 9.0),
+            cand("gzip_9", 8.0, 0.1, 0.5),
+            cand("lz4", 4.0, 2.0, 3.0),
+            cand("fast_weak", 4.4, 1.0, 4.0),
+            cand("zstd", 6.0, 0.8, 1.5),
+        ];
+        assert_eq!(ratio_floor(&cs), 4.5);
+        assert_eq!(Goal::Smallest.pick(&cs), Some(1));
+        // lz4 (4.0) and fast_weak (4.4) are below the floor 4.5: zstd is the fastest passing.
+        assert_eq!(Goal::FastestWrite.pick(&cs), Some(4));
+        assert_eq!(Goal::FastestRead.pick(&cs), Some(4));
+        // balanced: gzip_9 8·0.1 = 0.8, zstd 6·0.8 = 4.8.
+        assert_eq!(Goal::Balanced.pick(&cs), Some(4));
+        assert_eq!(Goal::Smallest.pick(&[]), None);
+        // Nothing compresses: the speed goals still pick (the best ratio qualifies).
+        let tiny = [cand("none", 0.2, 5.0, 5.0), cand("zstd", 0.25, 1.0, 1.0)];
+        assert_eq!(ratio_floor(&tiny), 0.25);
+        assert_eq!(Goal::FastestWrite.pick(&tiny), Some(1));
+    }
+
+    #[test]
+    fn goals_parse_by_name_and_reject_others() {
+        for g in Goal::ALL {
+            assert_eq!(Goal::parse(g.name()).ok(), Some(g));
+        }
+        let err = Goal::parse("tiniest").unwrap_err().to_string();
+        assert!(err.contains("tiniest") && err.contains("balanced"), "{err}");
+    }
+
+    #[test]
+    fn a_census_projects_its_own_file_and_one_column_has_no_bound() {
+        let run = SampleRun {
+            method: "m".into(),
+            chunking: "balanced".into(),
+            chunk_shape: [1, 1, 2, 2],
+            columns_total: 4,
+            column_bytes: vec![100; 4],
+            column_stored: vec![10, 20, 30, 40],
+            sample_file_bytes: 1100,
+            sample_payload_bytes: 100,
+            sample_chunks: 4,
+            write_s: 1.0,
+            read_s: 0.5,
+        };
+        let population = Population {
+            shape: [2, 2, 2, 2],
+            bytes: 400,
+        };
+        let c = project(&run, population);
+        assert_eq!(
+            c.projection.file_bytes, 1100,
+            "payload + the sample's own overhead"
+        );
+        assert_eq!(c.projection.ratio_lo, c.projection.ratio_hi);
+        assert_eq!(c.columns_sampled, 4);
+        let one = SampleRun {
+            columns_total: 40,
+            column_bytes: vec![100],
+            column_stored: vec![25],
+            sample_payload_bytes: 25,
+            sample_chunks: 1,
+            ..run
+        };
+        let c = project(
+            &one,
+            Population {
+                shape: [20, 2, 2, 2],
+                bytes: 4000,
+            },
+        );
+        assert_eq!(c.projection.file_bytes_hi, u64::MAX, "no spread, no bound");
+        assert!(c.projection.ratio_lo < 1e-10);
+        assert!(c.projection.file_bytes < c.projection.file_bytes_hi);
+    }
+}
