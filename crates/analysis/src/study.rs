@@ -118,6 +118,24 @@ fn rows_of(
     Ok((header, rows))
 }
 
+/// Call `f` with every data row of the CSV `file`, numbered by its line in the file.
+fn each_row(
+    file: &str,
+    reader: impl Read,
+    mut f: impl FnMut(&Row<'_>) -> Result<()>,
+) -> Result<()> {
+    let (header, rows) = rows_of(file, reader)?;
+    for (i, rec) in rows.iter().enumerate() {
+        f(&Row {
+            file,
+            line: i + 2,
+            header: &header,
+            rec,
+        })?;
+    }
+    Ok(())
+}
+
 /// Parse the study's `dataset_inventory.csv`. Sparsity is recomputed from the exact counts
 /// (the file prints the fraction to 6 decimals only).
 pub fn read_inventory(reader: impl Read) -> Result<Vec<DatasetRecord>> {
@@ -170,16 +188,8 @@ pub fn read_inventory(reader: impl Read) -> Result<Vec<DatasetRecord>> {
 /// Parse the study's `Table3_dataset_summary.csv`: per dataset, the best mean ratio and the
 /// implementation that reached it.
 pub fn read_table3_best(reader: impl Read) -> Result<BTreeMap<String, (f64, String)>> {
-    const FILE: &str = "Table3_dataset_summary.csv";
-    let (header, rows) = rows_of(FILE, reader)?;
     let mut out = BTreeMap::new();
-    for (i, rec) in rows.iter().enumerate() {
-        let row = Row {
-            file: FILE,
-            line: i + 2,
-            header: &header,
-            rec,
-        };
+    each_row("Table3_dataset_summary.csv", reader, |row| {
         out.insert(
             row.str("dataset")?.to_string(),
             (
@@ -187,30 +197,23 @@ pub fn read_table3_best(reader: impl Read) -> Result<BTreeMap<String, (f64, Stri
                 row.str("implementation")?.to_string(),
             ),
         );
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 
 /// Parse the study's `statistics.csv` for its balanced-chunking rows: per dataset, codec
 /// (`blosc_zstd`, from `balanced_blosc_zstd`) → mean compression ratio.
 pub fn read_balanced_means(reader: impl Read) -> Result<BTreeMap<String, BTreeMap<String, f64>>> {
-    const FILE: &str = "statistics.csv";
-    let (header, rows) = rows_of(FILE, reader)?;
     let mut out: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
-    for (i, rec) in rows.iter().enumerate() {
-        let row = Row {
-            file: FILE,
-            line: i + 2,
-            header: &header,
-            rec,
-        };
-        let Some(codec) = row.str("method")?.strip_prefix("balanced_") else {
-            continue;
-        };
-        out.entry(row.str("dataset")?.to_string())
-            .or_default()
-            .insert(codec.to_string(), row.f64("compression_ratio_mean")?);
-    }
+    each_row("statistics.csv", reader, |row| {
+        if let Some(codec) = row.str("method")?.strip_prefix("balanced_") {
+            out.entry(row.str("dataset")?.to_string())
+                .or_default()
+                .insert(codec.to_string(), row.f64("compression_ratio_mean")?);
+        }
+        Ok(())
+    })?;
     Ok(out)
 }
 
