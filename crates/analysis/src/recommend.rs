@@ -3,11 +3,12 @@
 //! ([`stemz_record::sample::SampleRun`]), this module turns each run into a [`Candidate`]
 //! with its 95 % interval, and [`Goal::pick`] chooses.
 //!
-//! **Projection.** Columns are the sampling units. With `b_i` the real (unpadded) bytes of
-//! column `i` and `s_i` its stored bytes, the compressed fraction `c = Σs/Σb` (ratio of sums)
+//! **Projection.** The sampling units are chunk columns, or single chunks where columns are
+//! too large for the sample (`SampleRun::unit`). With `b_i` the real (unpadded) bytes of
+//! unit `i` and `s_i` its stored bytes, the compressed fraction `c = Σs/Σb` (ratio of sums)
 //! projects the payload `P = B·c` of a file of `B` bytes. Its standard error is the usual
 //! linearised ratio-estimator one, `se² = (1 − n/N)·Σ(s_i − c·b_i)² / (n(n−1)·b̄²)`, with the
-//! finite-population correction (a sample of every column has no sampling error), and the 95 %
+//! finite-population correction (a sample of every unit has no sampling error), and the 95 %
 //! interval is `c ± t₀.₉₇₅,n−1·se` (Student t, conservative for small samples). Systematic
 //! samples are treated as simple random ones, which overstates the error when the data vary
 //! smoothly over the scan. The file adds HDF5 metadata: the sample file's own overhead
@@ -58,9 +59,10 @@ pub struct Candidate {
     pub method: String,
     pub chunking: String,
     pub chunk_shape: [usize; 4],
-    /// Columns sampled / columns in the file.
-    pub columns_sampled: usize,
-    pub columns_total: usize,
+    /// The sampling unit (`chunk column` or `chunk`), units sampled / units in the file.
+    pub unit: String,
+    pub units_sampled: usize,
+    pub units_total: usize,
     /// Real bytes of the sample.
     pub sample_bytes: u64,
     /// Stored chunk bytes of the sample, and its whole file.
@@ -68,9 +70,9 @@ pub struct Candidate {
     pub sample_file_bytes: u64,
     /// Sample bytes / sample payload.
     pub sample_ratio: f64,
-    /// Spread of the per-column ratios.
-    pub column_ratio_min: f64,
-    pub column_ratio_max: f64,
+    /// Spread of the per-unit ratios.
+    pub unit_ratio_min: f64,
+    pub unit_ratio_max: f64,
     /// Throughput on the sample (real bytes per second, best of the repeats).
     pub write_gib_s: f64,
     pub read_gib_s: f64,
@@ -126,16 +128,16 @@ pub fn t975(df: usize) -> f64 {
 }
 
 /// The compressed fraction `Σs/Σb` and the half-width of its 95 % interval (see the module doc).
-pub fn compressed_fraction(stored: &[u64], real: &[u64], population_columns: usize) -> (f64, f64) {
+pub fn compressed_fraction(stored: &[u64], real: &[u64], population_units: usize) -> (f64, f64) {
     let n = stored.len();
     let sb: f64 = real.iter().map(|&b| b as f64).sum();
     let ss: f64 = stored.iter().map(|&s| s as f64).sum();
     let c = ss / sb.max(1.0);
-    if n >= population_columns {
+    if n >= population_units {
         return (c, 0.0);
     }
     if n < 2 {
-        // One column of several says nothing about the spread: the interval is unbounded.
+        // One unit of several says nothing about the spread: the interval is unbounded.
         return (c, f64::INFINITY);
     }
     let mean_b = sb / n as f64;
@@ -144,15 +146,15 @@ pub fn compressed_fraction(stored: &[u64], real: &[u64], population_columns: usi
         .zip(real)
         .map(|(&s, &b)| (s as f64 - c * b as f64).powi(2))
         .sum();
-    let fpc = 1.0 - n as f64 / population_columns as f64;
+    let fpc = 1.0 - n as f64 / population_units as f64;
     let se = (fpc * resid / (n as f64 * (n as f64 - 1.0) * mean_b * mean_b)).sqrt();
     (c, t975(n - 1) * se)
 }
 
 /// Project a sampled run to the whole file (see the module doc).
 pub fn project(run: &SampleRun, population: Population) -> Candidate {
-    let stored = &run.column_stored;
-    let real = &run.column_bytes;
+    let stored = &run.unit_stored;
+    let real = &run.unit_bytes;
     let sample_bytes = run.sample_bytes();
     let payload: u64 = stored.iter().sum();
     let ratios: Vec<f64> = real
@@ -160,7 +162,7 @@ pub fn project(run: &SampleRun, population: Population) -> Candidate {
         .zip(stored)
         .map(|(&b, &s)| b as f64 / s.max(1) as f64)
         .collect();
-    let (c, half) = compressed_fraction(stored, real, run.columns_total);
+    let (c, half) = compressed_fraction(stored, real, run.units_total);
 
     let b = population.bytes as f64;
     let overhead = run
@@ -174,7 +176,7 @@ pub fn project(run: &SampleRun, population: Population) -> Candidate {
     let p = b * c;
     let p_lo = (b * (c - half)).max(payload as f64);
     let p_hi = b * (c + half);
-    // An unbounded interval (one column sampled) saturates at u64::MAX.
+    // An unbounded interval (one unit sampled) saturates at u64::MAX.
     let f = |x: f64| (x.round() as u64).saturating_add(overhead);
     let (file_bytes, file_lo, file_hi) = (f(p), f(p_lo), f(p_hi));
     let write_gib_s = sample_bytes as f64 / GIB / run.write_s.max(1e-9);
@@ -183,14 +185,15 @@ pub fn project(run: &SampleRun, population: Population) -> Candidate {
         method: run.method.clone(),
         chunking: run.chunking.clone(),
         chunk_shape: run.chunk_shape,
-        columns_sampled: stored.len(),
-        columns_total: run.columns_total,
+        unit: run.unit.clone(),
+        units_sampled: stored.len(),
+        units_total: run.units_total,
         sample_bytes,
         sample_payload_bytes: payload,
         sample_file_bytes: run.sample_file_bytes,
         sample_ratio: sample_bytes as f64 / payload.max(1) as f64,
-        column_ratio_min: ratios.iter().copied().fold(f64::INFINITY, f64::min),
-        column_ratio_max: ratios.iter().copied().fold(0.0, f64::max),
+        unit_ratio_min: ratios.iter().copied().fold(f64::INFINITY, f64::min),
+        unit_ratio_max: ratios.iter().copied().fold(0.0, f64::max),
         write_gib_s,
         read_gib_s,
         projection: Projection {
@@ -301,6 +304,77 @@ pub fn ratio_floor(candidates: &[Candidate]) -> f64 {
     }
 }
 
+/// How much faster a dominating candidate must write, on the scout chunking, for the dominated
+/// one to be left out of the others ([`prune`]): a margin, because relative speeds carry over
+/// between chunkings only roughly.
+pub const PRUNE_WRITE_SPEEDUP: f64 = 2.0;
+
+/// A method below this fraction of the scout chunking's ratio floor is left out of the other
+/// chunkings ([`prune`]): it would need a quarter more ratio there to compete on speed.
+pub const PRUNE_FLOOR_FRACTION: f64 = 0.8;
+
+/// A method not measured on the other chunkings, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Pruned {
+    pub method: String,
+    /// The scout chunking it was measured on.
+    pub chunking: String,
+    pub reason: String,
+}
+
+/// Methods that measuring on the scout chunking (`scout`: its candidates, one per method) shows
+/// not worth measuring on the other chunkings: those whose ratio is below
+/// [`PRUNE_FLOOR_FRACTION`] × the scout's [`ratio_floor`] (they can win no goal: not
+/// `smallest`, whose pick is above the floor, nor a speed goal, which requires the floor), and
+/// those *dominated* by another: at least its ratio and read throughput, and
+/// [`PRUNE_WRITE_SPEEDUP`]× its write throughput. On the scout chunking a dominated candidate
+/// wins no goal (every goal's score is monotone in ratio, write and read); the margins carry
+/// that over to chunkings where the two were not compared. gzip 9 is the case in point: on a
+/// 2 GiB `4D_EELS` it writes 4 MiB/s on `real_space` chunks, 64 s for a 256 MiB sample, and
+/// Blosc2 zstd writes 25× faster at a higher ratio.
+pub fn prune(scout: &[Candidate]) -> Vec<Pruned> {
+    let floor = ratio_floor(scout);
+    let mut out = Vec::new();
+    for c in scout {
+        let reason = if c.projection.ratio < PRUNE_FLOOR_FRACTION * floor {
+            Some(format!(
+                "ratio {:.2}, below {PRUNE_FLOOR_FRACTION} x the speed goals' floor {floor:.2}",
+                c.projection.ratio
+            ))
+        } else {
+            scout
+                .iter()
+                .filter(|n| n.method != c.method)
+                .filter(|n| {
+                    n.projection.ratio >= c.projection.ratio
+                        && n.read_gib_s >= c.read_gib_s
+                        && n.write_gib_s >= PRUNE_WRITE_SPEEDUP * c.write_gib_s
+                })
+                .max_by(|a, b| a.write_gib_s.total_cmp(&b.write_gib_s))
+                .map(|n| {
+                    format!(
+                        "dominated by {}: ratio {:.2} >= {:.2}, write {:.3} >= {PRUNE_WRITE_SPEEDUP} x {:.3} GiB/s, read {:.3} >= {:.3} GiB/s",
+                        n.method,
+                        n.projection.ratio,
+                        c.projection.ratio,
+                        n.write_gib_s,
+                        c.write_gib_s,
+                        n.read_gib_s,
+                        c.read_gib_s
+                    )
+                })
+        };
+        if let Some(reason) = reason {
+            out.push(Pruned {
+                method: c.method.clone(),
+                chunking: c.chunking.clone(),
+                reason,
+            });
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,7 +388,7 @@ mod tests {
         assert!(h > 0.1 && h < 0.25, "{h}");
         let (_, flat) = compressed_fraction(&[25, 25, 25, 25], &real, 100);
         assert_eq!(flat, 0.0);
-        // One column of several: no spread to estimate from, so no bound.
+        // One unit of several: no spread to estimate from, so no bound.
         assert_eq!(compressed_fraction(&[25], &[100], 4).1, f64::INFINITY);
     }
 
@@ -323,14 +397,15 @@ mod tests {
             method: method.into(),
             chunking: "balanced".into(),
             chunk_shape: [1; 4],
-            columns_sampled: 2,
-            columns_total: 4,
+            unit: "chunk column".into(),
+            units_sampled: 2,
+            units_total: 4,
             sample_bytes: 0,
             sample_payload_bytes: 0,
             sample_file_bytes: 0,
             sample_ratio: ratio,
-            column_ratio_min: ratio,
-            column_ratio_max: ratio,
+            unit_ratio_min: ratio,
+            unit_ratio_max: ratio,
             write_gib_s: w,
             read_gib_s: r,
             projection: Projection {
@@ -370,6 +445,34 @@ mod tests {
     }
 
     #[test]
+    fn prune_drops_the_dominated_and_the_hopeless_and_keeps_every_goal_winner() {
+        let cs = [
+            cand("none", 1.0, 9.0, 9.0),
+            cand("gzip_9", 8.0, 0.1, 0.5),
+            cand("zstd", 8.0, 0.8, 1.5),
+            cand("lz4", 4.6, 2.0, 3.0),
+            cand("slow_lz4", 4.6, 1.5, 3.0),
+            cand("best", 9.0, 0.3, 0.4),
+        ];
+        let pruned = prune(&cs);
+        let names: Vec<&str> = pruned.iter().map(|p| p.method.as_str()).collect();
+        // floor 5.0: none (1.0) < 4.0 goes; lz4 4.6 stays (>= 4.0); gzip_9 is dominated by zstd;
+        // slow_lz4 is slower than lz4 but not 2x: kept.
+        assert_eq!(names, ["none", "gzip_9"], "{pruned:?}");
+        assert!(
+            pruned[1].reason.contains("dominated by zstd"),
+            "{}",
+            pruned[1].reason
+        );
+        assert!(pruned[0].reason.contains("floor"), "{}", pruned[0].reason);
+        for g in Goal::ALL {
+            let w = &cs[g.pick(&cs).unwrap()].method;
+            assert!(!names.contains(&w.as_str()), "{g} winner {w} pruned");
+        }
+        assert!(prune(&[]).is_empty());
+    }
+
+    #[test]
     fn goals_parse_by_name_and_reject_others() {
         for g in Goal::ALL {
             assert_eq!(Goal::parse(g.name()).ok(), Some(g));
@@ -379,14 +482,15 @@ mod tests {
     }
 
     #[test]
-    fn a_census_projects_its_own_file_and_one_column_has_no_bound() {
+    fn a_census_projects_its_own_file_and_one_unit_has_no_bound() {
         let run = SampleRun {
             method: "m".into(),
             chunking: "balanced".into(),
             chunk_shape: [1, 1, 2, 2],
-            columns_total: 4,
-            column_bytes: vec![100; 4],
-            column_stored: vec![10, 20, 30, 40],
+            unit: "chunk column".into(),
+            units_total: 4,
+            unit_bytes: vec![100; 4],
+            unit_stored: vec![10, 20, 30, 40],
             sample_file_bytes: 1100,
             sample_payload_bytes: 100,
             sample_chunks: 4,
@@ -403,11 +507,11 @@ mod tests {
             "payload + the sample's own overhead"
         );
         assert_eq!(c.projection.ratio_lo, c.projection.ratio_hi);
-        assert_eq!(c.columns_sampled, 4);
+        assert_eq!(c.units_sampled, 4);
         let one = SampleRun {
-            columns_total: 40,
-            column_bytes: vec![100],
-            column_stored: vec![25],
+            units_total: 40,
+            unit_bytes: vec![100],
+            unit_stored: vec![25],
             sample_payload_bytes: 25,
             sample_chunks: 1,
             ..run

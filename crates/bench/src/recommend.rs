@@ -3,19 +3,21 @@
 //! interval and the goals are `stemz_analysis::recommend`'s (pure); this module hands it one
 //! [`SampleRun`] per candidate.
 //!
-//! **Sample.** For each chunking the scan is cut into *chunk columns*: one chunk position in the
-//! scan plane with every detector chunk under it (the full detector). A deterministic stratified
-//! choice of columns ([`select_columns`]) totals about `fraction` of the columns (at least
-//! [`MIN_COLUMNS`], at most all, and no more than `max_sample_bytes` hold, though at least one:
-//! the sample's memory and time are bounded whatever the file's size, and a larger file gets a
-//! wider interval instead of a longer wait): rows of the column grid are stratified evenly over
-//! `scan_y`, positions along
-//! `scan_x` follow the golden-ratio sequence so consecutive picks never line up in one column.
-//! The chosen columns are copied side by side along `scan_x` into an in-memory cube
-//! ([`MemCube`]) with the chunk's own shape, edge columns zero-padded exactly as HDF5 pads edge
-//! chunks. Writing that cube with the same chunking therefore stores *the very chunks* the full
-//! file would store, through the real engine (`stemz compress`'s code path): the chunk bytes,
-//! filter and per-chunk HDF5 work are the real ones.
+//! **Sample.** For each chunking the file is cut into *sampling units*: chunk columns (one
+//! chunk position in the scan plane with every detector chunk under it, the full detector), or
+//! single chunks when fewer than [`MIN_COLUMNS`] columns fit the sample's byte cap and the
+//! detector holds several chunks ([`Unit`]; a `real_space` column of a 2 GiB `4D_EELS` is
+//! 512 MiB). A deterministic stratified choice of units ([`select_columns`]) totals about
+//! `fraction` of them (at least [`MIN_COLUMNS`], at most all, and no more than
+//! `max_sample_bytes` hold, though at least one: the sample's memory and time are bounded
+//! whatever the file's size, and a larger file gets a wider interval instead of a longer
+//! wait): rows of the unit grid are stratified evenly over `scan_y`, positions along the other
+//! axis (scan_x, then the detector chunks within it) follow the golden-ratio sequence so
+//! consecutive picks never line up. The chosen units are copied side by side along `scan_x`
+//! into an in-memory cube ([`MemCube`]) with the chunk's own shape, edge units zero-padded
+//! exactly as HDF5 pads edge chunks. Writing that cube with the same chunking therefore stores
+//! *the very chunks* the full file would store, through the real engine (`stemz compress`'s
+//! code path): the chunk bytes, filter and per-chunk HDF5 work are the real ones.
 //!
 //! **Measurement** (per method × chunking, like [`crate::measure`]): the sample is written and
 //! read back (file open excluded) up to `repeats` times; the fastest of each is kept, because on
@@ -37,7 +39,8 @@ pub use stemz_record::sample::SampleRun;
 
 /// Default cap on one chunking's sample (`Options::max_sample_bytes`): 256 MiB keeps a 5 %
 /// sample of files up to 5 GiB whole, and the sample plus the buffer its read decodes into
-/// within 512 MiB of memory.
+/// within 512 MiB of memory; the parallel engine's per-thread chunk buffers come on top
+/// (`stemz recommend` of the 2 GiB `4D_EELS`, 128 MiB `real_space` chunks: 1.2 GiB peak).
 pub const DEFAULT_MAX_SAMPLE_BYTES: u64 = 256 << 20;
 
 /// Timed work (writes plus reads) after which a candidate's repeats stop.
@@ -90,30 +93,58 @@ pub fn select_n_columns(grid: [usize; 2], want: usize) -> Vec<[usize; 2]> {
         .collect()
 }
 
+/// What one sampling unit of a chunking is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// A scan-plane chunk position with every detector chunk under it (the whole detector).
+    Column,
+    /// One chunk: used when fewer than [`MIN_COLUMNS`] columns fit the sample's byte cap and
+    /// the detector holds more than one chunk (a `real_space` column of a 2 GiB `4D_EELS` is
+    /// 512 MiB, four 128 MiB chunks).
+    Chunk,
+}
+
+impl Unit {
+    pub fn name(self) -> &'static str {
+        match self {
+            Unit::Column => "chunk column",
+            Unit::Chunk => "chunk",
+        }
+    }
+}
+
 /// The gathered sample of one chunking.
 #[derive(Debug, Clone)]
 pub struct Sample {
     pub chunking: Chunking,
     /// The chunk shape (clipped to the file's shape).
     pub chunk: Shape4,
-    /// Scan-plane chunk grid of the whole file `[rows, cols]`.
+    pub unit: Unit,
+    /// The unit grid of the whole file `[rows, cols]`: rows are scan-plane chunk rows; columns
+    /// are scan-plane chunk columns, times the detector's chunks for [`Unit::Chunk`]: unit
+    /// column `u` is scan chunk column `u % cols` under detector chunk `u / cols` (row-major),
+    /// detector-major so that the golden-ratio spread reaches different detector chunks first
+    /// (scan-major, a 2-chunk sample of a 2-column, 4-detector-chunk grid took detector chunk 0
+    /// twice: `4D_EELS`'s zero-loss region, ratio 8 where the file's is ~40).
     pub grid: [usize; 2],
-    /// The sampled columns, in scan order; column `j` of the sample cube is `columns[j]`.
-    pub columns: Vec<[usize; 2]>,
-    /// Real (unpadded) bytes of each sampled column.
-    pub column_bytes: Vec<u64>,
-    /// The columns side by side along `scan_x`: `(chunk_sy, k·chunk_sx, det_y, det_x)`.
+    /// The sampled units, in grid order; unit `j` of the sample cube is `units[j]`.
+    pub units: Vec<[usize; 2]>,
+    /// Real (unpadded) bytes of each sampled unit.
+    pub unit_bytes: Vec<u64>,
+    /// The units side by side along `scan_x`: `(chunk_sy, k·chunk_sx, uy, ux)` with `(uy, ux)`
+    /// the detector for columns and the chunk's detector extent for chunks.
     pub cube: MemCube,
 }
 
 impl Sample {
     pub fn real_bytes(&self) -> u64 {
-        self.column_bytes.iter().sum()
+        self.unit_bytes.iter().sum()
     }
 }
 
-/// Read the columns `select_columns` picks for `chunking` out of `reader` into a [`Sample`],
-/// at most as many as `max_bytes` hold (at least one).
+/// Read the units `select_columns` picks for `chunking` out of `reader` into a [`Sample`], at
+/// most as many as `max_bytes` hold (at least one). Units are chunk columns unless fewer than
+/// [`MIN_COLUMNS`] of them fit `max_bytes`, and then single chunks ([`Unit`]).
 pub fn gather(
     reader: &mut dyn CubeReader,
     chunking: Chunking,
@@ -123,43 +154,66 @@ pub fn gather(
     let shape = reader.shape();
     let item = reader.dtype().itemsize();
     let chunk = chunking.shape(shape);
-    let grid = [shape[0].div_ceil(chunk[0]), shape[1].div_ceil(chunk[1])];
-    let frame = shape[2] * shape[3] * item;
-    let column_bytes_max = (chunk[0] * chunk[1] * frame).max(1) as u64;
-    let fit = (max_bytes / column_bytes_max).max(1) as usize;
+    let scan_grid = [shape[0].div_ceil(chunk[0]), shape[1].div_ceil(chunk[1])];
+    let det_grid = [shape[2].div_ceil(chunk[2]), shape[3].div_ceil(chunk[3])];
+    let column_max = (chunk[0] * chunk[1] * shape[2] * shape[3] * item).max(1) as u64;
+    let columns_fit = (max_bytes / column_max) as usize;
+    let unit = if columns_fit < MIN_COLUMNS.min(scan_grid[0] * scan_grid[1])
+        && det_grid[0] * det_grid[1] > 1
+    {
+        Unit::Chunk
+    } else {
+        Unit::Column
+    };
+    let (det, grid, unit_max) = match unit {
+        Unit::Column => ([shape[2], shape[3]], scan_grid, column_max),
+        Unit::Chunk => (
+            [chunk[2], chunk[3]],
+            [scan_grid[0], scan_grid[1] * det_grid[0] * det_grid[1]],
+            (chunk.iter().product::<usize>() * item) as u64,
+        ),
+    };
+    let fit = (max_bytes / unit_max).max(1) as usize;
     let by_fraction = select_columns(grid, fraction).len();
-    let columns = select_n_columns(grid, by_fraction.min(fit));
-    let k = columns.len();
-    let cube_shape: Shape4 = [chunk[0], k * chunk[1], shape[2], shape[3]];
+    let units = select_n_columns(grid, by_fraction.min(fit));
+    let k = units.len();
+    let cube_shape: Shape4 = [chunk[0], k * chunk[1], det[0], det[1]];
     let mut data = vec![0u8; cube_shape.iter().product::<usize>() * item];
-    let mut column_bytes = Vec::with_capacity(k);
+    let mut unit_bytes = Vec::with_capacity(k);
     let mut buf = Vec::new();
-    for (j, &[gy, gx]) in columns.iter().enumerate() {
-        let origin = [gy * chunk[0], gx * chunk[1], 0, 0];
-        let extent = [
-            chunk[0].min(shape[0] - origin[0]),
-            chunk[1].min(shape[1] - origin[1]),
-            shape[2],
-            shape[3],
-        ];
+    for (j, &[gy, u]) in units.iter().enumerate() {
+        let (gx, d) = (u % scan_grid[1], u / scan_grid[1]);
+        let (dy, dx) = match unit {
+            Unit::Column => (0, 0),
+            Unit::Chunk => ((d / det_grid[1]) * chunk[2], (d % det_grid[1]) * chunk[3]),
+        };
+        let origin = [gy * chunk[0], gx * chunk[1], dy, dx];
+        let want = [chunk[0], chunk[1], det[0], det[1]];
+        let extent: Shape4 = std::array::from_fn(|i| want[i].min(shape[i] - origin[i]));
         let slab = Hyperslab { origin, extent };
         buf.resize(slab.len() * item, 0);
         reader.read_slab(&slab, &mut buf)?;
+        // One detector row of the slab at a time: the unit's place in the cube is scan_x
+        // offset `j·chunk_sx`, and its detector rows are padded to the cube's detector width.
+        let row = extent[3] * item;
         for a in 0..extent[0] {
             for b in 0..extent[1] {
-                let src = (a * extent[1] + b) * frame;
-                let dst = (a * cube_shape[1] + j * chunk[1] + b) * frame;
-                data[dst..dst + frame].copy_from_slice(&buf[src..src + frame]);
+                for c in 0..extent[2] {
+                    let src = ((a * extent[1] + b) * extent[2] + c) * row;
+                    let dst = ((a * cube_shape[1] + j * chunk[1] + b) * det[0] + c) * det[1] * item;
+                    data[dst..dst + row].copy_from_slice(&buf[src..src + row]);
+                }
             }
         }
-        column_bytes.push((slab.len() * item) as u64);
+        unit_bytes.push((slab.len() * item) as u64);
     }
     Ok(Sample {
         chunking,
         chunk,
+        unit,
         grid,
-        columns,
-        column_bytes,
+        units,
+        unit_bytes,
         cube: MemCube::new(cube_shape, reader.dtype(), data)?,
     })
 }
@@ -167,7 +221,7 @@ pub fn gather(
 /// What to measure and how.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Fraction of the file's chunk columns to sample, in (0, 1].
+    /// Fraction of the file's sampling units to sample, in (0, 1].
     pub fraction: f64,
     pub methods: Vec<Method>,
     pub chunkings: Vec<Chunking>,
@@ -266,8 +320,8 @@ fn measure_file(
         )));
     }
 
-    // Stored bytes per sampled column, from the chunk index.
-    let mut stored = vec![0u64; sample.columns.len()];
+    // Stored bytes per sampled unit, from the chunk index: unit `j` is scan_x chunk `j`.
+    let mut stored = vec![0u64; sample.units.len()];
     for c in raw_chunks(out, layout.dataset_path())? {
         let j = c.offset.get(1).copied().unwrap_or(0) as usize / sample.chunk[1];
         if let Some(s) = stored.get_mut(j) {
@@ -278,9 +332,10 @@ fn measure_file(
         method: method.name().to_string(),
         chunking: sample.chunking.name(),
         chunk_shape: sample.chunk,
-        columns_total: sample.grid[0] * sample.grid[1],
-        column_bytes: sample.column_bytes.clone(),
-        column_stored: stored,
+        unit: sample.unit.name().to_string(),
+        units_total: sample.grid[0] * sample.grid[1],
+        unit_bytes: sample.unit_bytes.clone(),
+        unit_stored: stored,
         sample_file_bytes: report.file_bytes,
         sample_payload_bytes: report.payload_bytes,
         sample_chunks: report.chunks,
@@ -390,10 +445,10 @@ mod tests {
             .expect("cube matches shape");
         let s = gather(&mut cube, Chunking::Explicit([2, 2, 1, 2]), 1.0, u64::MAX).expect("gather");
         assert_eq!(s.grid, [2, 3]);
-        assert_eq!(s.columns.len(), 6);
+        assert_eq!(s.units.len(), 6);
         assert_eq!(s.cube.shape(), [2, 12, 1, 2]);
         // Column (1, 2) covers scan (2, 4) only: 1 frame of 4 bytes, the rest zero padding.
-        assert_eq!(s.column_bytes[5], 4);
+        assert_eq!(s.unit_bytes[5], 4);
         assert_eq!(s.real_bytes(), 60);
         let v: Vec<u16> = s
             .cube
@@ -416,18 +471,79 @@ mod tests {
             .expect("cube matches shape");
         let chunking = Chunking::Explicit([1, 1, 1, 2]);
         let all = gather(&mut cube, chunking, 1.0, u64::MAX).expect("gather");
-        assert_eq!(all.columns.len(), 64);
+        assert_eq!(all.units.len(), 64);
         let capped = gather(&mut cube, chunking, 1.0, 40).expect("gather");
-        assert_eq!(capped.columns.len(), 10, "40 bytes hold 10 columns of 4");
+        assert_eq!(capped.units.len(), 10, "40 bytes hold 10 columns of 4");
         assert!(capped.real_bytes() <= 40);
-        let rows: std::collections::BTreeSet<usize> = capped.columns.iter().map(|c| c[0]).collect();
+        let rows: std::collections::BTreeSet<usize> = capped.units.iter().map(|c| c[0]).collect();
         assert!(rows.len() >= 6, "still stratified over scan_y: {rows:?}");
         let one = gather(&mut cube, chunking, 1.0, 1).expect("gather");
+        assert_eq!(one.units.len(), 1, "a cap below one column still takes one");
+    }
+
+    #[test]
+    fn columns_too_large_for_the_cap_are_sampled_as_single_chunks_zero_padded() {
+        // 2x3 scan, 4x6 u16 detector, value = linear index + 1 (so padding's 0 shows); chunks
+        // 1x2x3x4: scan grid 2x2, detector grid 2x2, the right and bottom chunks clipped.
+        let shape = [2, 3, 4, 6];
+        let n: usize = shape.iter().product();
+        let data: Vec<u16> = (1..=n as u16).collect();
+        let mut cube = MemCube::new(shape, stemz_data::DType::U16, bytemuck_bytes(&data))
+            .expect("cube matches shape");
+        let chunking = Chunking::Explicit([1, 2, 3, 4]);
+        let column = 2 * 4 * 6 * 2;
+        let whole = gather(&mut cube, chunking, 1.0, u64::MAX).expect("gather");
+        assert_eq!(whole.unit, Unit::Column, "all columns fit: columns");
+        let s = gather(&mut cube, chunking, 1.0, 2 * column - 1).expect("gather");
         assert_eq!(
-            one.columns.len(),
-            1,
-            "a cap below one column still takes one"
+            s.unit,
+            Unit::Chunk,
+            "one column fits, fewer than MIN_COLUMNS: chunks"
         );
+        assert_eq!(s.grid, [2, 8]);
+        let chunk_bytes = 2 * 3 * 4 * 2;
+        assert_eq!(
+            s.units.len() as u64,
+            (2 * column - 1) / chunk_bytes,
+            "as many chunks as fit"
+        );
+        assert_eq!(s.cube.shape(), [1, 2 * s.units.len(), 3, 4]);
+        let got: Vec<u16> = s
+            .cube
+            .data
+            .chunks_exact(2)
+            .map(|b| u16::from_ne_bytes([b[0], b[1]]))
+            .collect();
+        let at = |p: [usize; 4]| {
+            if (0..4).all(|i| p[i] < shape[i]) {
+                data[((p[0] * shape[1] + p[1]) * shape[2] + p[2]) * shape[3] + p[3]]
+            } else {
+                0
+            }
+        };
+        let mut real = Vec::new();
+        for (j, &[gy, u]) in s.units.iter().enumerate() {
+            let (gx, d) = (u % 2, u / 2);
+            let origin = [gy, gx * 2, (d / 2) * 3, (d % 2) * 4];
+            let mut count = 0u64;
+            for b in 0..2 {
+                for c in 0..3 {
+                    for e in 0..4 {
+                        let want = at([origin[0], origin[1] + b, origin[2] + c, origin[3] + e]);
+                        count += u64::from(want != 0);
+                        assert_eq!(
+                            got[((j * 2 + b) * 3 + c) * 4 + e],
+                            want,
+                            "unit {j} {b} {c} {e}"
+                        );
+                    }
+                }
+            }
+            real.push(count * 2);
+        }
+        assert_eq!(s.unit_bytes, real, "real bytes exclude the padding");
+        let rows: std::collections::BTreeSet<usize> = s.units.iter().map(|u| u[0]).collect();
+        assert_eq!(rows.len(), 2, "both scan rows: {:?}", s.units);
     }
 
     fn bytemuck_bytes(v: &[u16]) -> Vec<u8> {

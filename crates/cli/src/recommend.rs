@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use stemz_analysis::recommend::{project, ratio_floor, Candidate, Goal, Population};
+use stemz_analysis::recommend::{project, prune, ratio_floor, Candidate, Goal, Population, Pruned};
 use stemz_bench::recommend::{evaluate, Options};
 use stemz_codecs::engine::{self, Layout, WriteOptions};
 use stemz_codecs::{Chunking, Engine, Method};
@@ -20,11 +20,12 @@ const GIB: f64 = (1u64 << 30) as f64;
 
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = "\
-Sample: for each chunking, about FRACTION of the scan's chunk columns (a scan chunk position \
-with the whole detector under it; at least 5, at most all, and no more than --sample-max-mib \
-hold, though at least one), stratified over scan_y and spread \
-over scan_x, are gathered into an in-memory cube and written with the real engine, so the \
-stored chunks are the file's own.
+Sample: for each chunking, about FRACTION of the file's sampling units (chunk columns, a scan \
+chunk position with the whole detector under it; or single chunks when fewer than 5 columns \
+fit --sample-max-mib), at least 5, at most all, and no more than --sample-max-mib hold, though \
+at least one, stratified over scan_y and spread over scan_x and the detector, are gathered \
+into an in-memory cube and written with the real engine, so the stored chunks are the file's \
+own.
 Projection: file size = uncompressed bytes x (sampled stored bytes / sampled bytes) + HDF5 \
 metadata; the 95 % interval comes from the spread of the per-column ratios (ratio estimator, \
 Student t, finite-population corrected: sampling everything gives a zero-width interval).
@@ -44,7 +45,7 @@ pub struct Args {
     /// HDF5: the 3D dataset is a spectrum image (sy, sx, E), read as (sy, sx, 1, E).
     #[arg(long)]
     pub spectrum_image: bool,
-    /// Fraction of the file's chunk columns to sample, in (0, 1].
+    /// Fraction of the file's sampling units (chunk columns or chunks) to sample, in (0, 1].
     #[arg(long, default_value_t = 0.05)]
     pub sample: f64,
     /// Only this goal: smallest, fastest-write, fastest-read or balanced (default: all four).
@@ -81,6 +82,12 @@ pub struct Args {
     /// Scratch folder for sample files (default: the system's temporary folder).
     #[arg(long)]
     pub workdir: Option<PathBuf>,
+    /// Measure every method on every chunking. By default the chunking with the smallest chunks
+    /// is measured first with every method, and a method it shows dominated (another has at
+    /// least its ratio and read speed and twice its write speed) or far below the speed goals'
+    /// ratio floor is not measured on the other chunkings; the output lists them and why.
+    #[arg(long)]
+    pub no_prune: bool,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -121,6 +128,8 @@ struct Report {
     ratio_floor: f64,
     recommendations: Vec<Recommendation>,
     candidates: Vec<Candidate>,
+    /// Methods measured on the scout chunking only (`--no-prune` measures them all).
+    pruned: Vec<Pruned>,
 }
 
 fn parse_methods(names: &[String]) -> Result<Vec<Method>> {
@@ -229,15 +238,66 @@ pub fn run(args: Args) -> Result<()> {
         shape: reader.shape(),
         bytes: reader.nbytes(),
     };
-    let candidates: Vec<Candidate> = evaluate(reader.as_mut(), &opts, &mut |done, total, m, c| {
+    let mut progress = |done: usize, total: usize, m: Method, c: Chunking| {
         if !quiet {
             eprint!("\rmeasuring {:>3}/{total}: {m} {c}          ", done + 1);
         }
-    })
-    .with_context(|| format!("sampling {}", args.file.display()))?
-    .iter()
-    .map(|run| project(run, population))
-    .collect();
+    };
+    let mut measure = |opts: &Options| -> Result<Vec<Candidate>> {
+        Ok(evaluate(reader.as_mut(), opts, &mut progress)
+            .with_context(|| format!("sampling {}", args.file.display()))?
+            .iter()
+            .map(|run| project(run, population))
+            .collect())
+    };
+    // The scout: the chunking with the smallest chunks (the most units, the cheapest sample),
+    // measured with every method; the others only with the methods it does not prune.
+    let scout = (!args.no_prune && opts.chunkings.len() > 1).then(|| {
+        *opts
+            .chunkings
+            .iter()
+            .min_by_key(|c| c.shape(population.shape).iter().product::<usize>())
+            .expect("validated: at least one chunking")
+    });
+    let (candidates, pruned) = match scout {
+        None => (measure(&opts)?, Vec::new()),
+        Some(scout) => {
+            let first = measure(&Options {
+                chunkings: vec![scout],
+                ..opts.clone()
+            })?;
+            let pruned = prune(&first);
+            let rest_methods: Vec<Method> = opts
+                .methods
+                .iter()
+                .copied()
+                .filter(|m| !pruned.iter().any(|p| p.method == m.name()))
+                .collect();
+            let rest = measure(&Options {
+                chunkings: opts
+                    .chunkings
+                    .iter()
+                    .copied()
+                    .filter(|c| *c != scout)
+                    .collect(),
+                methods: rest_methods,
+                ..opts.clone()
+            })?;
+            // Back in the order chunkings x methods.
+            let mut all: Vec<Candidate> = Vec::with_capacity(first.len() + rest.len());
+            for c in &opts.chunkings {
+                let name = c.name();
+                all.extend(
+                    first
+                        .iter()
+                        .chain(&rest)
+                        .filter(|x| x.chunking == name)
+                        .cloned(),
+                );
+            }
+            (all, pruned)
+        }
+    };
     let elapsed_s = started.elapsed().as_secs_f64();
     if !quiet {
         eprintln!();
@@ -281,6 +341,7 @@ pub fn run(args: Args) -> Result<()> {
         ratio_floor: ratio_floor(&candidates),
         recommendations,
         candidates,
+        pruned,
     };
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&report)?);
@@ -345,7 +406,7 @@ fn print_text(r: &Report) -> Result<()> {
         size(r.bytes)
     );
     outln!(
-        "sample     {:.1} % of chunk columns per chunking (at most {}), {} engine; {} candidates measured in {:.1} s; ratio floor for speed goals {:.2}",
+        "sample     {:.1} % of sampling units per chunking (at most {}), {} engine; {} candidates measured in {:.1} s; ratio floor for speed goals {:.2}",
         r.sample_fraction * 100.0,
         size(r.sample_max_bytes),
         r.engine,
@@ -365,20 +426,23 @@ fn print_text(r: &Report) -> Result<()> {
             rec.rule
         );
         outln!(
-            "  sample     ratio {:.3} over {}/{} chunk columns (per column {:.3}..{:.3}), write {:.3} GiB/s, read {:.3} GiB/s, bitwise lossless",
+            "  sample     ratio {:.3} over {}/{} {}s (per {} {:.3}..{:.3}), write {:.3} GiB/s, read {:.3} GiB/s, bitwise lossless",
             c.sample_ratio,
-            c.columns_sampled,
-            c.columns_total,
-            c.column_ratio_min,
-            c.column_ratio_max,
+            c.units_sampled,
+            c.units_total,
+            c.unit,
+            c.unit,
+            c.unit_ratio_min,
+            c.unit_ratio_max,
             c.write_gib_s,
             c.read_gib_s
         );
         if p.file_bytes_hi == u64::MAX {
             outln!(
-                "  projected  {}, ratio {:.3}, no interval (one chunk column sampled: raise --sample-max-mib to bound it; at most {:.3}), write {:.2} s, read {:.2} s",
+                "  projected  {}, ratio {:.3}, no interval (one {} sampled: raise --sample-max-mib to bound it; at most {:.3}), write {:.2} s, read {:.2} s",
                 size(p.file_bytes),
                 p.ratio,
+                c.unit,
                 p.ratio_hi,
                 p.write_s,
                 p.read_s
@@ -415,6 +479,17 @@ fn print_text(r: &Report) -> Result<()> {
             );
         }
         outln!("  apply      {}", rec.command);
+    }
+    if let Some(first) = r.pruned.first() {
+        outln!();
+        outln!(
+            "measured on {} only ({} methods; --no-prune measures them everywhere):",
+            first.chunking,
+            r.pruned.len()
+        );
+        for p in &r.pruned {
+            outln!("  {:<26} {}", p.method, p.reason);
+        }
     }
     Ok(())
 }

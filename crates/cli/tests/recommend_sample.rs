@@ -16,7 +16,7 @@
 //! full pick's throughput.
 
 use std::path::Path;
-use stemz_analysis::recommend::{project, ratio_floor, Candidate, Goal, Population};
+use stemz_analysis::recommend::{project, prune, ratio_floor, Candidate, Goal, Population};
 use stemz_bench::recommend::{MemCube, Options};
 use stemz_codecs::{Chunking, Engine, Method};
 use stemz_data::synth::{manifest::default_manifest_path, Manifest, Scale, SynthReader};
@@ -124,14 +124,14 @@ fn recommendation_on_a_sample_agrees_with_the_full_measurement() {
 
     // The sample is a sample (where the file has enough columns), the full run a census.
     for (s, f) in sample.iter().zip(&full) {
-        assert_eq!(f.columns_sampled, f.columns_total);
+        assert_eq!(f.units_sampled, f.units_total);
         // A census projects exactly the file it wrote: no sampling error, no index estimate.
         assert_eq!(f.projection.file_bytes, f.sample_file_bytes);
         assert_eq!(f.projection.ratio_lo, f.projection.ratio_hi);
         // balanced has 4 columns at this scale, fewer than MIN_COLUMNS: measured whole.
         let census = s.chunking == "balanced";
         assert_eq!(
-            s.columns_sampled < s.columns_total,
+            s.units_sampled < s.units_total,
             !census,
             "{} {}",
             s.method,
@@ -156,6 +156,24 @@ fn recommendation_on_a_sample_agrees_with_the_full_measurement() {
             f.projection.ratio,
             s.projection.ratio_lo,
             s.projection.ratio_hi
+        );
+    }
+
+    // Pruning (`stemz recommend` without --no-prune) on the scout chunking, single_frame,
+    // measured on the sample, must keep every method that wins a goal in the full run.
+    let scout: Vec<Candidate> = sample
+        .iter()
+        .filter(|c| c.chunking == "single_frame")
+        .cloned()
+        .collect();
+    let pruned = prune(&scout);
+    for goal in Goal::ALL {
+        let f = &full[goal.pick(&full).unwrap()];
+        assert!(
+            !pruned.iter().any(|p| p.method == f.method),
+            "{goal}: the full run's pick {} {} was pruned: {pruned:?}",
+            f.method,
+            f.chunking
         );
     }
 

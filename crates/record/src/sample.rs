@@ -11,11 +11,14 @@ pub struct SampleRun {
     pub chunking: String,
     /// The chunk shape (clipped to the file's shape).
     pub chunk_shape: [usize; 4],
-    /// Chunk columns in the whole file (scan-plane chunk positions).
-    pub columns_total: usize,
-    /// Per sampled column: its real (unpadded) bytes and the bytes its chunks stored.
-    pub column_bytes: Vec<u64>,
-    pub column_stored: Vec<u64>,
+    /// The sampling unit: `chunk column` (a scan-plane chunk position with the whole detector
+    /// under it) or `chunk` (one chunk, when a few columns would not fit the sample's cap).
+    pub unit: String,
+    /// Sampling units in the whole file.
+    pub units_total: usize,
+    /// Per sampled unit: its real (unpadded) bytes and the bytes its chunks stored.
+    pub unit_bytes: Vec<u64>,
+    pub unit_stored: Vec<u64>,
     /// The sample file: its size, its chunk payload and its chunk count.
     pub sample_file_bytes: u64,
     pub sample_payload_bytes: u64,
@@ -28,6 +31,6 @@ pub struct SampleRun {
 impl SampleRun {
     /// Real bytes of the sample.
     pub fn sample_bytes(&self) -> u64 {
-        self.column_bytes.iter().sum()
+        self.unit_bytes.iter().sum()
     }
 }
