@@ -27,7 +27,7 @@ at least one, stratified over scan_y and spread over scan_x and the detector, ar
 into an in-memory cube and written with the real engine, so the stored chunks are the file's \
 own.
 Projection: file size = uncompressed bytes x (sampled stored bytes / sampled bytes) + HDF5 \
-metadata; the 95 % interval comes from the spread of the per-column ratios (ratio estimator, \
+metadata; the 95 % interval comes from the spread of the per-unit ratios (ratio estimator, \
 Student t, finite-population corrected: sampling everything gives a zero-width interval).
 Goals: smallest = highest projected ratio. The other goals only consider methods with \
 ratio >= 1 + (best - 1)/2 (at least half of the best ratio's gain), so `none` cannot win by \
