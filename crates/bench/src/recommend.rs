@@ -12,8 +12,8 @@
 //! `max_sample_bytes` hold, though at least one: the sample's memory and time are bounded
 //! whatever the file's size, and a larger file gets a wider interval instead of a longer
 //! wait): rows of the unit grid are stratified evenly over `scan_y`, positions along the other
-//! axis (scan_x, then the detector chunks within it) follow the golden-ratio sequence so
-//! consecutive picks never line up. The chosen units are copied side by side along `scan_x`
+//! axis (for chunks: the detector chunk, then scan_x within it) follow the golden-ratio
+//! sequence so consecutive picks never line up. The chosen units are copied side by side along `scan_x`
 //! into an in-memory cube ([`MemCube`]) with the chunk's own shape, edge units zero-padded
 //! exactly as HDF5 pads edge chunks. Writing that cube with the same chunking therefore stores
 //! *the very chunks* the full file would store, through the real engine (`stemz compress`'s
