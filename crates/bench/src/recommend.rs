@@ -31,7 +31,7 @@
 use crate::error::{BenchError, Result};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use stemz_codecs::engine::{open_written, raw_chunks};
+use stemz_codecs::engine::{copy_region, open_written, raw_chunks};
 use stemz_codecs::{Chunking, Engine, Layout, Method, WriteOptions};
 pub use stemz_data::mem::MemCube;
 use stemz_data::{CubeReader, Hyperslab, Shape4};
@@ -193,18 +193,20 @@ pub fn gather(
         let slab = Hyperslab { origin, extent };
         buf.resize(slab.len() * item, 0);
         reader.read_slab(&slab, &mut buf)?;
-        // One detector row of the slab at a time: the unit's place in the cube is scan_x
-        // offset `j·chunk_sx`, and its detector rows are padded to the cube's detector width.
-        let row = extent[3] * item;
-        for a in 0..extent[0] {
-            for b in 0..extent[1] {
-                for c in 0..extent[2] {
-                    let src = ((a * extent[1] + b) * extent[2] + c) * row;
-                    let dst = ((a * cube_shape[1] + j * chunk[1] + b) * det[0] + c) * det[1] * item;
-                    data[dst..dst + row].copy_from_slice(&buf[src..src + row]);
-                }
-            }
-        }
+        // The unit's place in the cube is scan_x offset `j·chunk_sx`; what it does not fill
+        // (clipped edges) stays zero.
+        let place = Hyperslab {
+            origin: [0, j * chunk[1], 0, 0],
+            extent,
+        };
+        copy_region(
+            &buf,
+            &place,
+            &mut data,
+            &Hyperslab::full(cube_shape),
+            &place,
+            item,
+        );
         unit_bytes.push((slab.len() * item) as u64);
     }
     Ok(Sample {
@@ -450,12 +452,7 @@ mod tests {
         // Column (1, 2) covers scan (2, 4) only: 1 frame of 4 bytes, the rest zero padding.
         assert_eq!(s.unit_bytes[5], 4);
         assert_eq!(s.real_bytes(), 60);
-        let v: Vec<u16> = s
-            .cube
-            .data
-            .chunks_exact(2)
-            .map(|b| u16::from_ne_bytes([b[0], b[1]]))
-            .collect();
+        let v = u16s(&s.cube.data);
         // Sample row 0, column 5 (positions 10, 11): scan (2, 4) then padding.
         assert_eq!(&v[20..24], &[28, 29, 0, 0]);
         // Sample row 0, column 0: scan (0, 0), (0, 1).
@@ -508,12 +505,7 @@ mod tests {
             "as many chunks as fit"
         );
         assert_eq!(s.cube.shape(), [1, 2 * s.units.len(), 3, 4]);
-        let got: Vec<u16> = s
-            .cube
-            .data
-            .chunks_exact(2)
-            .map(|b| u16::from_ne_bytes([b[0], b[1]]))
-            .collect();
+        let got = u16s(&s.cube.data);
         let at = |p: [usize; 4]| {
             if (0..4).all(|i| p[i] < shape[i]) {
                 data[((p[0] * shape[1] + p[1]) * shape[2] + p[2]) * shape[3] + p[3]]
@@ -544,6 +536,13 @@ mod tests {
         assert_eq!(s.unit_bytes, real, "real bytes exclude the padding");
         let rows: std::collections::BTreeSet<usize> = s.units.iter().map(|u| u[0]).collect();
         assert_eq!(rows.len(), 2, "both scan rows: {:?}", s.units);
+    }
+
+    fn u16s(bytes: &[u8]) -> Vec<u16> {
+        bytes
+            .chunks_exact(2)
+            .map(|b| u16::from_ne_bytes([b[0], b[1]]))
+            .collect()
     }
 
     fn bytemuck_bytes(v: &[u16]) -> Vec<u8> {

@@ -41,6 +41,7 @@ use stemz_data::{AtomicFile, CubeReader, Shape4};
 
 pub use chunks::{raw_chunks, RawChunk};
 pub use read::Hdf5Cube;
+pub use write::copy_region;
 
 /// The dataset path of an EMD 1.0 datacube, as the study's files and py4DSTEM ≥ 0.14 use it.
 pub const EMD_DATASET: &str = "version_1/data/datacubes/datacube_000/data";

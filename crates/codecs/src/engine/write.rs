@@ -334,7 +334,7 @@ fn chunks_in(slab: &Hyperslab, chunk: Shape4) -> Vec<Hyperslab> {
 
 /// Copy the elements of `region` (global coordinates) from `src` (a packed buffer covering box
 /// `src_box`) into `dst` (covering `dst_box`). `region` must lie inside both boxes.
-pub(crate) fn copy_region(
+pub fn copy_region(
     src: &[u8],
     src_box: &Hyperslab,
     dst: &mut [u8],
