@@ -50,6 +50,7 @@ fn recommend_prints_every_goal_with_a_compress_line_and_a_full_file_check() {
         "--repeats",
         "1",
         "--verify-full",
+        "--no-prune",
         "--json",
         "--workdir",
         work.path().to_str().unwrap(),
@@ -58,6 +59,11 @@ fn recommend_prints_every_goal_with_a_compress_line_and_a_full_file_check() {
     let v: serde_json::Value = serde_json::from_str(&o.stdout).expect("one JSON object");
     assert_eq!(v["shape"], serde_json::json!([2, 3, 4, 5]));
     assert_eq!(v["candidates"].as_array().unwrap().len(), 6);
+    assert_eq!(
+        v["pruned"],
+        serde_json::json!([]),
+        "--no-prune prunes nothing"
+    );
     let recs = v["recommendations"].as_array().unwrap();
     let goals: Vec<&str> = recs.iter().map(|r| r["goal"].as_str().unwrap()).collect();
     assert_eq!(
@@ -97,6 +103,43 @@ fn recommend_prints_every_goal_with_a_compress_line_and_a_full_file_check() {
     // Scratch files are gone.
     let left: Vec<_> = std::fs::read_dir(work.path()).unwrap().collect();
     assert!(left.is_empty(), "scratch left behind: {left:?}");
+}
+
+#[test]
+fn pruned_methods_are_measured_on_the_scout_chunking_only_and_listed() {
+    let o = stemz(&[
+        PY4DSTEM,
+        "--methods",
+        "blosc_lz4,zstd_3,gzip_6",
+        "--chunkings",
+        "single_frame,balanced",
+        "--repeats",
+        "1",
+        "--json",
+    ]);
+    assert!(o.success, "stderr: {}", o.stderr);
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).expect("one JSON object");
+    let candidates = v["candidates"].as_array().unwrap();
+    let pruned = v["pruned"].as_array().unwrap();
+    // Which methods the timings prune varies; the bookkeeping does not: every method is
+    // measured on the scout (single_frame, the smaller chunks), a pruned one nowhere else.
+    let on = |chunking: &str| -> Vec<&str> {
+        candidates
+            .iter()
+            .filter(|c| c["chunking"] == chunking)
+            .map(|c| c["method"].as_str().unwrap())
+            .collect()
+    };
+    assert_eq!(on("single_frame"), ["blosc_lz4", "zstd_3", "gzip_6"]);
+    for p in pruned {
+        assert_eq!(p["chunking"], "single_frame");
+        assert!(!p["reason"].as_str().unwrap().is_empty());
+        assert!(
+            !on("balanced").contains(&p["method"].as_str().unwrap()),
+            "{p}"
+        );
+    }
+    assert_eq!(candidates.len() + pruned.len(), 6);
 }
 
 #[test]
