@@ -3,7 +3,7 @@
 //!
 //! Key design decision: a method is data ([`Method`] → [`filters::FilterSpec`]), and there is one
 //! engine for all HDF5 methods. The serial engine hands the filter to HDF5's own pipeline, exactly
-//! as h5py does; the parallel engine compresses whole chunks on a rayon pool with the filters'
+//! as h5py does; the parallel engine compresses whole chunks on worker threads with the filters'
 //! Rust/C codecs and writes them with `H5Dwrite_chunk`. Both produce the same chunk bytes, which
 //! the tests check. The study's three non-HDF5 methods are files of their own ([`nonhdf5`]).
 //! Everything streams in chunk-aligned slabs: memory is bounded by a few chunk rows, never a cube.

@@ -4,7 +4,7 @@
 //!   ([`FilterSpec::apply`]) and HDF5's own pipeline compresses chunk by chunk on one thread —
 //!   what h5py does.
 //! - **Parallel**: whole chunks (edge chunks zero-padded to the full chunk shape, as HDF5 pads
-//!   them) are compressed on a rayon pool with [`FilterSpec::encode`] and written with
+//!   them) are compressed by worker threads with [`FilterSpec::encode`] and written with
 //!   `H5Dwrite_chunk`; a chunk the filter declines is stored raw with its filter-mask bit set,
 //!   as HDF5 does for an optional filter that fails. The chunk bytes are the serial engine's.
 //!
@@ -14,7 +14,7 @@
 //! `H5Dread_chunk` + parallel [`FilterSpec::decode`] (parallel).
 //!
 //! Every libhdf5 call runs under hdf5-metno's global lock (`hdf5::sync::sync`); only the codecs
-//! run on the pool. Outputs are written under an [`AtomicFile`] temporary name and appear only
+//! run on the workers. Outputs are written under an [`AtomicFile`] temporary name and appear only
 //! once written, counted and (when asked) verified.
 //!
 //! The timed write (`WriteReport::write_s`) is what the study timed: create the file, write the
@@ -27,6 +27,7 @@
 //! - [`chunks`]: the chunk index: accounting and raw chunk access.
 
 pub mod chunks;
+mod pipeline;
 pub mod read;
 pub mod write;
 
@@ -54,7 +55,8 @@ pub const DEFAULT_SLAB_BYTES: usize = 256 << 20;
 pub enum Engine {
     /// HDF5's own filter pipeline on one thread, as h5py.
     Serial,
-    /// Chunks compressed on a rayon pool of `threads` workers (0 = one per core).
+    /// Chunks compressed by `threads` worker threads (0 = one per core), in a pipeline with
+    /// the source read and the chunk writes.
     Parallel { threads: usize },
 }
 

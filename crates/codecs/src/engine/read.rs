@@ -1,20 +1,21 @@
 //! Reading a written HDF5 dataset back: [`Hdf5Cube`], through HDF5's pipeline (serial) or
 //! through `H5Dread_chunk` and parallel [`FilterSpec::decode`] (parallel).
 //!
-//! The parallel read is a pipeline over batches of chunks: one thread reads the next batch's
-//! stored bytes (HDF5 calls are serialised) while the pool decodes the current batch, each
-//! chunk straight into its own region of the caller's buffer. Memory beyond that buffer is two
-//! batches of stored chunks and one decode buffer per thread, whatever the slab's size.
+//! The parallel read is a [`pipeline`]: this thread reads stored chunks (HDF5 calls are
+//! serialised) while workers decode them, each into its own region of the caller's buffer —
+//! in place when the chunk is one contiguous range of it (e.g. one frame of a whole-cube read),
+//! else through a reused decode buffer. Memory beyond the caller's buffer is a few stored
+//! chunks and one decode buffer per worker, whatever the slab's size.
 
 use super::chunks::read_stored;
-use super::write::{build_pool, region_rows};
-use super::Engine;
+use super::write::region_rows;
+use super::{pipeline, Engine};
 use crate::error::{CodecError, Result};
 use crate::filters::{self, FilterSpec};
 use hdf5::Dataset;
 use hdf5_sys::h5p::H5P_DEFAULT;
-use rayon::prelude::*;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use stemz_data::h5;
 use stemz_data::{CubeReader, DType, Hyperslab, Shape4, SourceInfo};
 
@@ -31,12 +32,13 @@ pub struct Hdf5Cube {
     filter: Option<FilterSpec>,
     /// The pipeline ends with Fletcher-32: stored chunks carry a checksum to check and strip.
     fletcher32: bool,
-    pool: Option<rayon::ThreadPool>,
+    /// Parallel engine: its worker count (`None`: serial, through HDF5's pipeline).
+    threads: Option<usize>,
 }
 
-/// Chunks per batch of the parallel read, per pool thread: enough to keep every thread
-/// decoding while the next batch is read, few enough that a batch's stored bytes stay small.
-const BATCH_PER_THREAD: usize = 4;
+/// Stored chunks in flight in the parallel read, per worker: enough to keep every worker
+/// decoding while this thread reads, few enough that the stored bytes in memory stay small.
+const IN_FLIGHT_PER_THREAD: usize = 4;
 
 /// A chunk as `H5Dread_chunk` returns it: its filter mask and stored bytes; `None` when the
 /// chunk was never written.
@@ -59,6 +61,17 @@ unsafe impl Send for SharedOut {}
 unsafe impl Sync for SharedOut {}
 
 impl SharedOut {
+    /// The bytes `at..at + len` of the buffer, to be written by one thread.
+    ///
+    /// # Safety
+    /// No other thread may read or write any of these bytes while the slice lives.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn range(&self, at: usize, len: usize) -> &mut [u8] {
+        assert!(at + len <= self.len, "a range outside the slab");
+        // SAFETY: in bounds (checked above); exclusive for its lifetime (the caller's contract).
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(at), len) }
+    }
+
     /// Copy `region` (inside both boxes) from `src`, the C-order bytes of `src_box`, into the
     /// buffer, the C-order bytes of `dst_box`; rows are checked against the buffer's length.
     ///
@@ -125,8 +138,8 @@ impl Hdf5Cube {
                 format!("{dataset} has filter pipeline {ids:?}, expected {want:?}"),
             ));
         }
-        let pool = match engine {
-            Engine::Parallel { threads } => Some(build_pool(threads, path)?),
+        let threads = match engine {
+            Engine::Parallel { threads } => Some(pipeline::worker_count(threads)),
             Engine::Serial => None,
         };
         Ok(Hdf5Cube {
@@ -139,7 +152,7 @@ impl Hdf5Cube {
             chunk,
             filter,
             fletcher32,
-            pool,
+            threads,
         })
     }
 
@@ -191,35 +204,29 @@ impl Hdf5Cube {
                 extent: chunk,
             })
             .collect();
-        let pool = self
-            .pool
-            .as_ref()
-            .ok_or_else(|| CodecError::Invalid("no thread pool".into()))?;
-        let batch = pool.current_num_threads().max(1) * BATCH_PER_THREAD;
+        let threads = self
+            .threads
+            .ok_or_else(|| CodecError::Invalid("not opened with the parallel engine".into()))?;
         let (ds, path, filter, fletcher32) = (
             self.ds.id(),
             &self.path,
             self.filter.as_ref(),
             self.fletcher32,
         );
-        let read = |boxes: &[Hyperslab]| -> Result<Vec<Stored>> {
-            boxes
-                .iter()
-                .map(|b| read_stored(ds, b.origin, path))
-                .collect()
-        };
         let dst = SharedOut {
             ptr: out.as_mut_ptr(),
             len: out.len(),
         };
         let zeros = vec![0u8; chunk_bytes];
+        // Decode buffers, reused across chunks (one per worker at a time).
+        let spare: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
         // One chunk: its bytes as the dataset holds them (stored raw, decoded, or the fill
-        // value 0 when never written), copied into its region of the slab.
-        let place = |b: &Hyperslab, st: &Stored, buf: &mut Vec<u8>| -> Result<()> {
+        // value 0 when never written), placed in its region of the slab.
+        let place = |(b, st): (Hyperslab, Stored)| -> Result<()> {
             let bad = |what: String| {
                 CodecError::format(path, format!("the chunk at offset {:?} {what}", b.origin))
             };
-            let st: Option<(u32, &[u8])> = match st {
+            let st: Option<(u32, &[u8])> = match &st {
                 Some((mask, bytes)) if fletcher32 => Some((
                     *mask,
                     filters::fletcher32::strip(bytes)
@@ -228,55 +235,86 @@ impl Hdf5Cube {
                 Some((mask, bytes)) => Some((*mask, bytes.as_slice())),
                 None => None,
             };
-            let src: &[u8] = match st {
-                None => &zeros,
-                Some((mask, bytes)) if mask != 0 || filter.is_none() => {
+            let region = intersect(&b, slab);
+            match st {
+                Some((mask, bytes)) if mask == 0 && filter.is_some() => {
+                    let f = filter.expect("checked");
+                    let decode = |into: &mut [u8]| {
+                        f.decode(bytes, item, &chunk, into)
+                            .map_err(|e| bad(format!("cannot be decoded: {e}")))
+                    };
+                    if let Some(at) = contiguous_in(&region, &b, slab, item) {
+                        // SAFETY: the chunk's bytes are this one range of the slab (checked by
+                        // `contiguous_in`), written by this call only (chunks do not overlap).
+                        let into = unsafe { dst.range(at, chunk_bytes) };
+                        return decode(into);
+                    }
+                    let mut buf = spare
+                        .lock()
+                        .ok()
+                        .and_then(|mut s| s.pop())
+                        .unwrap_or_default();
+                    buf.resize(chunk_bytes, 0);
+                    let placed = decode(&mut buf).map(|()| {
+                        // SAFETY: this chunk's region of the slab is written by this call only:
+                        // every chunk box is placed once, and distinct boxes do not overlap.
+                        unsafe { dst.copy_region(&buf, &b, slab, &region, item) }
+                    });
+                    if let Ok(mut s) = spare.lock() {
+                        s.push(buf);
+                    }
+                    placed
+                }
+                Some((_, bytes)) => {
                     if bytes.len() != chunk_bytes {
                         return Err(bad(format!(
                             "is stored raw in {} bytes, expected {chunk_bytes}",
                             bytes.len()
                         )));
                     }
-                    bytes
+                    // SAFETY: as above.
+                    unsafe { dst.copy_region(bytes, &b, slab, &region, item) };
+                    Ok(())
                 }
-                Some((_, bytes)) => {
-                    buf.resize(chunk_bytes, 0);
-                    if let Some(f) = filter {
-                        f.decode(bytes, item, &chunk, buf)
-                            .map_err(|e| bad(format!("cannot be decoded: {e}")))?;
-                    }
-                    buf
+                None => {
+                    // SAFETY: as above.
+                    unsafe { dst.copy_region(&zeros, &b, slab, &region, item) };
+                    Ok(())
                 }
-            };
-            // SAFETY: this chunk's region of the slab is written by this call only: every
-            // chunk box is placed once, and distinct boxes do not overlap.
-            unsafe { dst.copy_region(src, b, slab, &intersect(b, slab), item) };
-            Ok(())
+            }
         };
-        pool.install(|| -> Result<()> {
-            let mut batches = boxes.chunks(batch);
-            let mut next = match batches.next() {
-                Some(first) => Some((first, read(first)?)),
-                None => None,
-            };
-            while let Some((current, stored)) = next.take() {
-                let following = batches.next();
-                // Decode this batch on the pool while the next one is read.
-                let (placed, ahead) = rayon::join(
-                    || {
-                        current
-                            .par_iter()
-                            .zip(stored.par_iter())
-                            .try_for_each_init(Vec::new, |buf, (b, st)| place(b, st, buf))
-                    },
-                    || following.map(|f| read(f).map(|s| (f, s))).transpose(),
-                );
-                placed?;
-                next = ahead?;
+        // This thread reads stored chunks (HDF5 calls are serialised) while workers decode.
+        let produce = |send: &mut dyn FnMut((Hyperslab, Stored)) -> Result<()>| -> Result<()> {
+            for b in boxes {
+                let st = read_stored(ds, b.origin, path)?;
+                send((b, st))?;
             }
             Ok(())
-        })
+        };
+        let in_flight = IN_FLIGHT_PER_THREAD * threads;
+        pipeline::run(threads, in_flight, produce, place, |()| Ok(()))?;
+        Ok(())
     }
+}
+
+/// Where `chunk_box`'s bytes start in the C-order bytes of `slab` when the chunk lies wholly
+/// inside the slab and its elements are one contiguous range there (every axis after the first
+/// one the chunk spans is whole in the slab), so it can be decoded in place.
+fn contiguous_in(
+    region: &Hyperslab,
+    chunk_box: &Hyperslab,
+    slab: &Hyperslab,
+    item: usize,
+) -> Option<usize> {
+    if region != chunk_box {
+        return None;
+    }
+    let first = (0..4).find(|&i| chunk_box.extent[i] > 1).unwrap_or(3);
+    if (first + 1..4).any(|i| chunk_box.extent[i] != slab.extent[i]) {
+        return None;
+    }
+    let (_, mut rows) = region_rows(slab, chunk_box, chunk_box, item);
+    rows.next().map(|(s, _)| s)
 }
 
 fn intersect(a: &Hyperslab, b: &Hyperslab) -> Hyperslab {
@@ -322,7 +360,7 @@ impl CubeReader for Hdf5Cube {
     }
     fn read_slab(&mut self, slab: &Hyperslab, out: &mut [u8]) -> stemz_data::Result<()> {
         slab.check_read(self.shape, self.dtype, out.len(), &self.path.display())?;
-        let r = if self.pool.is_some() {
+        let r = if self.threads.is_some() {
             self.read_parallel(slab, out)
         } else {
             self.read_serial(slab, out)

@@ -4,28 +4,29 @@
 //!   in memory ([`CubeReader::in_memory`]) is written with one `H5Dwrite` of the whole selection
 //!   straight from the caller's buffer, as h5py writes a NumPy array; other sources stream in
 //!   chunk-aligned slabs.
-//! - **Parallel** is a two-stage pipeline: batches of whole chunks (edge chunks zero-padded as
-//!   HDF5 pads them) are compressed on a rayon pool while a writer thread stores the previous
-//!   batch with `H5Dwrite_chunk`. The queue between them holds one batch, so at most about three
-//!   batches are in memory, and chunks are written in C order of their origins: the file is the
-//!   same bytes however the threads are scheduled. A source in memory is copied once, into each
-//!   chunk's buffer; a streamed source is read slab by slab.
+//! - **Parallel** is a three-stage [`pipeline`]: this thread reads the source (slab by slab,
+//!   or hands out chunk boxes of a source in memory), workers copy each whole chunk (edge
+//!   chunks zero-padded as HDF5 pads them) and compress it, and a writer thread stores chunks
+//!   with `H5Dwrite_chunk` in C order of their origins, so the file is the same bytes however
+//!   the threads are scheduled. At most [`IN_FLIGHT_BYTES`] of chunks are in flight.
 
-use super::{slab_shape, Engine, Layout, WriteOptions};
+use super::{pipeline, slab_shape, Engine, Layout, WriteOptions};
 use crate::error::{CodecError, Result};
 use crate::filters::{self, FilterSpec};
 use hdf5_sys::h5::hsize_t;
 use hdf5_sys::h5i::hid_t;
 use hdf5_sys::h5p::H5P_DEFAULT;
-use rayon::prelude::*;
 use std::path::Path;
-use std::sync::mpsc::sync_channel;
+use std::sync::Arc;
 use stemz_data::h5;
 use stemz_data::{CubeReader, DType, Hyperslab, Shape4};
 
-/// Bytes of uncompressed chunks per batch of the parallel pipeline (at least two chunks per
-/// thread are always taken, so every core has work).
-const BATCH_BYTES: usize = 64 << 20;
+/// Bytes of uncompressed chunks in flight in the parallel pipeline (at least two chunks per
+/// worker, so every core has work), and the largest slab it reads from a streamed source.
+const IN_FLIGHT_BYTES: usize = 64 << 20;
+
+/// Most chunks in flight however small they are (the reorder buffer stays small).
+const MAX_IN_FLIGHT: usize = 4096;
 
 /// Create `temp`, write `reader`'s cube into it with `opts`, close it. Returns the chunk shape.
 /// This is the region the benchmark times.
@@ -68,18 +69,15 @@ pub(super) fn write_hdf5(
     }
     match opts.engine {
         Engine::Serial => write_serial(reader, ds.id(), temp, chunk, opts.slab_bytes)?,
-        Engine::Parallel { threads } => {
-            let pool = build_pool(threads, temp)?;
-            write_parallel(
-                reader,
-                ds.id(),
-                temp,
-                chunk,
-                (filter.as_ref(), opts.checksum),
-                &pool,
-                opts.slab_bytes,
-            )?
-        }
+        Engine::Parallel { threads } => write_parallel(
+            reader,
+            ds.id(),
+            temp,
+            chunk,
+            (filter.as_ref(), opts.checksum),
+            threads,
+            opts.slab_bytes,
+        )?,
     }
     // Closing flushes HDF5's chunk cache through the filter pipeline: its status matters.
     ds.close(temp, "closing the dataset (H5Dclose)")?;
@@ -97,18 +95,6 @@ fn add_fletcher32(dcpl: hid_t, path: &Path) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-pub(super) fn build_pool(threads: usize, path: &Path) -> Result<rayon::ThreadPool> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| {
-            CodecError::Invalid(format!(
-                "{}: cannot start {threads} threads: {e}",
-                path.display()
-            ))
-        })
 }
 
 fn write_serial(
@@ -170,133 +156,150 @@ struct Encoded {
     bytes: Vec<u8>,
 }
 
+/// Where a chunk's elements are: the caller's cube in memory, or a slab read from the source
+/// (shared by the chunks it holds, freed when the last of them is compressed).
+enum Source<'a> {
+    Memory(&'a [u8]),
+    Slab(Arc<Vec<u8>>),
+}
+
+/// One chunk to compress: its elements (`src`, covering `src_box`) and its box clipped to the
+/// cube.
+struct Job<'a> {
+    src: Source<'a>,
+    src_box: Hyperslab,
+    chunk_box: Hyperslab,
+}
+
 fn write_parallel(
     reader: &mut dyn CubeReader,
     ds: hid_t,
     path: &Path,
     chunk: Shape4,
     (filter, checksum): (Option<&FilterSpec>, bool),
-    pool: &rayon::ThreadPool,
+    threads: usize,
     slab_bytes: usize,
 ) -> Result<()> {
     let (shape, item) = (reader.shape(), reader.dtype().itemsize());
+    let threads = pipeline::worker_count(threads);
     let chunk_bytes = chunk.iter().product::<usize>() * item;
-    let batch = (BATCH_BYTES / chunk_bytes.max(1)).max(2 * pool.current_num_threads());
-    std::thread::scope(|scope| -> Result<()> {
-        let (tx, rx) = sync_channel::<Vec<Encoded>>(1);
-        let writer = scope.spawn(move || -> Result<()> {
-            for encoded in rx {
-                for e in &encoded {
-                    write_chunk(ds, e, path)?;
-                }
-            }
-            Ok(())
-        });
-        let mut produce = || -> Result<()> {
-            let send = |encoded: Vec<Encoded>| -> Result<()> {
-                // A closed queue means the writer stopped on an error, reported below.
-                tx.send(encoded)
-                    .map_err(|_| CodecError::Invalid("chunk writer stopped".into()))
-            };
-            if let Some(all) = reader.in_memory() {
-                let whole = Hyperslab::full(shape);
-                let boxes: Vec<Hyperslab> = Hyperslab::tiles(shape, chunk).collect();
-                for part in boxes.chunks(batch) {
-                    send(encode(
-                        pool,
-                        all,
-                        &whole,
-                        part,
-                        chunk,
-                        item,
-                        (filter, checksum),
-                        path,
-                    )?)?;
-                }
-            } else {
-                let mut buf = Vec::new();
-                for slab in Hyperslab::tiles(shape, slab_shape(shape, chunk, item, slab_bytes)) {
-                    buf.resize(slab.len() * item, 0);
-                    reader.read_slab(&slab, &mut buf)?;
-                    let boxes = chunks_in(&slab, chunk);
-                    for part in boxes.chunks(batch) {
-                        send(encode(
-                            pool,
-                            &buf,
-                            &slab,
-                            part,
-                            chunk,
-                            item,
-                            (filter, checksum),
-                            path,
-                        )?)?;
-                    }
-                }
-            }
-            Ok(())
-        };
-        let produced = produce();
-        drop(tx);
-        let written = writer.join().map_err(|_| {
-            CodecError::Invalid(format!("{}: chunk writer panicked", path.display()))
-        })?;
-        // The writer's error is the cause when both failed.
-        written.and(produced)
-    })
-}
-
-/// Compress the chunks `boxes` (clipped to the cube) whose elements are in `src` (covering
-/// `src_box`), in parallel, in order.
-#[allow(clippy::too_many_arguments)]
-fn encode(
-    pool: &rayon::ThreadPool,
-    src: &[u8],
-    src_box: &Hyperslab,
-    boxes: &[Hyperslab],
-    chunk: Shape4,
-    item: usize,
-    (filter, checksum): (Option<&FilterSpec>, bool),
-    path: &Path,
-) -> Result<Vec<Encoded>> {
-    let chunk_bytes = chunk.iter().product::<usize>() * item;
+    let n_chunks: usize = (0..4).map(|i| shape[i].div_ceil(chunk[i])).product();
     // Fewer chunks than workers: give each chunk the spare threads, inside the codec where its
     // format allows it with the same bytes (Blosc's blocks).
-    let inner = (pool.current_num_threads() / boxes.len().max(1)).max(1);
-    pool.install(|| {
-        boxes
-            .par_iter()
-            .map(|b| -> Result<Encoded> {
-                // The full chunk, zero-padded beyond the cube's edge as HDF5 pads edge chunks.
-                let mut raw = vec![0u8; chunk_bytes];
-                let dst_box = Hyperslab {
-                    origin: b.origin,
-                    extent: chunk,
-                };
-                copy_region(src, src_box, &mut raw, &dst_box, b, item);
-                let (mask, bytes) = match filter {
-                    None => (0, raw),
-                    Some(f) => match f.encode_with_threads(&raw, item, &chunk, inner) {
-                        Ok(Some(bytes)) => (0, bytes),
-                        // Declined: stored raw, filter 0 of the pipeline marked as skipped.
-                        Ok(None) => (1, raw),
-                        Err(e) => return Err(CodecError::filter(path, e)),
-                    },
-                };
-                // The checksum filter runs on whatever the first filter produced (declined or
-                // not), as in HDF5's own pipeline.
-                let bytes = if checksum {
-                    filters::fletcher32::append(bytes)
-                } else {
-                    bytes
-                };
-                Ok(Encoded {
-                    origin: b.origin,
-                    mask,
-                    bytes,
+    let inner = (threads / n_chunks.max(1)).max(1);
+    let in_flight = (IN_FLIGHT_BYTES / chunk_bytes.max(1)).clamp(2 * threads, MAX_IN_FLIGHT);
+    let ctx = EncodeCtx {
+        chunk,
+        chunk_bytes,
+        item,
+        filter,
+        checksum,
+        inner,
+        path,
+    };
+    let consume = |e: Encoded| write_chunk(ds, &e, path);
+    if let Some(all) = reader.in_memory() {
+        let whole = Hyperslab::full(shape);
+        pipeline::run(
+            threads,
+            in_flight,
+            |send| {
+                Hyperslab::tiles(shape, chunk).try_for_each(|chunk_box| {
+                    send(Job {
+                        src: Source::Memory(all),
+                        src_box: whole,
+                        chunk_box,
+                    })
                 })
-            })
-            .collect()
-    })
+            },
+            |job| ctx.encode(job),
+            consume,
+        )?;
+        return Ok(());
+    }
+    // Slabs no larger than the in-flight window, so one slab is read while the previous one's
+    // chunks are compressed; a slab's buffer is reused once its chunks are done.
+    let produce = |send: &mut dyn FnMut(Job<'static>) -> Result<()>| -> Result<()> {
+        let mut retired: Option<Arc<Vec<u8>>> = None;
+        let budget = slab_bytes.min(IN_FLIGHT_BYTES);
+        for slab in Hyperslab::tiles(shape, slab_shape(shape, chunk, item, budget)) {
+            let mut buf = retired
+                .take()
+                .and_then(|old| Arc::try_unwrap(old).ok())
+                .unwrap_or_default();
+            buf.resize(slab.len() * item, 0);
+            reader.read_slab(&slab, &mut buf)?;
+            let buf = Arc::new(buf);
+            for chunk_box in chunks_in(&slab, chunk) {
+                send(Job {
+                    src: Source::Slab(Arc::clone(&buf)),
+                    src_box: slab,
+                    chunk_box,
+                })?;
+            }
+            retired = Some(buf);
+        }
+        Ok(())
+    };
+    pipeline::run(threads, in_flight, produce, |job| ctx.encode(job), consume)?;
+    Ok(())
+}
+
+/// What a worker needs to turn a [`Job`] into an [`Encoded`] chunk.
+struct EncodeCtx<'a> {
+    chunk: Shape4,
+    chunk_bytes: usize,
+    item: usize,
+    filter: Option<&'a FilterSpec>,
+    checksum: bool,
+    /// Threads inside the codec (Blosc's blocks) for each chunk.
+    inner: usize,
+    path: &'a Path,
+}
+
+impl EncodeCtx<'_> {
+    fn encode(&self, job: Job<'_>) -> Result<Encoded> {
+        let src: &[u8] = match &job.src {
+            Source::Memory(all) => all,
+            Source::Slab(slab) => slab,
+        };
+        // The full chunk, zero-padded beyond the cube's edge as HDF5 pads edge chunks.
+        let mut raw = vec![0u8; self.chunk_bytes];
+        let dst_box = Hyperslab {
+            origin: job.chunk_box.origin,
+            extent: self.chunk,
+        };
+        copy_region(
+            src,
+            &job.src_box,
+            &mut raw,
+            &dst_box,
+            &job.chunk_box,
+            self.item,
+        );
+        drop(job);
+        let (mask, bytes) = match self.filter {
+            None => (0, raw),
+            Some(f) => match f.encode_with_threads(&raw, self.item, &self.chunk, self.inner) {
+                Ok(Some(bytes)) => (0, bytes),
+                // Declined: stored raw, filter 0 of the pipeline marked as skipped.
+                Ok(None) => (1, raw),
+                Err(e) => return Err(CodecError::filter(self.path, e)),
+            },
+        };
+        // The checksum filter runs on whatever the first filter produced (declined or not),
+        // as in HDF5's own pipeline.
+        let bytes = if self.checksum {
+            filters::fletcher32::append(bytes)
+        } else {
+            bytes
+        };
+        Ok(Encoded {
+            origin: dst_box.origin,
+            mask,
+            bytes,
+        })
+    }
 }
 
 fn write_chunk(ds: hid_t, e: &Encoded, path: &Path) -> Result<()> {
