@@ -236,9 +236,8 @@ impl Hdf5Cube {
                 None => None,
             };
             let region = intersect(&b, slab);
-            match st {
-                Some((mask, bytes)) if mask == 0 && filter.is_some() => {
-                    let f = filter.expect("checked");
+            let src: &[u8] = match (st, filter) {
+                (Some((0, bytes)), Some(f)) => {
                     let decode = |into: &mut [u8]| {
                         f.decode(bytes, item, &chunk, into)
                             .map_err(|e| bad(format!("cannot be decoded: {e}")))
@@ -256,32 +255,31 @@ impl Hdf5Cube {
                         .unwrap_or_default();
                     buf.resize(chunk_bytes, 0);
                     let placed = decode(&mut buf).map(|()| {
-                        // SAFETY: this chunk's region of the slab is written by this call only:
-                        // every chunk box is placed once, and distinct boxes do not overlap.
+                        // SAFETY: this chunk's region of the slab is written by this call
+                        // only: every chunk box is placed once, and boxes do not overlap.
                         unsafe { dst.copy_region(&buf, &b, slab, &region, item) }
                     });
                     if let Ok(mut s) = spare.lock() {
                         s.push(buf);
                     }
-                    placed
+                    return placed;
                 }
-                Some((_, bytes)) => {
+                // Stored raw: the filter declined it (mask bit set), or there is no filter.
+                (Some((_, bytes)), _) => {
                     if bytes.len() != chunk_bytes {
                         return Err(bad(format!(
                             "is stored raw in {} bytes, expected {chunk_bytes}",
                             bytes.len()
                         )));
                     }
-                    // SAFETY: as above.
-                    unsafe { dst.copy_region(bytes, &b, slab, &region, item) };
-                    Ok(())
+                    bytes
                 }
-                None => {
-                    // SAFETY: as above.
-                    unsafe { dst.copy_region(&zeros, &b, slab, &region, item) };
-                    Ok(())
-                }
-            }
+                (None, _) => &zeros,
+            };
+            // SAFETY: this chunk's region of the slab is written by this call only: every chunk
+            // box is placed once, and distinct boxes do not overlap.
+            unsafe { dst.copy_region(src, &b, slab, &region, item) };
+            Ok(())
         };
         // This thread reads stored chunks (HDF5 calls are serialised) while workers decode.
         let produce = |send: &mut dyn FnMut((Hyperslab, Stored)) -> Result<()>| -> Result<()> {

@@ -218,16 +218,11 @@ fn write_parallel(
         return Ok(());
     }
     // Slabs no larger than the in-flight window, so one slab is read while the previous one's
-    // chunks are compressed; a slab's buffer is reused once its chunks are done.
+    // chunks are compressed; a slab is freed when its last chunk has been copied.
     let produce = |send: &mut dyn FnMut(Job<'static>) -> Result<()>| -> Result<()> {
-        let mut retired: Option<Arc<Vec<u8>>> = None;
         let budget = slab_bytes.min(IN_FLIGHT_BYTES);
         for slab in Hyperslab::tiles(shape, slab_shape(shape, chunk, item, budget)) {
-            let mut buf = retired
-                .take()
-                .and_then(|old| Arc::try_unwrap(old).ok())
-                .unwrap_or_default();
-            buf.resize(slab.len() * item, 0);
+            let mut buf = vec![0u8; slab.len() * item];
             reader.read_slab(&slab, &mut buf)?;
             let buf = Arc::new(buf);
             for chunk_box in chunks_in(&slab, chunk) {
@@ -237,7 +232,6 @@ fn write_parallel(
                     chunk_box,
                 })?;
             }
-            retired = Some(buf);
         }
         Ok(())
     };
