@@ -43,6 +43,8 @@ def filter_kwargs(method):
         "blosc2_zstd_bitshuffle_1": dict(BLOSC2(cname="zstd", clevel=1, filters=BLOSC2.BITSHUFFLE)),
         "blosc2_zstd_bitshuffle_5": dict(BLOSC2(cname="zstd", clevel=5, filters=BLOSC2.BITSHUFFLE)),
         "blosc2_zstd_shuffle_1": dict(BLOSC2(cname="zstd", clevel=1, filters=BLOSC2.SHUFFLE)),
+        "blosc2_lz4_bitshuffle_9": dict(BLOSC2(cname="lz4", clevel=9, filters=BLOSC2.BITSHUFFLE)),
+        "blosc2_lz4_shuffle_9": dict(BLOSC2(cname="lz4", clevel=9, filters=BLOSC2.SHUFFLE)),
     }
     if method not in table:
         sys.exit(f"peer.py: unknown method {method}")

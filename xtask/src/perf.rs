@@ -47,6 +47,8 @@ const NEW_HDF5: &[&str] = &[
     "blosc2_zstd_bitshuffle_1",
     "blosc2_zstd_bitshuffle_5",
     "blosc2_zstd_shuffle_1",
+    "blosc2_lz4_bitshuffle_9",
+    "blosc2_lz4_shuffle_9",
 ];
 const CHUNKINGS: &str = "real_space,balanced,single_frame";
 const ENGINES: [&str; 2] = ["serial", "parallel"];

@@ -504,7 +504,7 @@ mod default_candidates {
         for m in [
             Method::Blosc2ZstdBitshuffle1,
             Method::Blosc2ZstdBitshuffle5,
-            Method::Blosc2ZstdShuffle1,
+            Method::Blosc2Lz4Bitshuffle9,
         ] {
             assert!(methods.contains(&m), "{m} is not a default candidate");
         }

@@ -44,13 +44,13 @@ pub enum Method {
     BloscLz4Bitshuffle,
     // Blosc2 (hdf5plugin.Blosc2, filter 32026): name = blosc2_<codec>_<pre-filter>_<clevel>.
     // zstd at 1 (fast, nearly zstd 5's ratio on detector counts) and 5 (hdf5plugin's default
-    // level). No LZ4 method: h5py + hdf5plugin 7.1 decoded stemz's Blosc2 LZ4 chunks (clevel 9,
-    // shuffle or bitshuffle) of 8x8x128x128 u16 chunks to wrong values (35 % of the elements
-    // of the tiny 4D_Diff, in its non-zero region), while stemz decoded them exactly; until the
-    // cause is found stemz offers no Blosc2 method that writes LZ4 (it still reads them).
+    // level); lz4 at 9, the one level where c-blosc2 2.x and hdf5plugin's 3.x write the same
+    // bytes (both use LZ4 acceleration 1, see `filters::blosc2`).
     Blosc2ZstdBitshuffle1,
     Blosc2ZstdBitshuffle5,
     Blosc2ZstdShuffle1,
+    Blosc2Lz4Bitshuffle9,
+    Blosc2Lz4Shuffle9,
 }
 
 /// The study's methods in the study's order (`compression_benchmark.py`: the HDF5 methods, then
@@ -74,7 +74,7 @@ const STUDY: [Method; 16] = [
     Method::SimpleGzip,
 ];
 
-const NEW: [Method; 8] = [
+const NEW: [Method; 10] = [
     Method::Zstd3,
     Method::Zstd9,
     Method::BitshuffleZstd,
@@ -83,6 +83,8 @@ const NEW: [Method; 8] = [
     Method::Blosc2ZstdBitshuffle1,
     Method::Blosc2ZstdBitshuffle5,
     Method::Blosc2ZstdShuffle1,
+    Method::Blosc2Lz4Bitshuffle9,
+    Method::Blosc2Lz4Shuffle9,
 ];
 
 impl Method {
@@ -133,6 +135,8 @@ impl Method {
             Method::Blosc2ZstdBitshuffle1 => "blosc2_zstd_bitshuffle_1",
             Method::Blosc2ZstdBitshuffle5 => "blosc2_zstd_bitshuffle_5",
             Method::Blosc2ZstdShuffle1 => "blosc2_zstd_shuffle_1",
+            Method::Blosc2Lz4Bitshuffle9 => "blosc2_lz4_bitshuffle_9",
+            Method::Blosc2Lz4Shuffle9 => "blosc2_lz4_shuffle_9",
         }
     }
 
@@ -156,7 +160,9 @@ impl Method {
             Method::Zstd3 | Method::Zstd9 => "zstd",
             Method::Blosc2ZstdBitshuffle1
             | Method::Blosc2ZstdBitshuffle5
-            | Method::Blosc2ZstdShuffle1 => "blosc2",
+            | Method::Blosc2ZstdShuffle1
+            | Method::Blosc2Lz4Bitshuffle9
+            | Method::Blosc2Lz4Shuffle9 => "blosc2",
             Method::SparseCsr => "sparse",
             Method::Uint8Overflow => "uint8_overflow",
             Method::SimpleGzip => "npy_gzip",
@@ -208,6 +214,8 @@ impl Method {
             Method::Blosc2ZstdBitshuffle1 => Some(blosc2(BloscCompressor::Zstd, 1, Shuffle::Bit)),
             Method::Blosc2ZstdBitshuffle5 => Some(blosc2(BloscCompressor::Zstd, 5, Shuffle::Bit)),
             Method::Blosc2ZstdShuffle1 => Some(blosc2(BloscCompressor::Zstd, 1, Shuffle::Byte)),
+            Method::Blosc2Lz4Bitshuffle9 => Some(blosc2(BloscCompressor::Lz4, 9, Shuffle::Bit)),
+            Method::Blosc2Lz4Shuffle9 => Some(blosc2(BloscCompressor::Lz4, 9, Shuffle::Byte)),
         }
     }
 

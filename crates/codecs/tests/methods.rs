@@ -32,7 +32,7 @@ fn study_methods_are_the_studys_sixteen_in_its_order() {
     assert!(Method::new_methods()
         .iter()
         .all(|m| !m.in_study() && m.is_hdf5()));
-    assert_eq!(Method::all().len(), 24);
+    assert_eq!(Method::all().len(), 26);
 }
 
 #[test]
@@ -139,6 +139,18 @@ fn blosc2_methods_are_hdf5plugin_blosc2_settings_with_automatic_block_size() {
             Method::Blosc2ZstdShuffle1,
             BloscCompressor::Zstd,
             1,
+            Shuffle::Byte,
+        ),
+        (
+            Method::Blosc2Lz4Bitshuffle9,
+            BloscCompressor::Lz4,
+            9,
+            Shuffle::Bit,
+        ),
+        (
+            Method::Blosc2Lz4Shuffle9,
+            BloscCompressor::Lz4,
+            9,
             Shuffle::Byte,
         ),
     ];

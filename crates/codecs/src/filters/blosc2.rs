@@ -27,6 +27,15 @@
 //! acceleration `10 - clevel`, 2.x (2.15 and 2.21 alike) always with 1. Those chunks decode
 //! equal in both directions and are ~3 % smaller here (slower to write); stemz's LZ4 methods
 //! use clevel 9, where both libraries use acceleration 1 and the bytes agree.
+//!
+//! **Blocks that are not contiguous in the chunk.** c-blosc2 2.15's whole-chunk fast path
+//! copies a chunk's C-order bytes into the Blosc2 chunk as they are whenever the blocks divide
+//! the chunk and the last axis is whole, e.g. (8, 8, 64, 128) blocks of a (8, 8, 128, 128)
+//! chunk (LZ4 at clevel 9 on the tiny 4D_Diff, balanced), although the format stores such a
+//! chunk block by block; it reads them back the same way, so it round-trips, but c-blosc2 from
+//! 2.21.2 on, and so hdf5plugin 7.1, read those elements elsewhere (35 % wrong). The glue
+//! hands c-blosc2 the chunk in block order in that case and reorders what it decodes, so stemz
+//! writes and reads what the format says (checked by the interop test's `4d_blocks` layout).
 
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_int, c_void};

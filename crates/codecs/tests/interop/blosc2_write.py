@@ -3,7 +3,11 @@ setting, rank and content, and dump what the file stores: the filter pipeline (i
 cd_values), every chunk as read by `read_direct_chunk`, and the raw data. Output: JSON at argv[2].
 
 Ranks 4 and 3 (B2ND frames, as 4D-STEM and EELS cubes are chunked), 2 (B2ND) and 1 (a plain
-super-chunk frame), each with partial edge chunks.
+super-chunk frame), each with partial edge chunks. The layout "4d_blocks" is written only with
+block sizes that give blocks whole on the last axis but split on another, with more than one
+frame per block, e.g. (4, 4, 16, 32) blocks of (4, 4, 32, 32) u16 chunks: blocks that are not
+contiguous in the chunk's C order, which c-blosc2 before 2.21.2 stored in C order (see
+`csrc/stemz_blosc2.c`).
 
 usage: python blosc2_write.py OUT.h5 OUT.json
 """
@@ -20,6 +24,7 @@ LAYOUTS = {
     "2d": ((10, 70), (4, 32)),
     "1d": ((1000,), (256,)),
 }
+BLOCKS_LAYOUT = ("4d_blocks", ((6, 5, 32, 32), (4, 4, 32, 32)))
 
 FILTERS = {}
 for cname in ("blosclz", "lz4", "lz4hc", "zstd"):
@@ -30,6 +35,11 @@ for cname in ("blosclz", "lz4", "lz4hc", "zstd"):
 # by its filter, so a stock h5py + hdf5plugin reads such files.
 for blocksize in (4096, 65536):
     FILTERS[f"zstd_1_bit_{blocksize}"] = dict(compression=32026, compression_opts=(0, blocksize, 0, 0, 1, 2, 5))
+# Blocks (4, 4, 16, 32) of the "4d_blocks" chunks: 16 KiB for u16, 32 KiB for f32.
+BLOCK_FILTERS = {}
+for blocksize in (16384, 32768):
+    BLOCK_FILTERS[f"zstd_1_bit_{blocksize}"] = dict(compression=32026, compression_opts=(0, blocksize, 0, 0, 1, 2, 5))
+    BLOCK_FILTERS[f"lz4_9_byte_{blocksize}"] = dict(compression=32026, compression_opts=(0, blocksize, 0, 0, 9, 1, 1))
 
 
 def contents(shape, dtype, rng):
@@ -43,10 +53,11 @@ def main(h5_path, json_path):
     rng = np.random.default_rng(2026)
     out = []
     with h5py.File(h5_path, "w") as f:
-        for lname, (shape, chunks_shape) in LAYOUTS.items():
+        cases = [(layout, FILTERS) for layout in LAYOUTS.items()] + [(BLOCKS_LAYOUT, BLOCK_FILTERS)]
+        for (lname, (shape, chunks_shape)), filters_of_layout in cases:
             for dtype in ("<u2", "<f4"):
                 for cname, data in contents(shape, dtype, rng).items():
-                    for fname, opts in FILTERS.items():
+                    for fname, opts in filters_of_layout.items():
                         if not isinstance(opts, dict):
                             opts = dict(opts)
                         name = f"{fname}/{lname}/{np.dtype(dtype).name}/{cname}"
