@@ -39,6 +39,7 @@ def filter_kwargs(method):
         "zstd_3": dict(hdf5plugin.Zstd(clevel=3)),
         "zstd_9": dict(hdf5plugin.Zstd(clevel=9)),
         "blosc_zstd_bitshuffle": dict(BLOSC(cname="zstd", clevel=3, shuffle=BLOSC.BITSHUFFLE)),
+        "blosc_zstd_bitshuffle_5": dict(BLOSC(cname="zstd", clevel=5, shuffle=BLOSC.BITSHUFFLE)),
         "blosc_lz4_bitshuffle": dict(BLOSC(cname="lz4", clevel=5, shuffle=BLOSC.BITSHUFFLE)),
         "blosc2_zstd_bitshuffle_1": dict(BLOSC2(cname="zstd", clevel=1, filters=BLOSC2.BITSHUFFLE)),
         "blosc2_zstd_bitshuffle_5": dict(BLOSC2(cname="zstd", clevel=5, filters=BLOSC2.BITSHUFFLE)),

@@ -43,6 +43,7 @@ const NEW_HDF5: &[&str] = &[
     "zstd_9",
     "bitshuffle_zstd",
     "blosc_zstd_bitshuffle",
+    "blosc_zstd_bitshuffle_5",
     "blosc_lz4_bitshuffle",
     "blosc2_zstd_bitshuffle_1",
     "blosc2_zstd_bitshuffle_5",

@@ -35,8 +35,8 @@ fn tiny_full_matrix_is_lossless_with_no_raw_chunks() {
         .arg(dir.path().join("work")));
     let raw = dir.path().join("runs/tiny/raw.csv");
     let rows = read_measurements(std::fs::File::open(&raw).unwrap()).unwrap();
-    // 5 datasets × (23 HDF5 methods × 3 chunkings × 2 engines + 3 other methods).
-    assert_eq!(rows.len(), 5 * (23 * 3 * 2 + 3), "{summary}");
+    // 5 datasets × (24 HDF5 methods × 3 chunkings × 2 engines + 3 other methods).
+    assert_eq!(rows.len(), 5 * (24 * 3 * 2 + 3), "{summary}");
     let floats = ["4D_Diff-2x2-binning", "4D_Diff-4x4-binning"];
     for r in &rows {
         let lossy_by_design = r.method == "uint8_overflow" && floats.contains(&r.dataset.as_str());

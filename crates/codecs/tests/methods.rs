@@ -32,7 +32,7 @@ fn study_methods_are_the_studys_sixteen_in_its_order() {
     assert!(Method::new_methods()
         .iter()
         .all(|m| !m.in_study() && m.is_hdf5()));
-    assert_eq!(Method::all().len(), 26);
+    assert_eq!(Method::all().len(), 27);
 }
 
 #[test]

@@ -37,6 +37,7 @@ def filter_kwargs(method):
         "blosc_zlib": ("zlib", 5, shuffle),
         "blosc_zstd": ("zstd", 3, shuffle),
         "blosc_zstd_bitshuffle": ("zstd", 3, hdf5plugin.Blosc.BITSHUFFLE),
+        "blosc_zstd_bitshuffle_5": ("zstd", 5, hdf5plugin.Blosc.BITSHUFFLE),
         "blosc_lz4_bitshuffle": ("lz4", 5, hdf5plugin.Blosc.BITSHUFFLE),
     }
     if method in blosc:

@@ -34,6 +34,15 @@ for fn, fc in (("bit", 2), ("byte", 1)):
     S[f"b2_lz4_9_{fn}"] = B2(cname="lz4", clevel=9, filters=fc)
     S[f"b2_lz4hc_5_{fn}"] = B2(cname="lz4hc", clevel=5, filters=fc)
     S[f"b2_blosclz_5_{fn}"] = B2(cname="blosclz", clevel=5, filters=fc)
+# Harder Blosc zstd with bit-shuffle, Blosc2's DELTA pre-filter, plain zstd, BZip2, gzip 9 + shuffle.
+for lvl in (5, 9):
+    S[f"blosc_zstd_{lvl}_bitshuffle"] = hdf5plugin.Blosc(cname="zstd", clevel=lvl, shuffle=hdf5plugin.Blosc.BITSHUFFLE)
+for lvl in (1, 5, 9):
+    S[f"b2_zstd_{lvl}_delta"] = B2(cname="zstd", clevel=lvl, filters=B2.DELTA)
+for lvl in (9, 19):
+    S[f"zstd_{lvl}"] = hdf5plugin.Zstd(clevel=lvl)
+S["bzip2_9"] = hdf5plugin.BZip2(blocksize=9)
+S["gzip_9_shuffle"] = dict(compression="gzip", compression_opts=9, shuffle=True)
 rows = []
 tmp = tempfile.mkdtemp()
 for name, opts in S.items():
