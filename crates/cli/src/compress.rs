@@ -25,10 +25,12 @@ pub struct Args {
     pub output: PathBuf,
     /// Compression method (see `stemz methods`). The default, blosc2_zstd_bitshuffle_1
     /// (hdf5plugin.Blosc2(cname="zstd", clevel=1, filters=BITSHUFFLE), filter 32026), was the
-    /// measured winner on the synthetic 4D-STEM cubes: 1.26-1.38x smaller than the study's
-    /// best, blosc_zstd, on raw counts and faster to write (README, "Beyond the study");
-    /// h5py + hdf5plugin 7.1 read it. On tiny, extremely sparse files (a few KiB per chunk
-    /// compressed) blosc_zstd can be smaller.
+    /// measured winner on the synthetic 4D-STEM cubes at paper scale: 1.27-1.39x smaller than
+    /// the study's best, blosc_zstd, on raw counts and 1.4-1.5x faster to write (README,
+    /// "Beyond the study"); h5py + hdf5plugin 7.1 read it. Smaller still, but slower to write:
+    /// blosc2_zstd_bitshuffle_5 (1.08-1.45x). On EELS spectrum images blosc_zstd_bitshuffle_5
+    /// is smaller (1.11x), and on tiny, extremely sparse files (a few KiB per chunk compressed)
+    /// blosc_zstd can be; `stemz recommend` measures your file.
     #[arg(long, default_value = DEFAULT_METHOD)]
     pub method: String,
     /// Chunking: real_space, balanced, single_frame, or an explicit SYxSXxQYxQX.
