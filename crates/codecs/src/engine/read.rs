@@ -109,7 +109,7 @@ impl Hdf5Cube {
         filters::register_all().map_err(|e| CodecError::filter(path, e))?;
         let h = |e: hdf5::Error| CodecError::hdf5(path, e);
         let file = hdf5::File::open(path).map_err(h)?;
-        let ds = file.dataset(dataset).map_err(h)?;
+        let mut ds = file.dataset(dataset).map_err(h)?;
         let s = ds.shape();
         let shape: Shape4 = s
             .clone()
@@ -142,6 +142,10 @@ impl Hdf5Cube {
             Engine::Parallel { threads } => Some(pipeline::worker_count(threads)),
             Engine::Serial => None,
         };
+        if threads.is_none() {
+            let chunk_bytes = chunk.iter().product::<usize>() * dtype.itemsize();
+            ds = open_with_chunk_cache(&file, dataset, chunk_bytes).map_err(h)?;
+        }
         Ok(Hdf5Cube {
             path: path.to_path_buf(),
             dataset: dataset.to_string(),
@@ -323,6 +327,40 @@ fn intersect(a: &Hyperslab, b: &Hyperslab) -> Hyperslab {
             .saturating_sub(origin[i])
     });
     Hyperslab { origin, extent }
+}
+
+/// The largest chunk the serial read caches whole: beyond it HDF5's default (1 MiB) stays.
+const MAX_CACHED_CHUNK: usize = 256 << 20;
+
+/// `dataset` opened with a chunk cache that holds one whole chunk (up to [`MAX_CACHED_CHUNK`]).
+///
+/// Why: with HDF5's default 1 MiB cache, a larger unfiltered chunk is read straight into the
+/// caller's buffer one contiguous run at a time. A balanced chunk (16, 16, 128, 128) of u16 in
+/// a whole-cube read is 32,768 runs of 256 bytes, each a `pread`: the paper-scale 4D_EELS read
+/// at 0.44× h5py's speed (stop 19). Cached, each chunk is one `pread` and a copy in memory.
+/// Filtered chunks are decoded into a buffer of their own either way; caching it adds no copy.
+fn open_with_chunk_cache(
+    file: &hdf5::File,
+    dataset: &str,
+    chunk_bytes: usize,
+) -> hdf5::Result<Dataset> {
+    let nbytes = chunk_bytes.clamp(1 << 20, MAX_CACHED_CHUNK);
+    // Slots: HDF5's default count; one chunk is cached at a time. w0 = 1: a chunk read whole
+    // is evicted first.
+    let dapl = hdf5::plist::DatasetAccess::build()
+        .chunk_cache(521, nbytes, 1.0)
+        .finish()?;
+    let name = std::ffi::CString::new(dataset).map_err(|e| e.to_string())?;
+    hdf5::sync::sync(|| {
+        // SAFETY: the name is NUL-terminated and the property list open for the call; the new
+        // identifier is handed to `from_id`, which owns (and closes) it.
+        let id = unsafe { hdf5_sys::h5d::H5Dopen2(file.id(), name.as_ptr(), dapl.id()) };
+        if id < 0 {
+            return Err(hdf5::Error::from(format!("cannot open {dataset}")));
+        }
+        // SAFETY: `id` was just returned by H5Dopen2 with a reference count of 1.
+        unsafe { hdf5::from_id::<Dataset>(id) }
+    })
 }
 
 fn dtype_of(ds: &Dataset) -> Option<DType> {
