@@ -334,10 +334,11 @@ const MAX_CACHED_CHUNK: usize = 256 << 20;
 
 /// `dataset` opened with a chunk cache that holds one whole chunk (up to [`MAX_CACHED_CHUNK`]).
 ///
-/// Why: with HDF5's default 1 MiB cache, a larger unfiltered chunk is read straight into the
-/// caller's buffer one contiguous run at a time. A balanced chunk (16, 16, 128, 128) of u16 in
-/// a whole-cube read is 32,768 runs of 256 bytes, each a `pread`: the paper-scale 4D_EELS read
-/// at 0.44× h5py's speed (stop 19). Cached, each chunk is one `pread` and a copy in memory.
+/// Why (a hypothesis, not yet confirmed by a profile): with HDF5's default 1 MiB cache, a
+/// larger unfiltered chunk is read straight into the caller's buffer one contiguous run at a
+/// time (256-byte runs for a balanced (16, 16, 128, 128) u16 chunk); `none` balanced read at
+/// 0.44× h5py's speed at stop 19. The stop-20 small-scale perf record still shows 0.26×, so
+/// this did not close that gap; it stays until measured side by side against its removal.
 /// Filtered chunks are decoded into a buffer of their own either way; caching it adds no copy.
 fn open_with_chunk_cache(
     file: &hdf5::File,
