@@ -151,6 +151,20 @@ impl H5Buf {
         ptr::NonNull::new(p.cast::<u8>()).map(|ptr| H5Buf { ptr, len })
     }
 
+    /// A copy of `bytes` in HDF5's memory; `None` when the allocation fails.
+    fn copy_of(bytes: &[u8]) -> Option<Self> {
+        // SAFETY: plain allocation, uninitialised, of at least one byte (HDF5 rejects 0).
+        let p = unsafe { H5allocate_memory(bytes.len().max(1), 0) };
+        let ptr = ptr::NonNull::new(p.cast::<u8>())?;
+        // SAFETY: `ptr` holds at least `bytes.len()` writable bytes, freshly allocated, so it
+        // cannot overlap `bytes`; after the copy all `len` bytes are initialised.
+        unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), ptr.as_ptr(), bytes.len()) };
+        Some(H5Buf {
+            ptr,
+            len: bytes.len(),
+        })
+    }
+
     /// The buffer for HDF5 to own from now on: its pointer and its allocated size.
     fn into_raw(self) -> (*mut c_void, usize) {
         let raw = (self.ptr.as_ptr().cast::<c_void>(), self.len.max(1));
@@ -197,8 +211,9 @@ unsafe extern "C" fn filter<B: Body>(
     unsafe { run(flags, cd_nelmts, cd_values, nbytes, buf_size, buf, B::body) }
 }
 
-/// Shared body of the filter callbacks: view HDF5's buffer, run `f`, hand back an HDF5-owned
-/// copy of its output. Any error or panic becomes HDF5's failure value 0.
+/// Shared body of the filter callbacks: view HDF5's buffer, run `f`, hand its output to HDF5
+/// (a decoded chunk as it is, encoded bytes copied into HDF5's memory). Any error or panic
+/// becomes HDF5's failure value 0.
 ///
 /// # Safety
 /// The arguments must be those HDF5 passes to an H5Z filter callback.
@@ -222,15 +237,14 @@ unsafe fn run(
     let input = std::slice::from_raw_parts((*buf).cast::<u8>().cast_const(), nbytes);
     let reverse = flags & H5Z_FLAG_REVERSE != 0;
     let output = match catch_unwind(AssertUnwindSafe(|| f(reverse, cd, input))) {
-        Ok(Ok(Output::Hdf5(decoded))) => {
-            let valid = decoded.len();
-            let (new, size) = decoded.into_raw();
-            H5free_memory(*buf);
-            *buf = new;
-            *buf_size = size;
-            return valid;
-        }
-        Ok(Ok(Output::Owned(output))) => output,
+        Ok(Ok(Output::Hdf5(decoded))) => decoded,
+        Ok(Ok(Output::Owned(bytes))) => match H5Buf::copy_of(&bytes) {
+            Some(copy) => copy,
+            None => {
+                chunk_guard::record_failure(format!("cannot allocate {} bytes", bytes.len()));
+                return 0;
+            }
+        },
         Ok(Err(e)) => {
             // HDF5 only sees 0; the reader that called H5Dread reports this reason.
             chunk_guard::record_failure(e.to_string());
@@ -241,16 +255,12 @@ unsafe fn run(
             return 0;
         }
     };
-    let size = output.len().max(1);
-    let new = H5allocate_memory(size, 0);
-    if new.is_null() {
-        return 0;
-    }
-    ptr::copy_nonoverlapping(output.as_ptr(), new.cast::<u8>(), output.len());
+    let valid = output.len();
+    let (new, size) = output.into_raw();
     H5free_memory(*buf);
     *buf = new;
     *buf_size = size;
-    output.len()
+    valid
 }
 
 /// The output buffer for a chunk whose header claims `claimed` decoded bytes, refused before
