@@ -1,6 +1,13 @@
 //! Reading a written HDF5 dataset back: [`Hdf5Cube`], through HDF5's pipeline (serial) or
 //! through `H5Dread_chunk` and parallel [`FilterSpec::decode`] (parallel).
 //!
+//! An unfiltered dataset read serially also goes chunk by chunk through `H5Dread_chunk`, on the
+//! calling thread: HDF5 1.10's `H5Dread` reads an unfiltered chunk larger than its chunk cache
+//! one contiguous run at a time (256-byte runs for a balanced (16, 16, 128, 128) u16 chunk of
+//! the whole cube: `strace -c` counts 524,453 `pread64` calls for the 128 MiB small 4D_EELS),
+//! which made `none` balanced serial reads 0.26× the peer. One read per chunk (181 calls) and
+//! a copy of its rows reads it 3× faster (`stemz bench --methods none --engines serial`).
+//!
 //! The parallel read is a [`pipeline`]: this thread reads stored chunks (HDF5 calls are
 //! serialised) while workers decode them, each into its own region of the caller's buffer —
 //! in place when the chunk is one contiguous range of it (e.g. one frame of a whole-cube read),
@@ -32,7 +39,8 @@ pub struct Hdf5Cube {
     filter: Option<FilterSpec>,
     /// The pipeline ends with Fletcher-32: stored chunks carry a checksum to check and strip.
     fletcher32: bool,
-    /// Parallel engine: its worker count (`None`: serial, through HDF5's pipeline).
+    /// Parallel engine: its worker count (`None`: serial, through HDF5's pipeline unless the
+    /// dataset is unfiltered).
     threads: Option<usize>,
 }
 
@@ -109,7 +117,7 @@ impl Hdf5Cube {
         filters::register_all().map_err(|e| CodecError::filter(path, e))?;
         let h = |e: hdf5::Error| CodecError::hdf5(path, e);
         let file = hdf5::File::open(path).map_err(h)?;
-        let mut ds = file.dataset(dataset).map_err(h)?;
+        let ds = file.dataset(dataset).map_err(h)?;
         let s = ds.shape();
         let shape: Shape4 = s
             .clone()
@@ -142,10 +150,6 @@ impl Hdf5Cube {
             Engine::Parallel { threads } => Some(pipeline::worker_count(threads)),
             Engine::Serial => None,
         };
-        if threads.is_none() {
-            let chunk_bytes = chunk.iter().product::<usize>() * dtype.itemsize();
-            ds = open_with_chunk_cache(&file, dataset, chunk_bytes).map_err(h)?;
-        }
         Ok(Hdf5Cube {
             path: path.to_path_buf(),
             dataset: dataset.to_string(),
@@ -193,7 +197,10 @@ impl Hdf5Cube {
         Ok(())
     }
 
-    fn read_parallel(&self, slab: &Hyperslab, out: &mut [u8]) -> Result<()> {
+    /// The slab chunk by chunk through `H5Dread_chunk`: each stored chunk decoded (or taken as
+    /// stored, when unfiltered) into its region of `out`, on `threads` workers while this
+    /// thread reads, or all on this thread (`None`).
+    fn read_chunks(&self, slab: &Hyperslab, out: &mut [u8], threads: Option<usize>) -> Result<()> {
         let item = self.dtype.itemsize();
         let chunk = self.chunk;
         let chunk_bytes = chunk.iter().product::<usize>() * item;
@@ -208,9 +215,6 @@ impl Hdf5Cube {
                 extent: chunk,
             })
             .collect();
-        let threads = self
-            .threads
-            .ok_or_else(|| CodecError::Invalid("not opened with the parallel engine".into()))?;
         let (ds, path, filter, fletcher32) = (
             self.ds.id(),
             &self.path,
@@ -285,6 +289,13 @@ impl Hdf5Cube {
             unsafe { dst.copy_region(src, &b, slab, &region, item) };
             Ok(())
         };
+        let Some(threads) = threads else {
+            for b in boxes {
+                let st = read_stored(ds, b.origin, path)?;
+                place((b, st))?;
+            }
+            return Ok(());
+        };
         // This thread reads stored chunks (HDF5 calls are serialised) while workers decode.
         let produce = |send: &mut dyn FnMut((Hyperslab, Stored)) -> Result<()>| -> Result<()> {
             for b in boxes {
@@ -329,41 +340,6 @@ fn intersect(a: &Hyperslab, b: &Hyperslab) -> Hyperslab {
     Hyperslab { origin, extent }
 }
 
-/// The largest chunk the serial read caches whole: beyond it HDF5's default (1 MiB) stays.
-const MAX_CACHED_CHUNK: usize = 256 << 20;
-
-/// `dataset` opened with a chunk cache that holds one whole chunk (up to [`MAX_CACHED_CHUNK`]).
-///
-/// Why (a hypothesis, not yet confirmed by a profile): with HDF5's default 1 MiB cache, a
-/// larger unfiltered chunk is read straight into the caller's buffer one contiguous run at a
-/// time (256-byte runs for a balanced (16, 16, 128, 128) u16 chunk); `none` balanced read at
-/// 0.44× h5py's speed at stop 19. The stop-20 small-scale perf record still shows 0.26×, so
-/// this did not close that gap; it stays until measured side by side against its removal.
-/// Filtered chunks are decoded into a buffer of their own either way; caching it adds no copy.
-fn open_with_chunk_cache(
-    file: &hdf5::File,
-    dataset: &str,
-    chunk_bytes: usize,
-) -> hdf5::Result<Dataset> {
-    let nbytes = chunk_bytes.clamp(1 << 20, MAX_CACHED_CHUNK);
-    // Slots: HDF5's default count; one chunk is cached at a time. w0 = 1: a chunk read whole
-    // is evicted first.
-    let dapl = hdf5::plist::DatasetAccess::build()
-        .chunk_cache(521, nbytes, 1.0)
-        .finish()?;
-    let name = std::ffi::CString::new(dataset).map_err(|e| e.to_string())?;
-    hdf5::sync::sync(|| {
-        // SAFETY: the name is NUL-terminated and the property list open for the call; the new
-        // identifier is handed to `from_id`, which owns (and closes) it.
-        let id = unsafe { hdf5_sys::h5d::H5Dopen2(file.id(), name.as_ptr(), dapl.id()) };
-        if id < 0 {
-            return Err(hdf5::Error::from(format!("cannot open {dataset}")));
-        }
-        // SAFETY: `id` was just returned by H5Dopen2 with a reference count of 1.
-        unsafe { hdf5::from_id::<Dataset>(id) }
-    })
-}
-
 fn dtype_of(ds: &Dataset) -> Option<DType> {
     use hdf5::types::{FloatSize, IntSize, TypeDescriptor};
     match ds.dtype().ok()?.to_descriptor().ok()? {
@@ -397,10 +373,11 @@ impl CubeReader for Hdf5Cube {
     }
     fn read_slab(&mut self, slab: &Hyperslab, out: &mut [u8]) -> stemz_data::Result<()> {
         slab.check_read(self.shape, self.dtype, out.len(), &self.path.display())?;
-        let r = if self.threads.is_some() {
-            self.read_parallel(slab, out)
-        } else {
-            self.read_serial(slab, out)
+        let r = match (self.threads, &self.filter) {
+            (Some(threads), _) => self.read_chunks(slab, out, Some(threads)),
+            // Unfiltered: each chunk is one read of its stored bytes, placed by this thread.
+            (None, None) => self.read_chunks(slab, out, None),
+            (None, Some(_)) => self.read_serial(slab, out),
         };
         r.map_err(|e| stemz_data::DataError::Invalid(e.to_string()))
     }
