@@ -44,9 +44,14 @@ pub struct Hdf5Cube {
     threads: Option<usize>,
 }
 
-/// Stored chunks in flight in the parallel read, per worker: enough to keep every worker
-/// decoding while this thread reads, few enough that the stored bytes in memory stay small.
+/// Items (one chunk, or a batch of small ones: [`BATCH_BYTES`]) in flight in the parallel read,
+/// per worker: enough to keep every worker decoding while this thread reads, few enough that
+/// the stored bytes in memory stay small.
 const IN_FLIGHT_PER_THREAD: usize = 4;
+
+/// Decoded bytes per item of the parallel read's pipeline: chunks smaller than this travel in
+/// batches (a `single_frame` read of a 64x64 f32 detector is 65,536 chunks of 16 KiB).
+const BATCH_BYTES: usize = 1 << 20;
 
 /// A chunk as `H5Dread_chunk` returns it: its filter mask and stored bytes; `None` when the
 /// chunk was never written.
@@ -296,16 +301,28 @@ impl Hdf5Cube {
             }
             return Ok(());
         };
-        // This thread reads stored chunks (HDF5 calls are serialised) while workers decode.
-        let produce = |send: &mut dyn FnMut((Hyperslab, Stored)) -> Result<()>| -> Result<()> {
+        // This thread reads stored chunks (HDF5 calls are serialised) while workers decode, in
+        // batches of at least BATCH_BYTES decoded, so that small chunks (a 16 KiB frame) do not
+        // each cost a hand-off between threads.
+        let per_batch = BATCH_BYTES.div_ceil(chunk_bytes.max(1)).max(1);
+        let produce = |send: &mut dyn FnMut(Vec<(Hyperslab, Stored)>) -> Result<()>| {
+            let mut batch = Vec::with_capacity(per_batch);
             for b in boxes {
                 let st = read_stored(ds, b.origin, path)?;
-                send((b, st))?;
+                batch.push((b, st));
+                if batch.len() == per_batch {
+                    send(std::mem::replace(&mut batch, Vec::with_capacity(per_batch)))?;
+                }
             }
-            Ok(())
+            if batch.is_empty() {
+                Ok(())
+            } else {
+                send(batch)
+            }
         };
+        let work = |batch: Vec<(Hyperslab, Stored)>| batch.into_iter().try_for_each(&place);
         let in_flight = IN_FLIGHT_PER_THREAD * threads;
-        pipeline::run(threads, in_flight, produce, place, |()| Ok(()))?;
+        pipeline::run(threads, in_flight, produce, work, |()| Ok(()))?;
         Ok(())
     }
 }
