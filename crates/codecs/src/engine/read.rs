@@ -53,6 +53,9 @@ const IN_FLIGHT_PER_THREAD: usize = 4;
 /// batches (a `single_frame` read of a 64x64 f32 detector is 65,536 chunks of 16 KiB).
 const BATCH_BYTES: usize = 1 << 20;
 
+/// Most chunks in one batch of the parallel read, however small they are.
+const MAX_BATCH: usize = 1024;
+
 /// A chunk as `H5Dread_chunk` returns it: its filter mask and stored bytes; `None` when the
 /// chunk was never written.
 type Stored = Option<(u32, Vec<u8>)>;
@@ -304,7 +307,10 @@ impl Hdf5Cube {
         // This thread reads stored chunks (HDF5 calls are serialised) while workers decode, in
         // batches of at least BATCH_BYTES decoded, so that small chunks (a 16 KiB frame) do not
         // each cost a hand-off between threads.
-        let per_batch = BATCH_BYTES.div_ceil(chunk_bytes.max(1)).max(1);
+        // At most MAX_BATCH chunks, so that batches of tiny chunks keep their bookkeeping small.
+        let per_batch = BATCH_BYTES
+            .div_ceil(chunk_bytes.max(1))
+            .clamp(1, MAX_BATCH.min(boxes.len().max(1)));
         let produce = |send: &mut dyn FnMut(Vec<(Hyperslab, Stored)>) -> Result<()>| {
             let mut batch = Vec::with_capacity(per_batch);
             for b in boxes {
