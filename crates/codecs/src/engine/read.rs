@@ -297,36 +297,24 @@ impl Hdf5Cube {
             unsafe { dst.copy_region(src, &b, slab, &region, item) };
             Ok(())
         };
-        let Some(threads) = threads else {
-            for b in boxes {
-                let st = read_stored(ds, b.origin, path)?;
-                place((b, st))?;
-            }
-            return Ok(());
-        };
-        // This thread reads stored chunks (HDF5 calls are serialised) while workers decode, in
-        // batches of at least BATCH_BYTES decoded, so that small chunks (a 16 KiB frame) do not
-        // each cost a hand-off between threads.
-        // At most MAX_BATCH chunks, so that batches of tiny chunks keep their bookkeeping small.
-        let per_batch = BATCH_BYTES
-            .div_ceil(chunk_bytes.max(1))
-            .clamp(1, MAX_BATCH.min(boxes.len().max(1)));
+        // This thread reads stored chunks (HDF5 calls are serialised) in batches of at least
+        // BATCH_BYTES decoded and at most MAX_BATCH chunks, so that small chunks (a 16 KiB
+        // frame) do not each cost a hand-off between threads.
+        let per_batch = BATCH_BYTES.div_ceil(chunk_bytes.max(1)).clamp(1, MAX_BATCH);
         let produce = |send: &mut dyn FnMut(Vec<(Hyperslab, Stored)>) -> Result<()>| {
-            let mut batch = Vec::with_capacity(per_batch);
-            for b in boxes {
-                let st = read_stored(ds, b.origin, path)?;
-                batch.push((b, st));
-                if batch.len() == per_batch {
-                    send(std::mem::replace(&mut batch, Vec::with_capacity(per_batch)))?;
-                }
-            }
-            if batch.is_empty() {
-                Ok(())
-            } else {
+            boxes.chunks(per_batch).try_for_each(|group| {
+                let batch = group
+                    .iter()
+                    .map(|b| Ok((*b, read_stored(ds, b.origin, path)?)))
+                    .collect::<Result<Vec<_>>>()?;
                 send(batch)
-            }
+            })
         };
         let work = |batch: Vec<(Hyperslab, Stored)>| batch.into_iter().try_for_each(&place);
+        let Some(threads) = threads else {
+            // All on this thread: each batch is placed as soon as it is read.
+            return produce(&mut |batch| work(batch));
+        };
         let in_flight = IN_FLIGHT_PER_THREAD * threads;
         pipeline::run(threads, in_flight, produce, work, |()| Ok(()))?;
         Ok(())

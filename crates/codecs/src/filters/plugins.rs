@@ -133,10 +133,11 @@ impl From<Vec<u8>> for Output {
     }
 }
 
-/// Zeroed bytes from `H5allocate_memory`, the memory a filter callback must hand back, so a
-/// decoded chunk is decoded where HDF5 will read it: no copy, no second allocation. (A
-/// decoded chunk is as large as the chunk; copying it cost a whole pass over the data on
-/// every serial read, 0.55–0.79× the peer on 128 MiB chunks at stop 19.)
+/// Initialised bytes from `H5allocate_memory`, the memory a filter callback must hand back
+/// (zeroed for a chunk to decode into, or a copy of encoded bytes), so a decoded chunk is
+/// decoded where HDF5 will read it: no copy, no second allocation. (A decoded chunk is as
+/// large as the chunk; copying it cost a whole pass over the data on every serial read,
+/// 0.55–0.79× the peer on 128 MiB chunks at stop 19.)
 pub(super) struct H5Buf {
     ptr: ptr::NonNull<u8>,
     len: usize,
