@@ -20,6 +20,7 @@ macro_rules! out {
     }};
 }
 
+mod alloc;
 mod bench;
 mod calibrate;
 mod checks;
@@ -101,6 +102,7 @@ fn one_line(e: &anyhow::Error) -> String {
 }
 
 fn main() -> ExitCode {
+    alloc::tune();
     // Interrupted runs leave no temporary file; SIGXFSZ becomes an EFBIG error we report.
     stemz_data::atomic::install_signal_cleanup();
     let cli = Cli::parse();

@@ -9,6 +9,7 @@
 use std::ffi::CString;
 use std::os::raw::c_int;
 
+use super::raw_out::RawOut;
 use super::{BloscCompressor, FilterError, Shuffle};
 
 const NAME: &str = "blosc";
@@ -36,26 +37,27 @@ pub(super) fn library_version() -> String {
         .collect()
 }
 
-pub(super) fn encode(
+pub(super) fn encode<B: RawOut>(
     chunk: &[u8],
     typesize: usize,
     compressor: BloscCompressor,
     clevel: u8,
     shuffle: Shuffle,
-) -> Result<Option<Vec<u8>>, FilterError> {
+) -> Result<Option<B>, FilterError> {
     encode_threads(chunk, typesize, compressor, clevel, shuffle, 1)
 }
 
 /// [`encode`] on `threads` of c-blosc's own threads (blocks compressed in parallel, written in
-/// block order: the same bytes for any thread count).
-pub(super) fn encode_threads(
+/// block order: the same bytes for any thread count). The output buffer is as long as the
+/// chunk, as hdf5-blosc's, and is never zeroed: c-blosc writes what it returns.
+pub(super) fn encode_threads<B: RawOut>(
     chunk: &[u8],
     typesize: usize,
     compressor: BloscCompressor,
     clevel: u8,
     shuffle: Shuffle,
     threads: usize,
-) -> Result<Option<Vec<u8>>, FilterError> {
+) -> Result<Option<B>, FilterError> {
     if clevel > 9 {
         return Err(FilterError::unsupported(
             NAME,
@@ -64,40 +66,56 @@ pub(super) fn encode_threads(
     }
     let cname =
         CString::new(compressor.name()).map_err(|e| FilterError::encode(NAME, e.to_string()))?;
-    let mut out = vec![0u8; chunk.len()];
-    // SAFETY: src and dest are valid for nbytes / destsize bytes and do not overlap; the
-    // compressor name is NUL-terminated and outlives the call.
-    let status = unsafe {
-        blosc_src::blosc_compress_ctx(
-            c_int::from(clevel),
-            shuffle.code() as c_int,
-            effective_typesize(typesize),
-            chunk.len(),
-            chunk.as_ptr().cast(),
-            out.as_mut_ptr().cast(),
-            out.len(),
-            cname.as_ptr(),
-            0,
-            threads.clamp(1, 256) as c_int,
-        )
-    };
-    match status {
-        0 => Ok(None),
-        n if n > 0 => {
-            out.truncate(n as usize);
-            Ok(Some(out))
+    let compress = |dest: *mut u8| {
+        // SAFETY: src is valid for nbytes bytes, dest (from `written_by`) for destsize =
+        // chunk.len() bytes, and they do not overlap; the compressor name is NUL-terminated
+        // and outlives the call. c-blosc never writes more than destsize bytes.
+        let status = unsafe {
+            blosc_src::blosc_compress_ctx(
+                c_int::from(clevel),
+                shuffle.code() as c_int,
+                effective_typesize(typesize),
+                chunk.len(),
+                chunk.as_ptr().cast(),
+                dest.cast(),
+                chunk.len(),
+                cname.as_ptr(),
+                0,
+                threads.clamp(1, 256) as c_int,
+            )
+        };
+        match status {
+            0 => Ok(None),
+            n if n > 0 => Ok(Some(n as usize)),
+            n => Err(FilterError::encode(
+                NAME,
+                format!(
+                    "blosc_compress_ctx({}) returned error {n} (compressor not built in?)",
+                    compressor.name()
+                ),
+            )),
         }
-        n => Err(FilterError::encode(
-            NAME,
-            format!(
-                "blosc_compress_ctx({}) returned error {n} (compressor not built in?)",
-                compressor.name()
-            ),
-        )),
-    }
+    };
+    // SAFETY: a positive return of blosc_compress_ctx is the number of bytes it wrote at the
+    // start of dest, at most destsize (the capacity).
+    unsafe { B::written_by(chunk.len(), NAME, compress) }
 }
 
 pub(super) fn decode(stored: &[u8], out: &mut [u8]) -> Result<(), FilterError> {
+    // SAFETY: `out` is valid for writes of its length.
+    unsafe { decode_raw(stored, out.as_mut_ptr(), out.len()) }
+}
+
+/// Decode `stored` into the `len` bytes at `dest`, all of which are written when this returns
+/// Ok (the decoded size must be exactly `len`).
+///
+/// # Safety
+/// `dest` must be valid for writes of `len` bytes and not overlap `stored`.
+pub(super) unsafe fn decode_raw(
+    stored: &[u8],
+    dest: *mut u8,
+    len: usize,
+) -> Result<(), FilterError> {
     let mut nbytes = 0usize;
     // SAFETY: validate reads at most `stored.len()` bytes of the header.
     let valid = unsafe {
@@ -106,31 +124,19 @@ pub(super) fn decode(stored: &[u8], out: &mut [u8]) -> Result<(), FilterError> {
     if valid < 0 {
         return Err(FilterError::decode(NAME, "not a valid Blosc buffer"));
     }
-    if nbytes != out.len() {
+    if nbytes != len {
         return Err(FilterError::decode(
             NAME,
-            format!(
-                "the Blosc header says {nbytes} bytes, the chunk has {}",
-                out.len()
-            ),
+            format!("the Blosc header says {nbytes} bytes, the chunk has {len}"),
         ));
     }
-    // SAFETY: the header was validated against the source length; dest holds destsize bytes.
-    let n = unsafe {
-        blosc_src::blosc_decompress_ctx(
-            stored.as_ptr().cast(),
-            out.as_mut_ptr().cast(),
-            out.len(),
-            1,
-        )
-    };
-    if n < 0 || n as usize != out.len() {
+    // SAFETY: the header was validated against the source length; dest holds destsize = len
+    // bytes (the caller's contract).
+    let n = unsafe { blosc_src::blosc_decompress_ctx(stored.as_ptr().cast(), dest.cast(), len, 1) };
+    if n < 0 || n as usize != len {
         return Err(FilterError::decode(
             NAME,
-            format!(
-                "blosc_decompress_ctx returned {n} for a {}-byte chunk",
-                out.len()
-            ),
+            format!("blosc_decompress_ctx returned {n} for a {len}-byte chunk"),
         ));
     }
     Ok(())

@@ -22,6 +22,7 @@ pub mod fletcher32;
 mod lz4;
 mod lzf;
 mod plugins;
+mod raw_out;
 mod szip;
 mod zstd;
 

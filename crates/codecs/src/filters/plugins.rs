@@ -27,6 +27,7 @@ use hdf5_sys::h5p::{H5Pget_chunk, H5Pget_filter_by_id2, H5Pmodify_filter};
 use hdf5_sys::h5t::{H5T_class_t, H5Tclose, H5Tget_class, H5Tget_size, H5Tget_super};
 use hdf5_sys::h5z::{H5Z_class2_t, H5Z_filter_t, H5Zregister, H5Z_CLASS_T_VERS, H5Z_FLAG_REVERSE};
 
+use super::raw_out::RawOut;
 use super::{
     bitshuffle_h5, blosc2, lz4, zstd, BitshuffleCodec, BloscCompressor, FilterError, Shuffle,
 };
@@ -120,8 +121,8 @@ trait Body {
     fn body(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Output, FilterError>;
 }
 
-/// A filter's output: bytes in Rust's memory (copied into HDF5's), or a decoded chunk already in
-/// HDF5's (handed over as it is).
+/// A filter's output: bytes in Rust's memory (copied into HDF5's), or bytes already in HDF5's
+/// (handed over as they are: a decoded chunk, or what a C codec encoded there).
 enum Output {
     Owned(Vec<u8>),
     Hdf5(H5Buf),
@@ -134,8 +135,9 @@ impl From<Vec<u8>> for Output {
 }
 
 /// Initialised bytes from `H5allocate_memory`, the memory a filter callback must hand back
-/// (zeroed for a chunk to decode into, or a copy of encoded bytes), so a decoded chunk is
-/// decoded where HDF5 will read it: no copy, no second allocation. (A decoded chunk is as
+/// (zeroed for a chunk to decode into, written by a C codec through [`RawOut`], or a copy of
+/// encoded bytes), so a chunk is decoded where HDF5 will read it: no copy, no second
+/// allocation. (A decoded chunk is as
 /// large as the chunk; copying it cost a whole pass over the data on every serial read,
 /// 0.55–0.79× the peer on 128 MiB chunks at stop 19.)
 pub(super) struct H5Buf {
@@ -171,6 +173,33 @@ impl H5Buf {
         let raw = (self.ptr.as_ptr().cast::<c_void>(), self.len.max(1));
         std::mem::forget(self);
         raw
+    }
+}
+
+impl RawOut for H5Buf {
+    unsafe fn written_by(
+        capacity: usize,
+        filter: &'static str,
+        write: impl FnOnce(*mut u8) -> Result<Option<usize>, FilterError>,
+    ) -> Result<Option<Self>, FilterError> {
+        // SAFETY: plain allocation, uninitialised, of at least one byte (HDF5 rejects 0).
+        let p = unsafe { H5allocate_memory(capacity.max(1), 0) };
+        let ptr = ptr::NonNull::new(p.cast::<u8>()).ok_or_else(|| {
+            FilterError::encode(filter, format!("cannot allocate {capacity} bytes"))
+        })?;
+        // Owned from here: dropped (freed) unless `write` succeeds. Its length stays 0, so
+        // nothing uninitialised is ever viewed.
+        let mut buf = H5Buf { ptr, len: 0 };
+        let Some(n) = write(ptr.as_ptr())? else {
+            return Ok(None);
+        };
+        assert!(
+            n <= capacity,
+            "{filter}: codec reported {n} of {capacity} bytes"
+        );
+        // The caller's contract: `write` initialised the first `n` bytes.
+        buf.len = n;
+        Ok(Some(buf))
     }
 }
 
@@ -265,17 +294,33 @@ unsafe fn run(
 }
 
 /// The output buffer for a chunk whose header claims `claimed` decoded bytes, refused before
-/// anything is allocated when the claim exceeds what a chunk of the dataset being read holds
-/// ([`chunk_guard::chunk_limit`]) or what `stored` bytes can expand to at the codec's largest
-/// possible ratio (`max_ratio`, plus one block of slack); allocated fallibly, so a claim that
-/// passes both but does not fit in memory is an error too, never an abort. It is HDF5's memory,
-/// handed to HDF5 as the callback's output.
+/// anything is allocated when the claim is implausible ([`checked_decoded_len`]); allocated
+/// fallibly, so a claim that passes the checks but does not fit in memory is an error too,
+/// never an abort. It is HDF5's memory, zeroed, handed to HDF5 as the callback's output.
 pub(super) fn decode_buffer(
     filter: &'static str,
     claimed: usize,
     stored: usize,
     max_ratio: usize,
 ) -> Result<H5Buf, FilterError> {
+    let len = checked_decoded_len(filter, claimed, stored, max_ratio)?;
+    H5Buf::zeroed(len).ok_or_else(|| {
+        FilterError::decode(
+            filter,
+            format!("cannot allocate {len} bytes for the decoded chunk"),
+        )
+    })
+}
+
+/// `claimed` (the decoded size a chunk's header states), refused when it exceeds what a chunk
+/// of the dataset being read holds ([`chunk_guard::chunk_limit`]) or what `stored` bytes can
+/// expand to at the codec's largest possible ratio (`max_ratio`, plus one block of slack).
+fn checked_decoded_len(
+    filter: &'static str,
+    claimed: usize,
+    stored: usize,
+    max_ratio: usize,
+) -> Result<usize, FilterError> {
     let limit = chunk_guard::chunk_limit();
     if claimed > limit {
         return Err(FilterError::decode(
@@ -296,12 +341,29 @@ pub(super) fn decode_buffer(
             ),
         ));
     }
-    H5Buf::zeroed(claimed).ok_or_else(|| {
-        FilterError::decode(
-            filter,
-            format!("cannot allocate {claimed} bytes for the decoded chunk"),
-        )
-    })
+    Ok(claimed)
+}
+
+/// Decode with a C codec (`decode_raw`: fills all `len` bytes at the pointer or fails) into
+/// uninitialised HDF5 memory, after the checks of [`checked_decoded_len`]: no zeroing pass
+/// before the codec writes every byte anyway.
+///
+/// # Safety
+/// `decode_raw(p, len)` must return Ok only after writing all `len` bytes at `p`, and never
+/// write more.
+unsafe fn decode_c(
+    filter: &'static str,
+    claimed: usize,
+    stored: usize,
+    max_ratio: usize,
+    decode_raw: impl FnOnce(*mut u8, usize) -> Result<(), FilterError>,
+) -> Result<Output, FilterError> {
+    let len = checked_decoded_len(filter, claimed, stored, max_ratio)?;
+    let write = |p: *mut u8| decode_raw(p, len).map(|()| Some(len));
+    // SAFETY: the caller's contract on `decode_raw`: on Ok all `len` bytes are written.
+    unsafe { H5Buf::written_by(len, filter, write) }?
+        .map(Output::Hdf5)
+        .ok_or_else(|| FilterError::decode(filter, "the decoder wrote nothing"))
 }
 
 /// LZ4's largest expansion: a match length grows by 255 per extra length byte.
@@ -335,13 +397,16 @@ impl Body for Lzf {
                 return Err(FilterError::decode("lzf", "no chunk size in cd_values"));
             }
             // LZF expands at most about 1:264 (a back reference of up to 264 bytes in 2–3 bytes).
-            let mut out = decode_buffer("lzf", size, input.len(), 264)?;
-            lzf::decode(input, &mut out)?;
-            Ok(Output::Hdf5(out))
+            // SAFETY: lzf::decode_raw writes all `len` bytes or fails, and no more.
+            unsafe {
+                decode_c("lzf", size, input.len(), 264, |p, len| {
+                    lzf::decode_raw(input, p, len)
+                })
+            }
         } else {
             // Declining (HDF5 stores the chunk raw) is a failure return for the callback.
-            lzf::encode(input)?
-                .map(Output::from)
+            lzf::encode::<H5Buf>(input)?
+                .map(Output::Hdf5)
                 .ok_or_else(|| FilterError::encode("lzf", "does not shrink"))
         }
     }
@@ -523,9 +588,12 @@ impl Body for Blosc {
                 return Err(FilterError::decode("blosc", "not a valid Blosc buffer"));
             }
             // Every Blosc codec expands less than zstd's RLE blocks do.
-            let mut out = decode_buffer("blosc", nbytes, input.len(), ZSTD_MAX_RATIO)?;
-            blosc::decode(input, &mut out)?;
-            Ok(Output::Hdf5(out))
+            // SAFETY: blosc::decode_raw writes all `len` bytes or fails, and no more.
+            unsafe {
+                decode_c("blosc", nbytes, input.len(), ZSTD_MAX_RATIO, |p, len| {
+                    blosc::decode_raw(input, p, len)
+                })
+            }
         } else {
             // hdf5-blosc's defaults when the optional cd_values are absent.
             let typesize = cd.get(2).copied().unwrap_or(0) as usize;
@@ -560,8 +628,8 @@ impl Body for Blosc {
             let clevel = u8::try_from(clevel)
                 .map_err(|_| FilterError::unsupported("blosc", format!("clevel {clevel}")))?;
             // Declining (HDF5 stores the chunk raw) is a failure return for the callback.
-            blosc::encode(input, typesize, compressor, clevel, shuffle)?
-                .map(Output::from)
+            blosc::encode::<H5Buf>(input, typesize, compressor, clevel, shuffle)?
+                .map(Output::Hdf5)
                 .ok_or_else(|| FilterError::encode("blosc", "does not shrink"))
         }
     }
