@@ -98,4 +98,8 @@ pub struct PerfArgs {
     /// Run folder name under `data/runs/` (default `perf-<what>-<scale>-<dataset>`).
     #[arg(long)]
     pub id: Option<String>,
+    /// Where every implementation writes its scratch files (default: `/dev/shm/stemz-perf`, a
+    /// tmpfs, when it has room for three copies of the dataset; otherwise `target/perf-work`).
+    #[arg(long)]
+    pub workdir: Option<std::path::PathBuf>,
 }
