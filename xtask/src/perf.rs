@@ -232,7 +232,14 @@ pub fn run(args: &PerfArgs) -> Result<()> {
     }
     write_csv(&dir.join("perf.csv"), &rows)?;
     write_invocations(&dir.join("invocations.csv"), &invocations)?;
-    let table = render(&rows, &invocations, &id, &args.dataset, &args.scale, &scratch);
+    let table = render(
+        &rows,
+        &invocations,
+        &id,
+        &args.dataset,
+        &args.scale,
+        &scratch,
+    );
     std::fs::write(dir.join("perf.md"), &table)?;
     println!("{table}");
     Ok(())
@@ -247,7 +254,11 @@ pub fn run(args: &PerfArgs) -> Result<()> {
 fn default_workdir(dataset_bytes: u64) -> std::path::PathBuf {
     let shm = Path::new("/dev/shm");
     let avail = crate::util::output(Command::new("df").args(["-B1", "--output=avail"]).arg(shm))
-        .and_then(|out| out.lines().nth(1).and_then(|l| l.trim().parse::<u64>().ok()));
+        .and_then(|out| {
+            out.lines()
+                .nth(1)
+                .and_then(|l| l.trim().parse::<u64>().ok())
+        });
     match avail {
         Some(free) if free >= dataset_bytes.saturating_mul(3) => shm.join("stemz-perf"),
         _ => root().join("target/perf-work"),
