@@ -64,12 +64,13 @@ pub fn account(path: &Path, dataset: &str, shape: Shape4, chunk: Shape4) -> Resu
     let full = (chunk.iter().product::<usize>() * ds.dtype().map_err(h)?.size()) as u64;
     let filtered = !ds.filters().is_empty();
     let mut index = ChunkIndex::default();
+    let file_len = file_len(path);
     for tile in Hyperslab::tiles(shape, chunk) {
         if let Some(size) = stored_size(ds.id(), tile.origin, path)? {
             index.chunks += 1;
             index.payload_bytes += size;
             if filtered && (size == full || size == full + 4) {
-                if let Some((mask, _)) = read_stored(ds.id(), tile.origin, path)? {
+                if let Some((mask, _)) = read_stored(ds.id(), tile.origin, path, file_len)? {
                     index.stored_raw += u64::from(mask != 0);
                 }
             }
@@ -78,18 +79,25 @@ pub fn account(path: &Path, dataset: &str, shape: Shape4, chunk: Shape4) -> Resu
     Ok(index)
 }
 
+/// The length of the file `path`, the bound [`read_stored`] holds every chunk size to (0 when it
+/// cannot be read, so no chunk is trusted).
+pub(crate) fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
 /// The stored bytes and filter mask of the chunk at `origin` of the open dataset `ds` (`None`
-/// when the chunk was never written).
+/// when the chunk was never written). `file_len` is [`file_len`] of `path`, taken once by the
+/// caller rather than a `stat` per chunk.
 pub(crate) fn read_stored(
     ds: hid_t,
     origin: Shape4,
     path: &Path,
+    file_len: u64,
 ) -> Result<Option<(u32, Vec<u8>)>> {
     let Some(size) = stored_size(ds, origin, path)? else {
         return Ok(None);
     };
     // The index is untrusted too: a chunk cannot be larger than the file holding it.
-    let file_len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     if size > file_len {
         return Err(CodecError::format(
             path,
@@ -100,11 +108,13 @@ pub(crate) fn read_stored(
         ));
     }
     let offset = origin.map(|v| v as hsize_t);
-    let mut buf = vec![0u8; size as usize];
+    let size = size as usize;
+    // Uninitialised: HDF5 overwrites all of it, so zeroing it first would be a wasted pass.
+    let mut buf: Vec<u8> = Vec::with_capacity(size);
     let mut mask = 0u32;
-    // SAFETY: `buf` holds the chunk's stored size, as the index reported it; `offset` has one
-    // element per axis. H5Dread_chunk1 links to `H5Dread_chunk` before HDF5 2.0 and to the kept
-    // 1.x API after.
+    // SAFETY: `buf` has capacity for the chunk's stored size, as the index reported it, which is
+    // what H5Dread_chunk writes; `offset` has one element per axis. H5Dread_chunk1 links to
+    // `H5Dread_chunk` before HDF5 2.0 and to the kept 1.x API after.
     let status = hdf5::sync::sync(|| unsafe {
         hdf5_sys::h5d::H5Dread_chunk1(
             ds,
@@ -120,6 +130,9 @@ pub(crate) fn read_stored(
             format!("H5Dread_chunk at {origin:?} failed"),
         ));
     }
+    // SAFETY: on success H5Dread_chunk has written the whole stored chunk, `size` bytes (the
+    // index entry it reads is the one H5Dget_chunk_storage_size reported), within capacity.
+    unsafe { buf.set_len(size) };
     Ok(Some((mask, buf)))
 }
 
@@ -149,9 +162,10 @@ pub fn raw_chunks(path: &Path, dataset: &str) -> Result<Vec<RawChunk>> {
         "chunk shape",
     )?;
     let mut out = Vec::new();
+    let file_len = file_len(path);
     // Tiles come in C order of their origins, so the list is sorted by offset.
     for tile in Hyperslab::tiles(shape, chunk) {
-        if let Some((mask, bytes)) = read_stored(ds.id(), tile.origin, path)? {
+        if let Some((mask, bytes)) = read_stored(ds.id(), tile.origin, path, file_len)? {
             out.push(RawChunk {
                 offset: tile.origin.iter().map(|&v| v as u64).collect(),
                 filter_mask: mask,

@@ -14,7 +14,7 @@
 //! else through a reused decode buffer. Memory beyond the caller's buffer is a few stored
 //! chunks and one decode buffer per worker, whatever the slab's size.
 
-use super::chunks::read_stored;
+use super::chunks::{file_len, read_stored};
 use super::write::region_rows;
 use super::{pipeline, Engine};
 use crate::error::{CodecError, Result};
@@ -301,11 +301,12 @@ impl Hdf5Cube {
         // BATCH_BYTES decoded and at most MAX_BATCH chunks, so that small chunks (a 16 KiB
         // frame) do not each cost a hand-off between threads.
         let per_batch = BATCH_BYTES.div_ceil(chunk_bytes.max(1)).clamp(1, MAX_BATCH);
+        let file_len = file_len(path);
         let produce = |send: &mut dyn FnMut(Vec<(Hyperslab, Stored)>) -> Result<()>| {
             boxes.chunks(per_batch).try_for_each(|group| {
                 let batch = group
                     .iter()
-                    .map(|b| Ok((*b, read_stored(ds, b.origin, path)?)))
+                    .map(|b| Ok((*b, read_stored(ds, b.origin, path, file_len)?)))
                     .collect::<Result<Vec<_>>>()?;
                 send(batch)
             })

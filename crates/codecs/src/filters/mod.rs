@@ -162,6 +162,9 @@ pub enum FilterError {
         filter: &'static str,
         message: String,
     },
+    /// An output buffer (encoded or decoded chunk) could not be allocated.
+    #[error("{filter} filter: cannot allocate {bytes} bytes for its output")]
+    Alloc { filter: &'static str, bytes: usize },
 }
 
 impl FilterError {

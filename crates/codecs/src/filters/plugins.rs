@@ -184,8 +184,9 @@ impl RawOut for H5Buf {
     ) -> Result<Option<Self>, FilterError> {
         // SAFETY: plain allocation, uninitialised, of at least one byte (HDF5 rejects 0).
         let p = unsafe { H5allocate_memory(capacity.max(1), 0) };
-        let ptr = ptr::NonNull::new(p.cast::<u8>()).ok_or_else(|| {
-            FilterError::encode(filter, format!("cannot allocate {capacity} bytes"))
+        let ptr = ptr::NonNull::new(p.cast::<u8>()).ok_or(FilterError::Alloc {
+            filter,
+            bytes: capacity,
         })?;
         // Owned from here: dropped (freed) unless `write` succeeds. Its length stays 0, so
         // nothing uninitialised is ever viewed.

@@ -15,7 +15,7 @@ pub(super) trait RawOut: Sized {
     /// Allocate `capacity` bytes uninitialised and let `write` fill a prefix of them through
     /// the pointer; `write` returns how many bytes it wrote (`None`: nothing usable, e.g. a
     /// codec that declines a chunk that does not shrink). The result holds exactly those bytes.
-    /// Fails with `filter`'s encode error if the allocation fails.
+    /// Fails with [`FilterError::Alloc`] if the allocation fails.
     ///
     /// # Safety
     /// When `write` returns `Ok(Some(n))`, `n <= capacity` and it has initialised the first `n`
@@ -34,9 +34,11 @@ impl RawOut for Vec<u8> {
         write: impl FnOnce(*mut u8) -> Result<Option<usize>, FilterError>,
     ) -> Result<Option<Self>, FilterError> {
         let mut out = Vec::new();
-        out.try_reserve_exact(capacity).map_err(|_| {
-            FilterError::encode(filter, format!("cannot allocate {capacity} bytes"))
-        })?;
+        out.try_reserve_exact(capacity)
+            .map_err(|_| FilterError::Alloc {
+                filter,
+                bytes: capacity,
+            })?;
         let Some(n) = write(out.as_mut_ptr())? else {
             return Ok(None);
         };
