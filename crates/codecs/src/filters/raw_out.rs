@@ -1,12 +1,13 @@
 //! Output buffers that a C codec writes through a raw pointer, allocated uninitialised.
 //!
 //! A chunk-sized output zeroed first (`vec![0; n]`) costs a pass over the chunk before the codec
-//! writes a byte: glibc's `calloc` clears a block recycled from the heap with `memset`. The
-//! perf profile of the serial blosc_lz4 balanced write on the paper-scale 4D_EELS showed that
-//! zeroing, plus the copy of the encoded bytes into HDF5's memory, as 26 % more samples under
-//! `H5Dwrite` than h5py + hdf5plugin's, whose C filter mallocs its output and hands it over.
-//! With [`RawOut`] the codec writes straight into the buffer that is returned: a `Vec` for the
-//! engines, HDF5's own memory for the filter callbacks.
+//! writes a byte: glibc's `calloc` clears a block recycled from the heap with `memset`. In a
+//! `--call-graph dwarf` profile of the serial blosc_lz4 balanced write on the paper-scale
+//! 4D_EELS, samples under `H5Dwrite` held 121 in `memset` and 319 in `memcpy` (that zeroing,
+//! and the copy of the encoded bytes into HDF5's memory, among them) against 39 and 260 for
+//! h5py + hdf5plugin, whose C filter mallocs its output and hands it over. With [`RawOut`]
+//! the codec writes straight into the buffer that is returned: a `Vec` for the engines,
+//! HDF5's own memory for the filter callbacks.
 
 use super::FilterError;
 
