@@ -133,9 +133,12 @@ pub fn run(args: &PerfArgs) -> Result<()> {
         None => format!("perf-{}-{}-{}", args.what, args.scale, args.dataset),
     };
     let dir = root().join("data/runs").join(&id);
+    let input_bytes = std::fs::metadata(&input)
+        .with_context(|| input.display().to_string())?
+        .len();
     let work = match &args.workdir {
         Some(dir) => dir.clone(),
-        None => default_workdir(std::fs::metadata(&input)?.len()),
+        None => default_workdir(input_bytes),
     };
     std::fs::create_dir_all(&work).with_context(|| work.display().to_string())?;
     let scratch = format!(
@@ -153,11 +156,7 @@ pub fn run(args: &PerfArgs) -> Result<()> {
     std::fs::create_dir_all(&dir)?;
     let methods_arg = methods.join(",");
     // The peer holds the whole cube in memory (as the study did); so does stemz: preload it.
-    let preload_mib = (std::fs::metadata(&input)
-        .with_context(|| input.display().to_string())?
-        .len()
-        >> 20)
-        + 1;
+    let preload_mib = (input_bytes >> 20) + 1;
     // The strongest Python peer: hdf5plugin's Blosc honours BLOSC_NTHREADS, so a Python user
     // can give Blosc and Blosc2 every core. Only those methods are affected; only they are run.
     let blosc: Vec<&str> = methods

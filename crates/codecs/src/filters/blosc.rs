@@ -101,6 +101,20 @@ pub(super) fn encode_threads<B: RawOut>(
     unsafe { B::written_by(chunk.len(), NAME, compress) }
 }
 
+/// The decoded size a Blosc chunk's header states, once `blosc_cbuffer_validate` has checked
+/// the header against the stored length.
+pub(super) fn decoded_len(stored: &[u8]) -> Result<usize, FilterError> {
+    let mut nbytes = 0usize;
+    // SAFETY: validate reads at most `stored.len()` bytes of the header.
+    let valid = unsafe {
+        blosc_src::blosc_cbuffer_validate(stored.as_ptr().cast(), stored.len(), &mut nbytes)
+    };
+    if valid < 0 {
+        return Err(FilterError::decode(NAME, "not a valid Blosc buffer"));
+    }
+    Ok(nbytes)
+}
+
 pub(super) fn decode(stored: &[u8], out: &mut [u8]) -> Result<(), FilterError> {
     // SAFETY: `out` is valid for writes of its length.
     unsafe { decode_raw(stored, out.as_mut_ptr(), out.len()) }
@@ -116,14 +130,7 @@ pub(super) unsafe fn decode_raw(
     dest: *mut u8,
     len: usize,
 ) -> Result<(), FilterError> {
-    let mut nbytes = 0usize;
-    // SAFETY: validate reads at most `stored.len()` bytes of the header.
-    let valid = unsafe {
-        blosc_src::blosc_cbuffer_validate(stored.as_ptr().cast(), stored.len(), &mut nbytes)
-    };
-    if valid < 0 {
-        return Err(FilterError::decode(NAME, "not a valid Blosc buffer"));
-    }
+    let nbytes = decoded_len(stored)?;
     if nbytes != len {
         return Err(FilterError::decode(
             NAME,

@@ -137,9 +137,8 @@ impl From<Vec<u8>> for Output {
 /// Initialised bytes from `H5allocate_memory`, the memory a filter callback must hand back
 /// (zeroed for a chunk to decode into, written by a C codec through [`RawOut`], or a copy of
 /// encoded bytes), so a chunk is decoded where HDF5 will read it: no copy, no second
-/// allocation. (A decoded chunk is as
-/// large as the chunk; copying it cost a whole pass over the data on every serial read,
-/// 0.55–0.79× the peer on 128 MiB chunks at stop 19.)
+/// allocation. (A decoded chunk is as large as the chunk; copying it cost a whole pass over the
+/// data on every serial read, 0.55–0.79× the peer on 128 MiB chunks at stop 19.)
 pub(super) struct H5Buf {
     ptr: ptr::NonNull<u8>,
     len: usize,
@@ -580,14 +579,7 @@ struct Blosc;
 impl Body for Blosc {
     fn body(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Output, FilterError> {
         if reverse {
-            let mut nbytes = 0usize;
-            // SAFETY: validate reads at most `input.len()` bytes.
-            let valid = unsafe {
-                blosc_src::blosc_cbuffer_validate(input.as_ptr().cast(), input.len(), &mut nbytes)
-            };
-            if valid < 0 {
-                return Err(FilterError::decode("blosc", "not a valid Blosc buffer"));
-            }
+            let nbytes = blosc::decoded_len(input)?;
             // Every Blosc codec expands less than zstd's RLE blocks do.
             // SAFETY: blosc::decode_raw writes all `len` bytes or fails, and no more.
             unsafe {
