@@ -102,4 +102,10 @@ pub struct PerfArgs {
     /// tmpfs, when it has room for three copies of the dataset; otherwise `target/perf-work`).
     #[arg(long)]
     pub workdir: Option<std::path::PathBuf>,
+    /// What each process measures before the next implementation's turn: `method` (one method,
+    /// every chunking; the implementations take turns per method, so machine drift over the
+    /// run hits them alike) or `matrix` (every method in one process per implementation and
+    /// repetition: the wall time of one whole `stemz bench` matrix run).
+    #[arg(long, default_value = "method")]
+    pub interleave: String,
 }

@@ -1,11 +1,16 @@
 //! `cargo xtask perf`: stemz (serial and parallel engines) against the Python peer, h5py +
 //! hdf5plugin, on the same data, on the same machine, in the same run.
 //!
-//! Repetitions are interleaved: peer rep 1, peer with `BLOSC_NTHREADS` rep 1, `stemz bench
-//! --engines serial` rep 1, `--engines parallel` rep 1, peer rep 2, … so drift hits all alike.
-//! Each invocation is a process of its own, timed from outside (wall time, and peak RSS where
-//! `/usr/bin/time` exists), so the wall-time comparison is what a user waits for: loading the
-//! data, every write, read and verification.
+//! The implementations take turns, by default one method (every chunking) at a time: the peer
+//! on method 1, the peer with `BLOSC_NTHREADS`, `stemz bench --engines serial`, `--engines
+//! parallel`; then the same four in reverse order on method 2, and so on, repetition after
+//! repetition. Drift on a shared machine (a paper-scale matrix takes over an hour) then hits
+//! every implementation alike: with whole-matrix turns, the same stemz and peer blosc_blosclz
+//! write measured 25 minutes apart differed by more than the target's margin. `--interleave
+//! matrix` gives one process per implementation and repetition instead, for the wall time of
+//! one whole matrix run. Each invocation is a process of its own, timed from outside (wall
+//! time, and peak RSS where `/usr/bin/time` exists), so the wall-time comparison is what a user
+//! waits for: loading the data, every write, read and verification.
 //!
 //! Results in `data/runs/<id>/`: `perf.csv` (long format, one row per measurement),
 //! `invocations.csv` (one row per process: wall time, peak RSS, stemz's timed regions) and
@@ -154,7 +159,6 @@ pub fn run(args: &PerfArgs) -> Result<()> {
         std::fs::remove_dir_all(&dir).with_context(|| dir.display().to_string())?;
     }
     std::fs::create_dir_all(&dir)?;
-    let methods_arg = methods.join(",");
     // The peer holds the whole cube in memory (as the study did); so does stemz: preload it.
     let preload_mib = (input_bytes >> 20) + 1;
     // The strongest Python peer: hdf5plugin's Blosc honours BLOSC_NTHREADS, so a Python user
@@ -178,38 +182,74 @@ pub fn run(args: &PerfArgs) -> Result<()> {
             .arg(out);
         c
     };
+    // What one process measures: one method (every chunking) or the whole matrix.
+    let groups: Vec<Vec<&str>> = match args.interleave.as_str() {
+        "method" => methods.iter().map(|m| vec![*m]).collect(),
+        "matrix" => vec![methods.clone()],
+        other => bail!("unknown --interleave `{other}`: expected `method` or `matrix`"),
+    };
     let mut invocations = Vec::new();
+    let mut engine_started = [false; 2];
     for rep in 1..=args.reps {
-        eprintln!("perf: repetition {rep}/{}", args.reps);
-        invocations.push(timed(
-            peer(&methods_arg, &peer_csv, "h5py", rep),
-            IMPLS[0],
-            rep,
-            &work,
-        )?);
-        if !blosc.is_empty() {
-            let mut c = peer(&blosc.join(","), &peer_mt_csv, "h5py-mt", rep);
-            c.env("BLOSC_NTHREADS", cores.to_string());
-            invocations.push(timed(c, IMPLS[3], rep, &work)?);
-        }
-        for (engine, implementation) in ENGINES.iter().zip([IMPLS[1], IMPLS[2]]) {
-            let run_id = format!("stemz-{engine}");
-            let mut c = Command::new(&stemz);
-            c.arg("bench")
-                .arg(&input)
-                .args(["--methods", &methods_arg, "--chunkings", chunkings])
-                .args(["--engines", engine, "--runs", &rep.to_string()])
-                .args(["--run-id", &run_id])
-                .args(["--preload-mib", &preload_mib.to_string()])
-                .args((rep > 1).then_some("--resume"))
-                .arg("--out")
-                .arg(&dir)
-                .arg("--workdir")
-                .arg(&work)
-                .arg("--quiet");
-            let mut inv = timed(c, implementation, rep, &work)?;
-            inv.timed_s = Some(invocation_timed_s(&dir.join(&run_id).join("run.toml"))?);
-            invocations.push(inv);
+        for (g, group) in groups.iter().enumerate() {
+            eprintln!(
+                "perf: repetition {rep}/{}, {} ({}/{})",
+                args.reps,
+                group.join(","),
+                g + 1,
+                groups.len()
+            );
+            let group_arg = group.join(",");
+            let group_blosc: Vec<&str> = group
+                .iter()
+                .copied()
+                .filter(|m| blosc.contains(m))
+                .collect();
+            // Turns alternate direction from one group to the next, so no implementation always
+            // runs first (after another's large scratch file was deleted) or last.
+            let mut turns: Vec<usize> = vec![0, 3, 1, 2];
+            if g % 2 == 1 {
+                turns.reverse();
+            }
+            for turn in turns {
+                match turn {
+                    0 => invocations.push(timed(
+                        peer(&group_arg, &peer_csv, "h5py", rep),
+                        IMPLS[0],
+                        rep,
+                        &work,
+                    )?),
+                    3 if !group_blosc.is_empty() => {
+                        let mut c = peer(&group_blosc.join(","), &peer_mt_csv, "h5py-mt", rep);
+                        c.env("BLOSC_NTHREADS", cores.to_string());
+                        invocations.push(timed(c, IMPLS[3], rep, &work)?);
+                    }
+                    3 => {}
+                    _ => {
+                        let e = turn - 1;
+                        let engine = ENGINES[e];
+                        let run_id = format!("stemz-{engine}");
+                        let mut c = Command::new(&stemz);
+                        c.arg("bench")
+                            .arg(&input)
+                            .args(["--methods", &group_arg, "--chunkings", chunkings])
+                            .args(["--engines", engine, "--runs", &rep.to_string()])
+                            .args(["--run-id", &run_id])
+                            .args(["--preload-mib", &preload_mib.to_string()])
+                            .args(engine_started[e].then_some("--resume"))
+                            .arg("--out")
+                            .arg(&dir)
+                            .arg("--workdir")
+                            .arg(&work)
+                            .arg("--quiet");
+                        engine_started[e] = true;
+                        let mut inv = timed(c, IMPLS[turn], rep, &work)?;
+                        inv.timed_s =
+                            Some(invocation_timed_s(&dir.join(&run_id).join("run.toml"))?);
+                        invocations.push(inv);
+                    }
+                }
+            }
         }
     }
     let mut rows = peer_rows(&peer_csv, IMPLS[0])?;
@@ -234,10 +274,13 @@ pub fn run(args: &PerfArgs) -> Result<()> {
     let table = render(
         &rows,
         &invocations,
-        &id,
-        &args.dataset,
-        &args.scale,
-        &scratch,
+        &RunLabels {
+            id: &id,
+            dataset: &args.dataset,
+            scale: &args.scale,
+            scratch: &scratch,
+            interleave: &args.interleave,
+        },
     );
     std::fs::write(dir.join("perf.md"), &table)?;
     println!("{table}");
@@ -469,14 +512,23 @@ impl std::fmt::Display for Tally {
 /// Per method (summed over chunkings and averaged over repetitions) and per configuration: write
 /// and read GiB/s of each implementation and stemz/peer ratios with the targets marked; then the
 /// Blosc methods against the `BLOSC_NTHREADS` peer and each invocation's wall time.
-fn render(
-    rows: &[Row],
-    invocations: &[Invocation],
-    id: &str,
-    dataset: &str,
-    scale: &str,
-    scratch: &str,
-) -> String {
+/// What `render` says about the run besides its measurements.
+struct RunLabels<'a> {
+    id: &'a str,
+    dataset: &'a str,
+    scale: &'a str,
+    scratch: &'a str,
+    interleave: &'a str,
+}
+
+fn render(rows: &[Row], invocations: &[Invocation], ctx: &RunLabels) -> String {
+    let RunLabels {
+        id,
+        dataset,
+        scale,
+        scratch,
+        interleave,
+    } = *ctx;
     let mut by_method: BTreeMap<(String, &str), Totals> = BTreeMap::new();
     let mut by_config: BTreeMap<(String, String, &str), Totals> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
@@ -499,7 +551,7 @@ fn render(
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "<!-- generated by `cargo xtask perf --scale {scale} --dataset {dataset}`, do not edit -->"
+        "<!-- generated by `cargo xtask perf --scale {scale} --dataset {dataset} --interleave {interleave}`, do not edit -->"
     );
     let _ = writeln!(
         s,
@@ -511,7 +563,13 @@ fn render(
          (≥ {PARALLEL_WRITE_SLOW_PEER_MIN}× where the peer writes below {SLOW_PEER_GIB_S} GiB/s); \
          parallel read ≥ {PARALLEL_READ_MIN}×; parallel write ≥ {PARALLEL_VS_MT_MIN}× the \
          `BLOSC_NTHREADS` peer on the Blosc methods. ✗ marks a ratio below its target. \
-         Scratch files: {scratch}.\n"
+         Scratch files: {scratch}. {}\n",
+        if interleave == "method" {
+            "The implementations took turns one method at a time (every chunking), \
+             alternating their order from one method to the next."
+        } else {
+            "Each implementation measured the whole matrix in one process per repetition."
+        }
     );
     let _ = writeln!(s, "Per method, summed over chunkings:\n");
     let _ = writeln!(
@@ -606,7 +664,12 @@ fn render(
     let peer_wall = wall(IMPLS[0]);
     let _ = writeln!(
         s,
-        "\nEach invocation as a whole (all repetitions; wall time includes loading the data and, for stemz, verifying every read and rendering its tables):\n"
+        "\nEach implementation's invocations as a whole (all repetitions{}; wall time includes loading the data and, for stemz, verifying every read and rendering its tables):\n",
+        if interleave == "method" {
+            ", one process per method: each loads the data once per method"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(
         s,
