@@ -3,8 +3,8 @@
 //!
 //! The implementations take turns, by default one method (every chunking) at a time: the peer
 //! on method 1, the peer with `BLOSC_NTHREADS`, `stemz bench --engines serial`, `--engines
-//! parallel`; then the same four in reverse order on method 2, and so on, repetition after
-//! repetition. Drift on a shared machine (a paper-scale matrix takes over an hour) then hits
+//! parallel`; then the same four in reverse order on method 2, and so on; each repetition
+//! starts in the order the previous one did not. Drift on a shared machine (a paper-scale matrix takes over an hour) then hits
 //! every implementation alike: with whole-matrix turns, the same stemz and peer blosc_blosclz
 //! write measured 25 minutes apart differed by more than the target's margin. `--interleave
 //! matrix` gives one process per implementation and repetition instead, for the wall time of
@@ -205,10 +205,11 @@ pub fn run(args: &PerfArgs) -> Result<()> {
                 .copied()
                 .filter(|m| blosc.contains(m))
                 .collect();
-            // Turns alternate direction from one group to the next, so no implementation always
-            // runs first (after another's large scratch file was deleted) or last.
+            // Turns alternate direction from one group to the next and from one repetition to
+            // the next, so no implementation always runs first or always follows the same one
+            // (whose freed memory and deleted scratch file the next process inherits).
             let mut turns: Vec<usize> = vec![0, 3, 1, 2];
-            if g % 2 == 1 {
+            if (g + rep as usize) % 2 == 0 {
                 turns.reverse();
             }
             for turn in turns {
@@ -566,7 +567,7 @@ fn render(rows: &[Row], invocations: &[Invocation], ctx: &RunLabels) -> String {
          Scratch files: {scratch}. {}\n",
         if interleave == "method" {
             "The implementations took turns one method at a time (every chunking), \
-             alternating their order from one method to the next."
+             alternating their order from one method, and one repetition, to the next."
         } else {
             "Each implementation measured the whole matrix in one process per repetition."
         }
