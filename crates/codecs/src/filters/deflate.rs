@@ -1,7 +1,16 @@
 //! Deflate (HDF5 filter 1): what HDF5's H5Zdeflate.c does, one zlib `compress2` call into a
 //! `compressBound`-sized buffer, so the output is always stored (even when larger than the input).
+//!
+//! The zlib is the one HDF5 itself calls, the system's `libz.so.1`, looked up at run time: the
+//! parallel engine then runs the very code of the serial engine's filter. The zlib compiled into
+//! the binary (flate2 → libz-sys, vendored 1.3.2, which blosc-src's `static` feature forces)
+//! writes the same bytes but took 17–29 % more CPU for the same 4D_EELS frames at level 9
+//! (4.22–4.59 s against 3.55–3.62 s for 64 frames) and capped parallel gzip at ~1.7× the serial
+//! engine on 2 cores. It stays the fallback where no `libz.so.1` can be loaded.
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+use std::ffi::{c_int, c_ulong, c_void};
+use std::sync::OnceLock;
 
 use super::FilterError;
 
@@ -12,6 +21,53 @@ fn compress_bound(n: usize) -> usize {
     n + (n >> 12) + (n >> 14) + (n >> 25) + 13
 }
 
+/// zlib.h's `compress2(dest, &destLen, source, sourceLen, level)`.
+type Compress2 = unsafe extern "C" fn(*mut u8, *mut c_ulong, *const u8, c_ulong, c_int) -> c_int;
+/// zlib.h's `uncompress(dest, &destLen, source, sourceLen)`.
+type Uncompress = unsafe extern "C" fn(*mut u8, *mut c_ulong, *const u8, c_ulong) -> c_int;
+
+/// `compress2` and `uncompress` of the system zlib.
+struct SystemZlib {
+    compress2: Compress2,
+    uncompress: Uncompress,
+}
+
+/// zlib's return codes used here.
+const Z_OK: c_int = 0;
+const Z_BUF_ERROR: c_int = -5;
+
+/// The system zlib, loaded once; `None` where `libz.so.1` or its symbols are missing.
+fn system_zlib() -> Option<&'static SystemZlib> {
+    static ZLIB: OnceLock<Option<SystemZlib>> = OnceLock::new();
+    ZLIB.get_or_init(|| {
+        // SAFETY: the name is a NUL-terminated literal; loading zlib runs no initialisers with
+        // preconditions. The handle is never closed, so the symbols stay valid for the process.
+        let handle = unsafe { libc::dlopen(c"libz.so.1".as_ptr(), libc::RTLD_NOW) };
+        if handle.is_null() {
+            return None;
+        }
+        // SAFETY: `handle` is the live handle above and the names are NUL-terminated literals.
+        let (c, u) = unsafe {
+            (
+                libc::dlsym(handle, c"compress2".as_ptr()),
+                libc::dlsym(handle, c"uncompress".as_ptr()),
+            )
+        };
+        if c.is_null() || u.is_null() {
+            return None;
+        }
+        // SAFETY: the symbols are zlib's `compress2` and `uncompress`, whose C signatures (zlib.h,
+        // unchanged since zlib 1.0, `uLongf` = `unsigned long`) are the pointer types here.
+        Some(unsafe {
+            SystemZlib {
+                compress2: std::mem::transmute::<*mut c_void, Compress2>(c),
+                uncompress: std::mem::transmute::<*mut c_void, Uncompress>(u),
+            }
+        })
+    })
+    .as_ref()
+}
+
 /// One-shot deflate with the zlib header, exactly `compress2(dst, &len, src, n, level)`:
 /// flate2's `zlib` backend calls the same libz with windowBits 15, memLevel 8, default strategy.
 pub(super) fn encode(chunk: &[u8], level: u32) -> Result<Vec<u8>, FilterError> {
@@ -20,6 +76,39 @@ pub(super) fn encode(chunk: &[u8], level: u32) -> Result<Vec<u8>, FilterError> {
             NAME,
             format!("level {level} is outside zlib's 0..=9"),
         ));
+    }
+    if let Some(z) = system_zlib() {
+        let cap = compress_bound(chunk.len());
+        let mut out: Vec<u8> = Vec::new();
+        out.try_reserve_exact(cap).map_err(|_| FilterError::Alloc {
+            filter: NAME,
+            bytes: cap,
+        })?;
+        let mut len = cap as c_ulong;
+        // SAFETY: `out` has `cap` bytes of capacity, which `len` declares as the destination size;
+        // zlib writes at most that many and reports in `len` how many it wrote. `chunk` is valid
+        // for its length. `level` is in 0..=9 (checked above).
+        let rc = unsafe {
+            (z.compress2)(
+                out.as_mut_ptr(),
+                &mut len,
+                chunk.as_ptr(),
+                chunk.len() as c_ulong,
+                level as c_int,
+            )
+        };
+        if rc != Z_OK {
+            return Err(FilterError::encode(
+                NAME,
+                format!(
+                    "zlib compress2 returned {rc} for a {}-byte chunk",
+                    chunk.len()
+                ),
+            ));
+        }
+        // SAFETY: zlib initialised the first `len` (≤ `cap`) bytes.
+        unsafe { out.set_len(len as usize) };
+        return Ok(out);
     }
     let mut z = Compress::new(Compression::new(level), true);
     let mut out = Vec::with_capacity(compress_bound(chunk.len()));
@@ -37,6 +126,40 @@ pub(super) fn encode(chunk: &[u8], level: u32) -> Result<Vec<u8>, FilterError> {
 }
 
 pub(super) fn decode(stored: &[u8], out: &mut [u8]) -> Result<(), FilterError> {
+    if let Some(z) = system_zlib() {
+        let mut len = out.len() as c_ulong;
+        // SAFETY: `out` is valid for writes of `len` bytes, the destination size zlib is given;
+        // `stored` is valid for its length.
+        let rc = unsafe {
+            (z.uncompress)(
+                out.as_mut_ptr(),
+                &mut len,
+                stored.as_ptr(),
+                stored.len() as c_ulong,
+            )
+        };
+        return match rc {
+            Z_OK if len as usize == out.len() => Ok(()),
+            Z_OK => Err(FilterError::decode(
+                NAME,
+                format!(
+                    "the zlib stream gave {len} bytes where the chunk has {}",
+                    out.len()
+                ),
+            )),
+            Z_BUF_ERROR => Err(FilterError::decode(
+                NAME,
+                format!(
+                    "the zlib stream gives more than the chunk's {} bytes, or is truncated",
+                    out.len()
+                ),
+            )),
+            rc => Err(FilterError::decode(
+                NAME,
+                format!("zlib uncompress returned {rc}: the stream is corrupt"),
+            )),
+        };
+    }
     let mut z = Decompress::new(true);
     match z.decompress(stored, out, FlushDecompress::Finish) {
         Ok(Status::StreamEnd) if z.total_out() as usize == out.len() => Ok(()),
