@@ -4,9 +4,10 @@
 //! The implementations take turns, by default one method (every chunking) at a time: the peer
 //! on method 1, the peer with `BLOSC_NTHREADS`, `stemz bench --engines serial`, `--engines
 //! parallel`; then the same four in reverse order on method 2, and so on; each repetition
-//! starts in the order the previous one did not. Drift on a shared machine (a paper-scale matrix takes over an hour) then hits
-//! every implementation alike: with whole-matrix turns, the same stemz and peer blosc_blosclz
-//! write measured 25 minutes apart differed by more than the target's margin. `--interleave
+//! starts in the order the previous one did not. Drift on a shared machine (a paper-scale
+//! matrix takes over an hour) then hits every implementation alike: with whole-matrix turns,
+//! the same stemz and peer blosc_blosclz write measured 25 minutes apart differed by more than
+//! the target's margin. `--interleave
 //! matrix` gives one process per implementation and repetition instead, for the wall time of
 //! one whole matrix run. Each invocation is a process of its own, timed from outside (wall
 //! time, and peak RSS where `/usr/bin/time` exists), so the wall-time comparison is what a user
@@ -510,9 +511,6 @@ impl std::fmt::Display for Tally {
     }
 }
 
-/// Per method (summed over chunkings and averaged over repetitions) and per configuration: write
-/// and read GiB/s of each implementation and stemz/peer ratios with the targets marked; then the
-/// Blosc methods against the `BLOSC_NTHREADS` peer and each invocation's wall time.
 /// What `render` says about the run besides its measurements.
 struct RunLabels<'a> {
     id: &'a str,
@@ -522,6 +520,9 @@ struct RunLabels<'a> {
     interleave: &'a str,
 }
 
+/// Per method (summed over chunkings and averaged over repetitions) and per configuration: write
+/// and read GiB/s of each implementation and stemz/peer ratios with the targets marked; then the
+/// Blosc methods against the `BLOSC_NTHREADS` peer and each invocation's wall time.
 fn render(rows: &[Row], invocations: &[Invocation], ctx: &RunLabels) -> String {
     let RunLabels {
         id,
