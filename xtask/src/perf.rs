@@ -162,13 +162,6 @@ pub fn run(args: &PerfArgs) -> Result<()> {
     std::fs::create_dir_all(&dir)?;
     // The peer holds the whole cube in memory (as the study did); so does stemz: preload it.
     let preload_mib = (input_bytes >> 20) + 1;
-    // The strongest Python peer: hdf5plugin's Blosc honours BLOSC_NTHREADS, so a Python user
-    // can give Blosc and Blosc2 every core. Only those methods are affected; only they are run.
-    let blosc: Vec<&str> = methods
-        .iter()
-        .copied()
-        .filter(|m| m.starts_with("blosc"))
-        .collect();
     let peer = |methods: &str, out: &Path, implementation: &str, rep: u32| {
         let mut c = Command::new(&python);
         c.arg(root().join("xtask/perf/peer.py"))
@@ -201,10 +194,13 @@ pub fn run(args: &PerfArgs) -> Result<()> {
                 groups.len()
             );
             let group_arg = group.join(",");
+            // The strongest Python peer: hdf5plugin's Blosc honours BLOSC_NTHREADS, so a Python
+            // user can give Blosc and Blosc2 every core. Only those methods are affected; only
+            // they are run.
             let group_blosc: Vec<&str> = group
                 .iter()
                 .copied()
-                .filter(|m| blosc.contains(m))
+                .filter(|m| m.starts_with("blosc"))
                 .collect();
             // Turns alternate direction from one group to the next and from one repetition to
             // the next, so no implementation always runs first or always follows the same one

@@ -12,6 +12,7 @@ use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, 
 use std::ffi::{c_int, c_ulong, c_void};
 use std::sync::OnceLock;
 
+use super::raw_out::RawOut;
 use super::FilterError;
 
 const NAME: &str = "deflate";
@@ -79,36 +80,34 @@ pub(super) fn encode(chunk: &[u8], level: u32) -> Result<Vec<u8>, FilterError> {
     }
     if let Some(z) = system_zlib() {
         let cap = compress_bound(chunk.len());
-        let mut out: Vec<u8> = Vec::new();
-        out.try_reserve_exact(cap).map_err(|_| FilterError::Alloc {
-            filter: NAME,
-            bytes: cap,
-        })?;
-        let mut len = cap as c_ulong;
-        // SAFETY: `out` has `cap` bytes of capacity, which `len` declares as the destination size;
-        // zlib writes at most that many and reports in `len` how many it wrote. `chunk` is valid
-        // for its length. `level` is in 0..=9 (checked above).
-        let rc = unsafe {
-            (z.compress2)(
-                out.as_mut_ptr(),
-                &mut len,
-                chunk.as_ptr(),
-                chunk.len() as c_ulong,
-                level as c_int,
-            )
+        let compress = |dst: *mut u8| {
+            let mut len = cap as c_ulong;
+            // SAFETY: `dst` has `cap` bytes of room (`written_by`), which `len` declares as the
+            // destination size; zlib writes at most that many and reports in `len` how many it
+            // wrote. `chunk` is valid for its length. `level` is in 0..=9 (checked above).
+            let rc = unsafe {
+                (z.compress2)(
+                    dst,
+                    &mut len,
+                    chunk.as_ptr(),
+                    chunk.len() as c_ulong,
+                    level as c_int,
+                )
+            };
+            if rc != Z_OK {
+                return Err(FilterError::encode(
+                    NAME,
+                    format!(
+                        "zlib compress2 returned {rc} for a {}-byte chunk",
+                        chunk.len()
+                    ),
+                ));
+            }
+            Ok(Some(len as usize))
         };
-        if rc != Z_OK {
-            return Err(FilterError::encode(
-                NAME,
-                format!(
-                    "zlib compress2 returned {rc} for a {}-byte chunk",
-                    chunk.len()
-                ),
-            ));
-        }
-        // SAFETY: zlib initialised the first `len` (≤ `cap`) bytes.
-        unsafe { out.set_len(len as usize) };
-        return Ok(out);
+        // SAFETY: `compress` writes at most `cap` bytes and reports the `len <= cap` it wrote.
+        let out = unsafe { <Vec<u8> as RawOut>::written_by(cap, NAME, compress) }?;
+        return out.ok_or_else(|| FilterError::encode(NAME, "zlib produced no output"));
     }
     let mut z = Compress::new(Compression::new(level), true);
     let mut out = Vec::with_capacity(compress_bound(chunk.len()));
