@@ -302,22 +302,25 @@ impl Hdf5Cube {
         // frame) do not each cost a hand-off between threads.
         let per_batch = BATCH_BYTES.div_ceil(chunk_bytes.max(1)).clamp(1, MAX_BATCH);
         let file_len = file_len(path);
-        let produce = |send: &mut dyn FnMut(Vec<(Hyperslab, Stored)>) -> Result<()>| {
+        let produce = |send: &mut dyn FnMut(Vec<(Hyperslab, Stored)>, usize) -> Result<()>| {
             boxes.chunks(per_batch).try_for_each(|group| {
                 let batch = group
                     .iter()
                     .map(|b| Ok((*b, read_stored(ds, b.origin, path, file_len)?)))
                     .collect::<Result<Vec<_>>>()?;
-                send(batch)
+                send(batch, 0)
             })
         };
         let work = |batch: Vec<(Hyperslab, Stored)>| batch.into_iter().try_for_each(&place);
         let Some(threads) = threads else {
             // All on this thread: each batch is placed as soon as it is read.
-            return produce(&mut |batch| work(batch));
+            return produce(&mut |batch, _| work(batch));
         };
-        let in_flight = IN_FLIGHT_PER_THREAD * threads;
-        pipeline::run(threads, in_flight, produce, work, |()| Ok(()))?;
+        let limits = pipeline::Limits {
+            bytes: usize::MAX,
+            items: IN_FLIGHT_PER_THREAD * threads,
+        };
+        pipeline::run(threads, limits, produce, work, |()| Ok(()))?;
         Ok(())
     }
 }

@@ -8,7 +8,9 @@
 //!   or hands out chunk boxes of a source in memory), workers copy each whole chunk (edge
 //!   chunks zero-padded as HDF5 pads them) and compress it, and a writer thread stores chunks
 //!   with `H5Dwrite_chunk` in C order of their origins, so the file is the same bytes however
-//!   the threads are scheduled. At most [`IN_FLIGHT_BYTES`] of chunks are in flight. With no
+//!   the threads are scheduled. Chunks being compressed count their uncompressed size against
+//!   [`IN_FLIGHT_BYTES`] (at least two chunks per worker), compressed chunks waiting for their
+//!   turn to be stored their compressed size. With no
 //!   filter and no checksum a cube in memory is written as the serial engine writes it: there
 //!   is nothing for workers to do, and HDF5 stores unfiltered chunks from the caller's buffer.
 
@@ -19,11 +21,11 @@ use hdf5_sys::h5::hsize_t;
 use hdf5_sys::h5i::hid_t;
 use hdf5_sys::h5p::H5P_DEFAULT;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use stemz_data::h5;
 use stemz_data::{CubeReader, DType, Hyperslab, Shape4};
 
-/// Bytes of uncompressed chunks in flight in the parallel pipeline (at least two chunks per
+/// Bytes of chunks in flight in the parallel pipeline (at least two uncompressed chunks per
 /// worker, so every core has work), and the largest slab it reads from a streamed source.
 const IN_FLIGHT_BYTES: usize = 64 << 20;
 
@@ -166,6 +168,12 @@ struct Encoded {
     bytes: Vec<u8>,
 }
 
+impl pipeline::Held for Encoded {
+    fn held_bytes(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
 /// Where a chunk's elements are: the caller's cube in memory, or a slab read from the source
 /// (shared by the chunks it holds, freed when the last of them is compressed).
 enum Source<'a> {
@@ -197,7 +205,10 @@ fn write_parallel(
     // Fewer chunks than workers: give each chunk the spare threads, inside the codec where its
     // format allows it with the same bytes (Blosc's blocks).
     let inner = (threads / n_chunks.max(1)).max(1);
-    let in_flight = (IN_FLIGHT_BYTES / chunk_bytes.max(1)).clamp(2 * threads, MAX_IN_FLIGHT);
+    let limits = pipeline::Limits {
+        bytes: IN_FLIGHT_BYTES.max(2 * threads * chunk_bytes),
+        items: MAX_IN_FLIGHT,
+    };
     let ctx = EncodeCtx {
         chunk,
         chunk_bytes,
@@ -206,20 +217,22 @@ fn write_parallel(
         checksum,
         inner,
         path,
+        spare: Mutex::new(Vec::new()),
     };
     let consume = |e: Encoded| write_chunk(ds, &e, path);
     if let Some(all) = reader.in_memory() {
         let whole = Hyperslab::full(shape);
         pipeline::run(
             threads,
-            in_flight,
+            limits,
             |send| {
                 Hyperslab::tiles(shape, chunk).try_for_each(|chunk_box| {
-                    send(Job {
+                    let job = Job {
                         src: Source::Memory(all),
                         src_box: whole,
                         chunk_box,
-                    })
+                    };
+                    send(job, chunk_bytes)
                 })
             },
             |job| ctx.encode(job),
@@ -229,23 +242,24 @@ fn write_parallel(
     }
     // Slabs no larger than the in-flight window, so one slab is read while the previous one's
     // chunks are compressed; a slab is freed when its last chunk has been copied.
-    let produce = |send: &mut dyn FnMut(Job<'static>) -> Result<()>| -> Result<()> {
+    let produce = |send: &mut dyn FnMut(Job<'static>, usize) -> Result<()>| -> Result<()> {
         let budget = slab_bytes.min(IN_FLIGHT_BYTES);
         for slab in Hyperslab::tiles(shape, slab_shape(shape, chunk, item, budget)) {
             let mut buf = vec![0u8; slab.len() * item];
             reader.read_slab(&slab, &mut buf)?;
             let buf = Arc::new(buf);
             for chunk_box in chunks_in(&slab, chunk) {
-                send(Job {
+                let job = Job {
                     src: Source::Slab(Arc::clone(&buf)),
                     src_box: slab,
                     chunk_box,
-                })?;
+                };
+                send(job, chunk_bytes)?;
             }
         }
         Ok(())
     };
-    pipeline::run(threads, in_flight, produce, |job| ctx.encode(job), consume)?;
+    pipeline::run(threads, limits, produce, |job| ctx.encode(job), consume)?;
     Ok(())
 }
 
@@ -259,6 +273,10 @@ struct EncodeCtx<'a> {
     /// Threads inside the codec (Blosc's blocks) for each chunk.
     inner: usize,
     path: &'a Path,
+    /// Uncompressed-chunk buffers whose chunk has been compressed, for the next chunks: a
+    /// chunk above glibc's 32 MiB mmap ceiling (a paper 4D_EELS `real_space` chunk is 128 MiB)
+    /// is otherwise mapped afresh each time, and every page of it faulted in and zeroed.
+    spare: Mutex<Vec<Vec<u8>>>,
 }
 
 impl EncodeCtx<'_> {
@@ -268,10 +286,19 @@ impl EncodeCtx<'_> {
             Source::Slab(slab) => slab,
         };
         // The full chunk, zero-padded beyond the cube's edge as HDF5 pads edge chunks.
-        let mut raw = vec![0u8; self.chunk_bytes];
         let dst_box = Hyperslab {
             origin: job.chunk_box.origin,
             extent: self.chunk,
+        };
+        let spare = self.spare.lock().ok().and_then(|mut s| s.pop());
+        let mut raw = match spare {
+            // An edge chunk does not overwrite the padding: zero it.
+            Some(mut buf) if job.chunk_box != dst_box => {
+                buf.fill(0);
+                buf
+            }
+            Some(buf) => buf,
+            None => vec![0u8; self.chunk_bytes],
         };
         copy_region(
             src,
@@ -285,7 +312,12 @@ impl EncodeCtx<'_> {
         let (mask, bytes) = match self.filter {
             None => (0, raw),
             Some(f) => match f.encode_with_threads(&raw, self.item, &self.chunk, self.inner) {
-                Ok(Some(bytes)) => (0, bytes),
+                Ok(Some(bytes)) => {
+                    if let Ok(mut s) = self.spare.lock() {
+                        s.push(raw);
+                    }
+                    (0, bytes)
+                }
                 // Declined: stored raw, filter 0 of the pipeline marked as skipped.
                 Ok(None) => (1, raw),
                 Err(e) => return Err(CodecError::filter(self.path, e)),
