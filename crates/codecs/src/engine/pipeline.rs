@@ -63,6 +63,13 @@ impl Held for () {
     }
 }
 
+/// A batch holds what its items hold.
+impl<T: Held> Held for Vec<T> {
+    fn held_bytes(&self) -> usize {
+        self.iter().map(Held::held_bytes).sum()
+    }
+}
+
 /// Run the pipeline. `produce` is called once on this thread with a `send(item, bytes)`
 /// function, `bytes` being what the item's work holds at most while it runs; each sent item is
 /// passed to `work` on one of `threads` workers, and each result to `consume` on a consumer
