@@ -26,11 +26,14 @@ fn compress_bound(n: usize) -> usize {
 type Compress2 = unsafe extern "C" fn(*mut u8, *mut c_ulong, *const u8, c_ulong, c_int) -> c_int;
 /// zlib.h's `uncompress(dest, &destLen, source, sourceLen)`.
 type Uncompress = unsafe extern "C" fn(*mut u8, *mut c_ulong, *const u8, c_ulong) -> c_int;
+/// zlib.h's `zlibVersion()`.
+type ZlibVersion = unsafe extern "C" fn() -> *const std::ffi::c_char;
 
-/// `compress2` and `uncompress` of the system zlib.
+/// `compress2` and `uncompress` of the system zlib, and its `zlibVersion()`.
 struct SystemZlib {
     compress2: Compress2,
     uncompress: Uncompress,
+    version: String,
 }
 
 /// zlib's return codes used here.
@@ -48,25 +51,52 @@ fn system_zlib() -> Option<&'static SystemZlib> {
             return None;
         }
         // SAFETY: `handle` is the live handle above and the names are NUL-terminated literals.
-        let (c, u) = unsafe {
+        let (c, u, v) = unsafe {
             (
                 libc::dlsym(handle, c"compress2".as_ptr()),
                 libc::dlsym(handle, c"uncompress".as_ptr()),
+                libc::dlsym(handle, c"zlibVersion".as_ptr()),
             )
         };
-        if c.is_null() || u.is_null() {
+        if c.is_null() || u.is_null() || v.is_null() {
             return None;
         }
-        // SAFETY: the symbols are zlib's `compress2` and `uncompress`, whose C signatures (zlib.h,
-        // unchanged since zlib 1.0, `uLongf` = `unsigned long`) are the pointer types here.
+        // SAFETY: the symbols are zlib's `compress2`, `uncompress` and `zlibVersion`, whose C
+        // signatures (zlib.h, unchanged since zlib 1.0, `uLongf` = `unsigned long`) are the
+        // pointer types here; `zlibVersion` returns a static NUL-terminated string.
         Some(unsafe {
+            let version = std::mem::transmute::<*mut c_void, ZlibVersion>(v)();
             SystemZlib {
                 compress2: std::mem::transmute::<*mut c_void, Compress2>(c),
                 uncompress: std::mem::transmute::<*mut c_void, Uncompress>(u),
+                version: std::ffi::CStr::from_ptr(version)
+                    .to_string_lossy()
+                    .into_owned(),
             }
         })
     })
     .as_ref()
+}
+
+/// The zlib that deflate runs: the system's version, or the vendored one's (the fallback)
+/// marked as such.
+pub(super) fn library_version() -> String {
+    match system_zlib() {
+        Some(z) => z.version.clone(),
+        None => format!("{} (vendored)", vendored_version()),
+    }
+}
+
+/// The version of the zlib compiled into the binary (libz-sys, vendored and static): the one
+/// c-blosc's zlib codec and flate2 call.
+pub(super) fn vendored_version() -> String {
+    extern "C" {
+        fn zlibVersion() -> *const std::ffi::c_char;
+    }
+    // SAFETY: zlibVersion returns a pointer to a static NUL-terminated string.
+    unsafe { std::ffi::CStr::from_ptr(zlibVersion()) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// One-shot deflate with the zlib header, exactly `compress2(dst, &len, src, n, level)`:

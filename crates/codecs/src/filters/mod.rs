@@ -527,12 +527,15 @@ pub fn register_all() -> Result<(), FilterError> {
 }
 
 /// Versions of the C compression libraries this build links, for run records:
-/// `[("c-blosc", …), ("c-blosc2", …), ("lz4", …), ("zstd", …)]`.
+/// `[("c-blosc", …), ("c-blosc2", …), ("lz4", …), …]`. Two zlibs: c-blosc's (the one
+/// compiled in) and deflate's (the system's, which libhdf5 calls too).
 pub fn library_versions() -> Vec<(&'static str, String)> {
     vec![
         ("c-blosc", blosc::library_version()),
         ("c-blosc2", blosc2::library_version()),
         ("lz4", lz4::library_version()),
+        ("zlib-blosc", deflate::vendored_version()),
+        ("zlib-deflate", deflate::library_version()),
         ("zstd", zstd::library_version()),
     ]
 }
