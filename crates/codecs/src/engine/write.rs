@@ -182,7 +182,7 @@ struct Encoded {
 
 impl pipeline::Held for Encoded {
     fn held_bytes(&self) -> usize {
-        self.bytes.len()
+        self.bytes.capacity()
     }
 }
 
@@ -350,11 +350,15 @@ impl EncodeCtx<'_> {
         };
         // The checksum filter runs on whatever the first filter produced (declined or not),
         // as in HDF5's own pipeline.
-        let bytes = if self.checksum {
+        let mut bytes = if self.checksum {
             filters::fletcher32::append(bytes)
         } else {
             bytes
         };
+        // The codecs write into a buffer of the worst-case size (the chunk's, or zlib's bound);
+        // a chunk waiting for its turn to be stored keeps only its bytes (glibc shrinks in
+        // place, or with `mremap` for a mapped block), and is charged that to the budget.
+        bytes.shrink_to_fit();
         Ok(Encoded {
             origin: dst_box.origin,
             mask,
