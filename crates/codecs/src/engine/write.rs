@@ -36,8 +36,8 @@ const MAX_IN_FLIGHT: usize = 4096;
 /// Uncompressed bytes per item of the parallel pipeline: chunks smaller than this travel in
 /// batches. Profiled (`perf record -g`, `stemz bench` of the paper 4D_Diff-4x4-binning with
 /// blosc_lz4hc, `single_frame`: 65,536 chunks of 16 KiB), one item per chunk kept both cores
-/// busy for 1.46× the peer's write speed, with 2.4 s of the 7.0 s write's samples in the
-/// kernel's task switching and interrupt exits (`irqentry_exit_to_user_mode`,
+/// busy for 1.46× the peer's write speed, with 2.6 s of the 7.0 s write's 2 × 7.0 s of CPU in
+/// the kernel's task switching and interrupt exits (`irqentry_exit_to_user_mode`,
 /// `_raw_spin_unlock_irqrestore`, `finish_task_switch`): four hand-offs per chunk.
 const BATCH_BYTES: usize = 1 << 20;
 
