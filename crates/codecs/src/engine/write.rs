@@ -240,24 +240,16 @@ fn write_parallel(
     };
     if let Some(all) = reader.in_memory() {
         let whole = Hyperslab::full(shape);
+        let boxes: Vec<Hyperslab> = Hyperslab::tiles(shape, chunk).collect();
         let produce = |send: &mut dyn FnMut(_, usize) -> Result<()>| -> Result<()> {
-            let mut batch = Vec::with_capacity(per_batch);
-            for chunk_box in Hyperslab::tiles(shape, chunk) {
-                batch.push(Job {
-                    src: Source::Memory(all),
-                    src_box: whole,
-                    chunk_box,
-                });
-                if batch.len() == per_batch {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(per_batch));
-                    send(full, per_batch * chunk_bytes)?;
-                }
-            }
-            if batch.is_empty() {
-                return Ok(());
-            }
-            let n = batch.len();
-            send(batch, n * chunk_bytes)
+            send_batches(
+                &boxes,
+                per_batch,
+                chunk_bytes,
+                whole,
+                || Source::Memory(all),
+                send,
+            )
         };
         pipeline::run(threads, limits, produce, work, consume)?;
         return Ok(());
@@ -270,22 +262,37 @@ fn write_parallel(
             let mut buf = vec![0u8; slab.len() * item];
             reader.read_slab(&slab, &mut buf)?;
             let buf = Arc::new(buf);
-            for boxes in chunks_in(&slab, chunk).chunks(per_batch) {
-                let batch = boxes
-                    .iter()
-                    .map(|&chunk_box| Job {
-                        src: Source::Slab(Arc::clone(&buf)),
-                        src_box: slab,
-                        chunk_box,
-                    })
-                    .collect();
-                send(batch, boxes.len() * chunk_bytes)?;
-            }
+            let boxes = chunks_in(&slab, chunk);
+            let src = || Source::Slab(Arc::clone(&buf));
+            send_batches(&boxes, per_batch, chunk_bytes, slab, src, send)?;
         }
         Ok(())
     };
     pipeline::run(threads, limits, produce, work, consume)?;
     Ok(())
+}
+
+/// Send the chunks `boxes` (whose elements `src` holds, covering `src_box`) in batches of
+/// `per_batch`, each charged the uncompressed bytes of its chunks.
+fn send_batches<'a>(
+    boxes: &[Hyperslab],
+    per_batch: usize,
+    chunk_bytes: usize,
+    src_box: Hyperslab,
+    src: impl Fn() -> Source<'a>,
+    send: &mut dyn FnMut(Vec<Job<'a>>, usize) -> Result<()>,
+) -> Result<()> {
+    boxes.chunks(per_batch).try_for_each(|group| {
+        let batch = group
+            .iter()
+            .map(|&chunk_box| Job {
+                src: src(),
+                src_box,
+                chunk_box,
+            })
+            .collect();
+        send(batch, group.len() * chunk_bytes)
+    })
 }
 
 /// What a worker needs to turn a [`Job`] into an [`Encoded`] chunk.
