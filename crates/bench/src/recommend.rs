@@ -178,7 +178,7 @@ pub fn gather(
     let units = select_n_columns(grid, by_fraction.min(fit));
     let k = units.len();
     let cube_shape: Shape4 = [chunk[0], k * chunk[1], det[0], det[1]];
-    let mut data = vec![0u8; cube_shape.iter().product::<usize>() * item];
+    let mut data = stemz_data::mem::zeroed(cube_shape.iter().product::<usize>() * item);
     let mut unit_bytes = Vec::with_capacity(k);
     let mut buf = Vec::new();
     for (j, &[gy, u]) in units.iter().enumerate() {
