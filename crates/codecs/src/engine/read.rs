@@ -50,8 +50,13 @@ pub struct Hdf5Cube {
 const IN_FLIGHT_PER_THREAD: usize = 4;
 
 /// Decoded bytes per item of the parallel read's pipeline: chunks smaller than this travel in
-/// batches (a `single_frame` read of a 64x64 f32 detector is 65,536 chunks of 16 KiB).
-const BATCH_BYTES: usize = 1 << 20;
+/// batches (a `single_frame` read of a 64x64 f32 detector is 65,536 chunks of 16 KiB). At
+/// least two huge pages: into a buffer backed by 2 MiB pages (as numpy's arrays are, and
+/// `stemz bench`'s), 1 MiB batches had both workers fault the same huge page at once, and the
+/// small 4D_EELS `single_frame` blosc_lz4 parallel read ran at 0.6–5.2 GiB/s from one run to the
+/// next; with 4 MiB batches it runs at 4.4–5.7 GiB/s (`stemz bench --scale small --datasets
+/// 4D_EELS --methods blosc_lz4 --chunkings single_frame --engines parallel --runs 5`).
+const BATCH_BYTES: usize = 4 << 20;
 
 /// Most chunks in one batch of the parallel read, however small they are.
 const MAX_BATCH: usize = 1024;
