@@ -11,8 +11,8 @@ pub const HUGE_PAGE_MIN: usize = 4 << 20;
 /// `len` zero bytes for a large buffer that is about to be filled: as numpy does for every array
 /// of [`HUGE_PAGE_MIN`] or more, the untouched pages are advised `MADV_HUGEPAGE`, so that the
 /// first write faults them in 2 MiB at a time instead of 4 KiB (a 128 MiB `dset[:]` is 64 faults
-/// instead of 32,768). Where the kernel has transparent huge pages off, or the memory was
-/// recycled from the heap, the advice changes nothing and the buffer is an ordinary one.
+/// instead of 32,768). Where the kernel has transparent huge pages off, the advice changes
+/// nothing; pages already resident (memory recycled from the heap) keep their size.
 pub fn zeroed(len: usize) -> Vec<u8> {
     let buf = vec![0u8; len];
     if len >= HUGE_PAGE_MIN {
