@@ -43,6 +43,15 @@ pub(super) fn worker_count(threads: usize) -> usize {
     }
 }
 
+/// Most chunks in one batch of small chunks, however small they are.
+pub(super) const MAX_BATCH: usize = 1024;
+
+/// How many chunks of `chunk_bytes` make one batch of at least `batch_bytes` (the parallel
+/// read's and write's items): at least one, at most [`MAX_BATCH`].
+pub(super) fn chunks_per_batch(batch_bytes: usize, chunk_bytes: usize) -> usize {
+    batch_bytes.div_ceil(chunk_bytes.max(1)).clamp(1, MAX_BATCH)
+}
+
 /// What the pipeline may hold at once.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Limits {
@@ -266,6 +275,15 @@ mod tests {
             bytes: usize::MAX,
             items: n,
         }
+    }
+
+    #[test]
+    fn batches_hold_enough_chunks_for_their_bytes_but_at_least_one_and_at_most_max_batch() {
+        assert_eq!(chunks_per_batch(1 << 20, 16 << 10), 64);
+        assert_eq!(chunks_per_batch(1 << 20, 300 << 10), 4);
+        assert_eq!(chunks_per_batch(1 << 20, 8 << 20), 1);
+        assert_eq!(chunks_per_batch(4 << 20, 16), MAX_BATCH);
+        assert_eq!(chunks_per_batch(4 << 20, 0), MAX_BATCH);
     }
 
     #[test]

@@ -58,9 +58,6 @@ const IN_FLIGHT_PER_THREAD: usize = 4;
 /// 4D_EELS --methods blosc_lz4 --chunkings single_frame --engines parallel --runs 5`).
 const BATCH_BYTES: usize = 4 << 20;
 
-/// Most chunks in one batch of the parallel read, however small they are.
-const MAX_BATCH: usize = 1024;
-
 /// A chunk as `H5Dread_chunk` returns it: its filter mask and stored bytes; `None` when the
 /// chunk was never written.
 type Stored = Option<(u32, Vec<u8>)>;
@@ -303,9 +300,9 @@ impl Hdf5Cube {
             Ok(())
         };
         // This thread reads stored chunks (HDF5 calls are serialised) in batches of at least
-        // BATCH_BYTES decoded and at most MAX_BATCH chunks, so that small chunks (a 16 KiB
-        // frame) do not each cost a hand-off between threads.
-        let per_batch = BATCH_BYTES.div_ceil(chunk_bytes.max(1)).clamp(1, MAX_BATCH);
+        // BATCH_BYTES decoded (at most `pipeline::MAX_BATCH` chunks), so that small chunks (a
+        // 16 KiB frame) do not each cost a hand-off between threads.
+        let per_batch = pipeline::chunks_per_batch(BATCH_BYTES, chunk_bytes);
         let file_len = file_len(path);
         let produce = |send: &mut dyn FnMut(Vec<(Hyperslab, Stored)>, usize) -> Result<()>| {
             boxes.chunks(per_batch).try_for_each(|group| {

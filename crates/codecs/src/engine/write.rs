@@ -41,9 +41,6 @@ const MAX_IN_FLIGHT: usize = 4096;
 /// `_raw_spin_unlock_irqrestore`, `finish_task_switch`): four hand-offs per chunk.
 const BATCH_BYTES: usize = 1 << 20;
 
-/// Most chunks in one batch, however small they are.
-const MAX_BATCH: usize = 1024;
-
 /// Create `temp`, write `reader`'s cube into it with `opts`, close it. Returns the chunk shape.
 /// This is the region the benchmark times.
 pub(super) fn write_hdf5(
@@ -231,7 +228,7 @@ fn write_parallel(
         path,
         spare: Mutex::new(Vec::new()),
     };
-    let per_batch = BATCH_BYTES.div_ceil(chunk_bytes.max(1)).clamp(1, MAX_BATCH);
+    let per_batch = pipeline::chunks_per_batch(BATCH_BYTES, chunk_bytes);
     let work = |batch: Vec<Job<'_>>| -> Result<Vec<Encoded>> {
         batch.into_iter().map(|job| ctx.encode(job)).collect()
     };
