@@ -418,7 +418,7 @@ impl FilterSpec {
                 clevel,
                 shuffle,
             } => blosc::encode(chunk, typesize, compressor, clevel, shuffle),
-            FilterSpec::Lz4 { block_size } => lz4::encode(chunk, block_size).map(Some),
+            FilterSpec::Lz4 { block_size } => lz4::encode::<Vec<u8>>(chunk, block_size).map(Some),
             FilterSpec::Bitshuffle { codec, block_size } => {
                 bitshuffle_h5::encode(chunk, typesize, block_size, codec).map(Some)
             }

@@ -381,7 +381,7 @@ impl Body for Lz4 {
             lz4::decode(input, &mut out)?;
             Ok(Output::Hdf5(out))
         } else {
-            lz4::encode(input, cd.first().copied().unwrap_or(0)).map(Output::from)
+            lz4::encode::<H5Buf>(input, cd.first().copied().unwrap_or(0)).map(Output::Hdf5)
         }
     }
 }
