@@ -210,10 +210,6 @@ fn write_parallel(
     let (shape, item) = (reader.shape(), reader.dtype().itemsize());
     let threads = pipeline::worker_count(threads);
     let chunk_bytes = chunk.iter().product::<usize>() * item;
-    let n_chunks: usize = (0..4).map(|i| shape[i].div_ceil(chunk[i])).product();
-    // Fewer chunks than workers: give each chunk the spare threads, inside the codec where its
-    // format allows it with the same bytes (Blosc's blocks).
-    let inner = (threads / n_chunks.max(1)).max(1);
     let limits = pipeline::Limits {
         bytes: IN_FLIGHT_BYTES.max(2 * threads * chunk_bytes),
         items: MAX_IN_FLIGHT,
@@ -224,7 +220,6 @@ fn write_parallel(
         item,
         filter,
         checksum,
-        inner,
         path,
         spare: Mutex::new(Vec::new()),
     };
@@ -299,8 +294,6 @@ struct EncodeCtx<'a> {
     item: usize,
     filter: Option<&'a FilterSpec>,
     checksum: bool,
-    /// Threads inside the codec (Blosc's blocks) for each chunk.
-    inner: usize,
     path: &'a Path,
     /// Uncompressed-chunk buffers whose chunk has been compressed, for the next chunks: a
     /// chunk above glibc's 32 MiB mmap ceiling (a paper 4D_EELS `real_space` chunk is 128 MiB)
@@ -340,7 +333,7 @@ impl EncodeCtx<'_> {
         drop(job);
         let (mask, bytes) = match self.filter {
             None => (0, raw),
-            Some(f) => match f.encode_with_threads(&raw, self.item, &self.chunk, self.inner) {
+            Some(f) => match f.encode(&raw, self.item, &self.chunk) {
                 Ok(Some(bytes)) => {
                     if let Ok(mut s) = self.spare.lock() {
                         s.push(raw);

@@ -37,26 +37,17 @@ pub(super) fn library_version() -> String {
         .collect()
 }
 
+/// One `blosc_compress_ctx` on one thread, as hdf5-blosc's filter runs. Never on more: c-blosc
+/// 1.x's threads place each compressed block where the output stands when the block is done
+/// (`t_blosc_do_job`), so with two threads the blocks' order, and the chunk's bytes, change
+/// from run to run. The output buffer is as long as the chunk, as hdf5-blosc's, and is never
+/// zeroed: c-blosc writes what it returns.
 pub(super) fn encode<B: RawOut>(
     chunk: &[u8],
     typesize: usize,
     compressor: BloscCompressor,
     clevel: u8,
     shuffle: Shuffle,
-) -> Result<Option<B>, FilterError> {
-    encode_threads(chunk, typesize, compressor, clevel, shuffle, 1)
-}
-
-/// [`encode`] on `threads` of c-blosc's own threads (blocks compressed in parallel, written in
-/// block order: the same bytes for any thread count). The output buffer is as long as the
-/// chunk, as hdf5-blosc's, and is never zeroed: c-blosc writes what it returns.
-pub(super) fn encode_threads<B: RawOut>(
-    chunk: &[u8],
-    typesize: usize,
-    compressor: BloscCompressor,
-    clevel: u8,
-    shuffle: Shuffle,
-    threads: usize,
 ) -> Result<Option<B>, FilterError> {
     if clevel > 9 {
         return Err(FilterError::unsupported(
@@ -81,7 +72,7 @@ pub(super) fn encode_threads<B: RawOut>(
                 chunk.len(),
                 cname.as_ptr(),
                 0,
-                threads.clamp(1, 256) as c_int,
+                1,
             )
         };
         match status {

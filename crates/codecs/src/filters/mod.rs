@@ -443,30 +443,6 @@ impl FilterSpec {
         }
     }
 
-    /// As [`FilterSpec::encode`], with `threads` workers inside the one chunk where the format
-    /// allows it with byte-identical output: Blosc compresses its blocks on its own threads and
-    /// lays them out in block order whatever the thread count. Other filters ignore `threads`.
-    /// The parallel engine uses this when a file has fewer chunks than cores.
-    pub fn encode_with_threads(
-        &self,
-        chunk: &[u8],
-        typesize: usize,
-        chunk_shape: &[usize],
-        threads: usize,
-    ) -> Result<Option<Vec<u8>>, FilterError> {
-        match *self {
-            FilterSpec::Blosc {
-                compressor,
-                clevel,
-                shuffle,
-            } if threads > 1 => {
-                check_typesize(self.name(), chunk.len(), typesize)?;
-                blosc::encode_threads(chunk, typesize, compressor, clevel, shuffle, threads)
-            }
-            _ => self.encode(chunk, typesize, chunk_shape),
-        }
-    }
-
     /// Decompress one stored chunk into `out` (exactly the chunk's uncompressed byte size).
     pub fn decode(
         &self,
