@@ -1,13 +1,27 @@
-//! `cargo xtask setup`: make sure the system has what the build and the interop tests need.
+//! `cargo xtask setup`: what the build needs beyond cargo, installed under `target/` without root.
 //!
-//! Needed: pkg-config and HDF5 ≥ 1.10.3 with szip (Debian/Ubuntu `libhdf5-dev`, whose szip comes
-//! from libaec), a C compiler for the bundled codec sources, and Python's venv module for the
-//! interop tests. As root with apt, missing pieces are installed (`apt-get update` once, then
-//! `apt-get install -y …`); otherwise the exact command is printed and setup fails.
+//! stemz links HDF5 2.x statically, built by cargo itself: `hdf5-metno-sys`'s `static` feature
+//! compiles the HDF5 sources that `hdf5-metno-src` ships, with cmake, and `.cargo/hdf5.cmake`
+//! (read as cmake's toolchain file, see `.cargo/config.toml`) switches szip on. That build needs
+//! two things no fresh Debian machine has, and this command provides them, once, cached:
+//! - cmake ≥ 3.26 (Debian 12 has 3.25): the PyPI wheel pinned in `xtask/build-requirements.txt`,
+//!   in a venv at `target/build-tools` (`CMAKE` points at it);
+//! - libaec, szip's implementation: the sources that the `libaec-sys` crate ships (a pinned,
+//!   optional dependency of xtask, never compiled: cargo only fetches it), built static into
+//!   `target/libaec` (`STEMZ_LIBAEC_DIR`), where HDF5's cmake finds it and `stemz-data` links it.
+//!
+//! Besides: a C compiler and Python 3 with venv. Where one is missing and we are root with apt,
+//! it is installed; otherwise the exact command is printed and setup fails.
 
-use crate::util::{exec, is_root, output};
-use anyhow::{bail, Result};
+use crate::util::{cargo, exec, is_root, output, root};
+use anyhow::{bail, Context, Result};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// The libaec-sys release whose libaec sources we build; keep equal to xtask/Cargo.toml.
+const LIBAEC_SYS: &str = "libaec-sys-0.1.3";
+const LIBAEC_SRC: &str = "libaec-1.1.4";
 
 struct Need {
     what: &'static str,
@@ -21,19 +35,9 @@ fn has(cmd: &str, args: &[&str]) -> bool {
 
 const NEEDS: &[Need] = &[
     Need {
-        what: "pkg-config",
-        present: || has("pkg-config", &["--version"]),
-        apt: &["pkg-config"],
-    },
-    Need {
-        what: "HDF5 development files (libhdf5 with szip)",
-        present: || has("pkg-config", &["--exists", "hdf5"]),
-        apt: &["libhdf5-dev", "libaec-dev"],
-    },
-    Need {
         what: "a C compiler",
-        present: || has("cc", &["--version"]),
-        apt: &["gcc", "libc6-dev"],
+        present: || has("cc", &["--version"]) && has("make", &["--version"]),
+        apt: &["gcc", "libc6-dev", "make"],
     },
     Need {
         what: "Python 3 with venv",
@@ -43,9 +47,15 @@ const NEEDS: &[Need] = &[
 ];
 
 pub fn run() -> Result<()> {
+    system_needs()?;
+    let cmake = build_tools()?;
+    libaec(&cmake)?;
+    Ok(())
+}
+
+fn system_needs() -> Result<()> {
     let missing: Vec<&Need> = NEEDS.iter().filter(|n| !(n.present)()).collect();
     if missing.is_empty() {
-        report_hdf5();
         return Ok(());
     }
     let packages: Vec<&str> = missing.iter().flat_map(|n| n.apt.iter().copied()).collect();
@@ -71,7 +81,6 @@ pub fn run() -> Result<()> {
                 still.join(", ")
             );
         }
-        report_hdf5();
         return Ok(());
     }
     let hint = if apt {
@@ -79,12 +88,8 @@ pub fn run() -> Result<()> {
             "sudo apt-get update && sudo apt-get install -y {}",
             packages.join(" ")
         )
-    } else if has("brew", &["--version"]) {
-        "brew install hdf5 pkg-config python".to_string()
-    } else if has("dnf", &["--version"]) {
-        "sudo dnf install hdf5-devel pkgconf-pkg-config gcc python3".to_string()
     } else {
-        "install HDF5 (with szip) development files, pkg-config, a C compiler and Python 3 with venv".to_string()
+        "install a C compiler, make and Python 3 with venv".to_string()
     };
     bail!(
         "setup: missing {}. Install them with:\n    {hint}\nthen run the command again.",
@@ -92,8 +97,120 @@ pub fn run() -> Result<()> {
     )
 }
 
-fn report_hdf5() {
-    if let Some(v) = output(Command::new("pkg-config").args(["--modversion", "hdf5"])) {
-        eprintln!("setup: HDF5 {v} found through pkg-config");
+/// A venv at `dir` with `requirements` installed, re-installed only when that file changes;
+/// returns the venv's directory.
+pub fn venv(dir: &Path, requirements: &Path) -> Result<PathBuf> {
+    let python = dir.join("bin/python");
+    let stamp = dir.join("requirements.sha256");
+    let want = hex(&Sha256::digest(
+        std::fs::read(requirements).with_context(|| requirements.display().to_string())?,
+    ));
+    if python.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(want.as_str()) {
+        return Ok(dir.to_path_buf());
     }
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
+    }
+    exec(Command::new("python3").arg("-m").arg("venv").arg(dir))?;
+    exec(
+        Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+            ])
+            .arg(requirements),
+    )?;
+    std::fs::write(&stamp, &want)?;
+    Ok(dir.to_path_buf())
+}
+
+/// The build-tools venv (cmake); returns its cmake.
+fn build_tools() -> Result<PathBuf> {
+    let root = root();
+    let dir = venv(
+        &root.join("target/build-tools"),
+        &root.join("xtask/build-requirements.txt"),
+    )?;
+    Ok(dir.join("bin/cmake"))
+}
+
+/// libaec built static (libsz.a, which holds libaec's objects too, and libaec.a) and installed
+/// into `target/libaec`, unless the installed one was built from the same sources and options.
+fn libaec(cmake: &Path) -> Result<()> {
+    let root = root();
+    let prefix = root.join("target/libaec");
+    let options = [
+        "-DCMAKE_BUILD_TYPE=Release",
+        "-DBUILD_SHARED_LIBS=OFF",
+        "-DBUILD_STATIC_LIBS=ON",
+        "-DCMAKE_POSITION_INDEPENDENT_CODE=ON",
+        "-DCMAKE_INSTALL_LIBDIR=lib",
+    ];
+    let recipe = format!("{LIBAEC_SYS}/{LIBAEC_SRC} {}\n", options.join(" "));
+    let stamp = prefix.join("stemz-recipe.txt");
+    if prefix.join("lib/libsz.a").is_file()
+        && std::fs::read_to_string(&stamp).ok().as_deref() == Some(recipe.as_str())
+    {
+        return Ok(());
+    }
+    let src = libaec_sources()?;
+    let build = root.join("target/build-tools/libaec-build");
+    if build.exists() {
+        std::fs::remove_dir_all(&build)?;
+    }
+    if prefix.exists() {
+        std::fs::remove_dir_all(&prefix)?;
+    }
+    // cmake reads CMAKE_TOOLCHAIN_FILE from the environment, and cargo's [env] sets it to HDF5's
+    // (.cargo/hdf5.cmake, which needs this very libaec): not for libaec.
+    exec(
+        Command::new(cmake)
+            .env_remove("CMAKE_TOOLCHAIN_FILE")
+            .arg("-S")
+            .arg(&src)
+            .arg("-B")
+            .arg(&build)
+            .args(options)
+            .arg(format!("-DCMAKE_INSTALL_PREFIX={}", prefix.display())),
+    )?;
+    exec(
+        Command::new(cmake)
+            .arg("--build")
+            .arg(&build)
+            .args(["--parallel", "2"]),
+    )?;
+    exec(Command::new(cmake).arg("--install").arg(&build))?;
+    std::fs::write(&stamp, recipe)?;
+    eprintln!("setup: libaec built into {}", prefix.display());
+    Ok(())
+}
+
+/// The libaec sources inside the `libaec-sys` crate that cargo fetched into its registry.
+fn libaec_sources() -> Result<PathBuf> {
+    let find = || -> Option<PathBuf> {
+        let home = std::env::var_os("CARGO_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
+        std::fs::read_dir(home.join("registry/src"))
+            .ok()?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path().join(LIBAEC_SYS).join(LIBAEC_SRC))
+            .find(|p| p.join("CMakeLists.txt").is_file())
+    };
+    if let Some(dir) = find() {
+        return Ok(dir);
+    }
+    // `cargo fetch` downloads and unpacks every package of Cargo.lock, optional ones included.
+    exec(cargo().args(["fetch", "--quiet"]))?;
+    find().with_context(|| {
+        format!("cargo fetch did not unpack {LIBAEC_SYS} (the libaec sources) into the registry")
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

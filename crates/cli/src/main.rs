@@ -101,11 +101,25 @@ fn one_line(e: &anyhow::Error) -> String {
     line
 }
 
+/// The command line, with `--version` naming the HDF5 and szip built into this binary.
+fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let version = format!(
+        "{} ({})",
+        env!("CARGO_PKG_VERSION"),
+        stemz_codecs::versions::summary()
+    );
+    // clap keeps the string for the process's life; so does this one-off leak.
+    let version: &'static str = Box::leak(version.into_boxed_str());
+    let matches = Cli::command().version(version).get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 fn main() -> ExitCode {
     alloc::tune();
     // Interrupted runs leave no temporary file; SIGXFSZ becomes an EFBIG error we report.
     stemz_data::atomic::install_signal_cleanup();
-    let cli = Cli::parse();
+    let cli = parse();
     let result = match cli.cmd {
         Cmd::Inspect(a) => inspect::run(a),
         Cmd::Convert(a) => convert::run(a),

@@ -1,6 +1,10 @@
 //! Bad inputs end in one clear stderr line naming the file and the problem, a non-zero exit,
 //! no panic, and no output file left behind.
 
+// HDF5 here is stemz-data's static one: linking stemz-data brings its szip (libaec) and the
+// zlib functions HDF5's deflate filter calls (see crates/data/build.rs and src/zlib.rs).
+use stemz_data as _;
+
 mod common;
 
 use common::{hdf5_turn, stemz_output, write_npy_f32, write_npy_u16};

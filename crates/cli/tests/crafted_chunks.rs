@@ -2,6 +2,10 @@
 //! damaged) is one clear error naming the file and the chunk's offset, exit 1, in every
 //! subcommand — never an allocation abort, and no output left behind.
 
+// HDF5 here is stemz-data's static one: linking stemz-data brings its szip (libaec) and the
+// zlib functions HDF5's deflate filter calls (see crates/data/build.rs and src/zlib.rs).
+use stemz_data as _;
+
 mod common;
 
 use common::{hdf5_turn, stemz_output, write_npy_u16};

@@ -2,6 +2,10 @@
 //! cube, provenance of a reduced file, and bad input (one stderr line naming the file, exit 1,
 //! no output left behind, the input never replaced).
 
+// HDF5 here is stemz-data's static one: linking stemz-data brings its szip (libaec) and the
+// zlib functions HDF5's deflate filter calls (see crates/data/build.rs and src/zlib.rs).
+use stemz_data as _;
+
 use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::process::{Command, Output};

@@ -2,6 +2,10 @@
 //! re-decodes a file and checks it against that digest and/or its source; `--checksum` adds
 //! Fletcher-32 so a flipped byte is refused at decoding, naming the chunk.
 
+// HDF5 here is stemz-data's static one: linking stemz-data brings its szip (libaec) and the
+// zlib functions HDF5's deflate filter calls (see crates/data/build.rs and src/zlib.rs).
+use stemz_data as _;
+
 mod common;
 
 use common::{hdf5_turn, stemz_output, write_npy_u16};

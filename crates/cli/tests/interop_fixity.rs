@@ -2,6 +2,10 @@
 //! hdf5plugin read it, and refuse loudly once a byte of a stored chunk is flipped — for the
 //! serial engine (HDF5's checksum) and the parallel one (ours).
 
+// HDF5 here is stemz-data's static one: linking stemz-data brings its szip (libaec) and the
+// zlib functions HDF5's deflate filter calls (see crates/data/build.rs and src/zlib.rs).
+use stemz_data as _;
+
 use std::path::Path;
 use std::process::Command;
 

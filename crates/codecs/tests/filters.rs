@@ -247,7 +247,8 @@ fn write_through_hdf5(
                         H5P_DEFAULT,
                         off.as_ptr(),
                         &mut mask,
-                        buf.as_mut_ptr().cast()
+                        buf.as_mut_ptr().cast(),
+                        &mut (size as usize),
                     ) >= 0
                 );
                 chunks.push((mask, buf));
@@ -464,7 +465,8 @@ fn arina_bitshuffle_lz4_fixture_reads_as_zeros_after_register_all() {
                 H5P_DEFAULT,
                 off.as_ptr(),
                 &mut mask,
-                buf.as_mut_ptr().cast()
+                buf.as_mut_ptr().cast(),
+                &mut (size as usize),
             ) >= 0
         );
         (mask, buf)

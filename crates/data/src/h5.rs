@@ -85,8 +85,19 @@ impl Drop for Handle {
 }
 
 /// Create (truncate) the HDF5 file at `path`.
+///
+/// File-format bounds (1.8, 1.10): the low bound is HDF5 2.x's default, the one the peer (h5py
+/// 3.16, HDF5 2.0) writes with; the high bound keeps every object readable by HDF5 1.10 (still
+/// Debian 12's and many analysis environments' library), whatever a newer library could use.
 pub fn create_file(path: &Path) -> Result<hdf5::File> {
-    hdf5::File::create(path).map_err(|e| DataError::hdf5(path, format!("cannot create file: {e}")))
+    use hdf5::file::LibraryVersion;
+    hdf5::File::with_options()
+        .with_fapl(|p| p.libver_bounds(LibraryVersion::V18, LibraryVersion::V110))
+        // The 1.8 format's object headers carry times when asked to, the root group's by
+        // default: off, so the same input gives the same file bytes.
+        .with_fcpl(|p| p.obj_track_times(false))
+        .create(path)
+        .map_err(|e| DataError::hdf5(path, format!("cannot create file: {e}")))
 }
 
 /// Create the 4D dataset `dataset_path` in `file` (intermediate groups created, without

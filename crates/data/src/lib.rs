@@ -20,6 +20,10 @@ pub mod npy;
 pub mod open;
 pub mod stats;
 pub mod synth;
+pub mod zlib;
+
+/// The libaec (szip) linked into this binary, as its header states (see build.rs).
+pub const LIBAEC_VERSION: &str = env!("STEMZ_LIBAEC_VERSION");
 
 pub use atomic::AtomicFile;
 pub use cube::{CubeReader, CubeWriter, DType, Hyperslab, Shape4, SourceInfo};

@@ -112,16 +112,18 @@ pub(crate) fn read_stored(
     // Uninitialised: HDF5 overwrites all of it, so zeroing it first would be a wasted pass.
     let mut buf: Vec<u8> = Vec::with_capacity(size);
     let mut mask = 0u32;
-    // SAFETY: `buf` has capacity for the chunk's stored size, as the index reported it, which is
-    // what H5Dread_chunk writes; `offset` has one element per axis. H5Dread_chunk1 links to
-    // `H5Dread_chunk` before HDF5 2.0 and to the kept 1.x API after.
+    let mut capacity = size;
+    // SAFETY: `buf` has capacity for the chunk's stored size, as the index reported it, and
+    // H5Dread_chunk2 is told so (`capacity`: it fails rather than write more); `offset` has one
+    // element per axis.
     let status = hdf5::sync::sync(|| unsafe {
-        hdf5_sys::h5d::H5Dread_chunk1(
+        hdf5_sys::h5d::H5Dread_chunk2(
             ds,
             H5P_DEFAULT,
             offset.as_ptr(),
             &mut mask,
             buf.as_mut_ptr().cast(),
+            &mut capacity,
         )
     });
     if status < 0 {

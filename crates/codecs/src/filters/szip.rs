@@ -32,7 +32,7 @@ struct SzCom {
     pixels_per_scanline: c_int,
 }
 
-#[link(name = "sz")]
+// libaec's libsz, linked (static) by stemz-data's build script.
 extern "C" {
     fn SZ_BufftoBuffCompress(
         dest: *mut std::ffi::c_void,
