@@ -350,6 +350,32 @@ pub fn free_bytes(dir: &Path) -> Result<u64> {
     Ok(st.f_bavail as u64 * st.f_frsize as u64)
 }
 
+/// The kind of file system `dir` is on (`ext4`, `tmpfs`, …, or the magic number in hex), for
+/// the run's provenance: where the timed files were written.
+pub fn filesystem(dir: &Path) -> Result<String> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes())
+        .map_err(|_| BenchError::Invalid(format!("{}: path contains NUL", dir.display())))?;
+    // SAFETY: statfs is plain old data, for which all-zero bytes are a valid value; the call below overwrites it.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a valid NUL-terminated path and `st` a properly sized out-parameter.
+    let rc = unsafe { libc::statfs(c.as_ptr(), &mut st) };
+    if rc != 0 {
+        return Err(BenchError::io(dir, std::io::Error::last_os_error()));
+    }
+    // The magic numbers of linux/magic.h.
+    Ok(match st.f_type as u64 {
+        0xEF53 => "ext4".into(),
+        0x0102_1994 => "tmpfs".into(),
+        0x5846_5342 => "xfs".into(),
+        0x9123_683E => "btrfs".into(),
+        0x794C_7630 => "overlayfs".into(),
+        0x6969 => "nfs".into(),
+        0x0102_1997 => "9p".into(),
+        other => format!("0x{other:x}"),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -225,6 +225,7 @@ pub fn merge(shards: &[&Path], out: &Path, run_id: &str, partial: bool) -> Resul
         command: vec!["stemz".into(), "bench-merge".into()],
         // Each shard's own timing stays in its folder; the merge has none of its own.
         timing: None,
+        resumed: Vec::new(),
         ..base
     };
     write_info(out, &merged)?;

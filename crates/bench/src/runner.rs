@@ -29,6 +29,13 @@ pub trait Measure {
 /// Called before each measurement with (done so far, total, config, run) for progress display.
 pub type Progress<'a> = dyn FnMut(usize, usize, &Config, u32) + 'a;
 
+/// Rows recorded in a run's `raw.csv` (0 when it does not exist yet).
+pub fn rows_in(raw: &Path) -> usize {
+    std::fs::read_to_string(raw)
+        .map(|t| t.lines().count().saturating_sub(1))
+        .unwrap_or(0)
+}
+
 /// The key that makes a row unique within a run folder.
 pub fn row_key(dataset: &str, method: &str, chunking: &str, engine: &str, run: u32) -> String {
     format!("{dataset}\t{method}\t{chunking}\t{engine}\t{run}")

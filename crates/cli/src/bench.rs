@@ -379,11 +379,12 @@ pub fn run(args: Args) -> Result<()> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let mut info = RunInfo {
         run_id: plan.run_id.clone(),
-        command: std::env::args().collect(),
+        command: portable_command(std::env::args()),
         scale: plan.scale.clone(),
         seed: plan.seed,
         runs: args.runs,
         cache: args.cache.clone(),
+        scratch_fs: stemz_bench::measure::filesystem(&workdir).ok(),
         shard: shard.map(|s| s.to_string()),
         expected_rows: Some(configs.len() * args.runs as usize),
         datasets: records
@@ -395,15 +396,26 @@ pub fn run(args: Args) -> Result<()> {
         started: now_rfc3339(),
         finished: None,
         timing: None,
+        resumed: Vec::new(),
     };
     if exists {
         let prev = read_info(&dir)?;
         if let Some(why) = resume_mismatch(&prev, &info) {
             bail!(
-                "{}: cannot resume a run of another machine, build or data ({why}); measure a new run instead",
+                "{}: cannot resume a run of another kind of machine, build or data ({why}); measure a new run instead",
                 dir.display()
             );
         }
+        // The run keeps the machine that started it; each continuation is listed.
+        let here = Machine::current();
+        info.resumed = prev.resumed.clone();
+        info.resumed.push(stemz_bench::runinfo::Resumption {
+            started: now_rfc3339(),
+            hostname: here.hostname,
+            machine_id: here.machine_id,
+            rows_before: stemz_bench::runner::rows_in(&dir.join("raw.csv")),
+        });
+        info.machine = prev.machine;
         info.started = prev.started;
     }
     write_info(&dir, &info)?;
@@ -428,14 +440,21 @@ pub fn run(args: Args) -> Result<()> {
         b
     };
     let started = std::time::Instant::now();
+    // Off a terminal (a run in the background, its stderr in a log) the bar does not draw:
+    // one line per configuration instead, with an ETA weighted by the datasets' sizes.
+    let mut log_eta = (!args.quiet && !std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .then(|| EtaLog::new(&configs, args.runs, &plan.sources, started));
     let outcome = run_loop(
         &lock,
         &configs,
         args.runs,
         &mut measure,
-        &mut |done, _, c, run| {
+        &mut |done, total, c, run| {
             bar.set_position(done as u64);
             bar.set_message(format!("run {run}: {c}"));
+            if let Some(log) = log_eta.as_mut() {
+                eprintln!("{}", log.line(done, total, c, run));
+            }
         },
     )?;
     bar.finish_and_clear();
@@ -540,4 +559,118 @@ pub fn merge(args: MergeArgs) -> Result<()> {
         }
     );
     Ok(())
+}
+
+/// Progress lines for a run whose stderr is not a terminal: position, elapsed time and an ETA
+/// from this invocation's rate per input byte (a configuration's cost taken as proportional
+/// to its dataset's file size; the methods' own speeds differ, so it is a guide, not a promise).
+struct EtaLog {
+    /// File size of each position of the run loop (runs × configurations, in its order).
+    weights: Vec<u64>,
+    started: std::time::Instant,
+    /// Position of the configuration being measured, and input bytes measured so far.
+    current: Option<usize>,
+    measured_bytes: u64,
+}
+
+impl EtaLog {
+    fn new(
+        configs: &[Config],
+        runs: u32,
+        sources: &BTreeMap<String, Source>,
+        started: std::time::Instant,
+    ) -> Self {
+        let size = |c: &Config| {
+            sources
+                .get(&c.dataset)
+                .and_then(|s| std::fs::metadata(&s.path).ok())
+                .map_or(1, |m| m.len().max(1))
+        };
+        let one_run: Vec<u64> = configs.iter().map(size).collect();
+        let weights = (0..runs).flat_map(|_| one_run.iter().copied()).collect();
+        EtaLog {
+            weights,
+            started,
+            current: None,
+            measured_bytes: 0,
+        }
+    }
+
+    fn line(&mut self, position: usize, total: usize, config: &Config, run: u32) -> String {
+        if let Some(prev) = self.current.replace(position) {
+            self.measured_bytes += self.weights.get(prev).copied().unwrap_or(0);
+        }
+        let elapsed = self.started.elapsed().as_secs_f64();
+        let remaining: u64 = self.weights.iter().skip(position).sum();
+        let eta = if self.measured_bytes > 0 {
+            hms(elapsed / self.measured_bytes as f64 * remaining as f64)
+        } else {
+            "unknown".into()
+        };
+        format!(
+            "bench: {position}/{total} done, {} elapsed, ETA {eta}: run {run} {config}",
+            hms(elapsed)
+        )
+    }
+}
+
+/// The command line as a record keeps it: the program by its name, and paths under the current
+/// directory relative to it, so that no record names the folders of the machine that made it.
+fn portable_command(args: impl Iterator<Item = String>) -> Vec<String> {
+    let cwd = std::env::current_dir().ok();
+    args.enumerate()
+        .map(|(i, a)| {
+            if i == 0 {
+                return Path::new(&a)
+                    .file_name()
+                    .map_or(a.clone(), |n| n.to_string_lossy().into_owned());
+            }
+            match cwd
+                .as_deref()
+                .and_then(|c| Path::new(&a).strip_prefix(c).ok())
+            {
+                Some(rel) if Path::new(&a).is_absolute() => rel.display().to_string(),
+                _ => a,
+            }
+        })
+        .collect()
+}
+
+/// Seconds as `H:MM:SS`.
+fn hms(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn recorded_commands_name_no_folder_of_this_machine() {
+        let cwd = std::env::current_dir().unwrap();
+        let args = [
+            "/opt/somewhere/target/release/stemz".to_string(),
+            "bench".into(),
+            cwd.join("data/generated/paper").display().to_string(),
+            "--workdir".into(),
+            "/elsewhere/scratch".into(),
+        ];
+        assert_eq!(
+            super::portable_command(args.into_iter()),
+            [
+                "stemz",
+                "bench",
+                "data/generated/paper",
+                "--workdir",
+                "/elsewhere/scratch"
+            ]
+        );
+    }
+
+    #[test]
+    fn hms_formats_hours_minutes_seconds() {
+        assert_eq!(super::hms(0.4), "0:00:00");
+        assert_eq!(super::hms(3_725.0), "1:02:05");
+        assert_eq!(super::hms(-3.0), "0:00:00");
+        assert_eq!(super::hms(90_000.0), "25:00:00");
+    }
 }

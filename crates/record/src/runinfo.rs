@@ -13,6 +13,10 @@ pub struct RunInfo {
     pub seed: u64,
     pub runs: u32,
     pub cache: String,
+    /// The file system the timed files were written to (`ext4`, `tmpfs`, …); absent in records
+    /// made before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scratch_fs: Option<String>,
     /// `K/N` when this folder holds one shard of the matrix.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
@@ -30,6 +34,21 @@ pub struct RunInfo {
     /// Where the last invocation's time went (absent in records made before it was kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timing: Option<RunTiming>,
+    /// Each later invocation that continued the run (`--resume`), and where: a long run may be
+    /// continued on another machine of the same kind (same CPU model and core count, same
+    /// build and libraries), e.g. the next 2-core VM of a session-bound evaluation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resumed: Vec<Resumption>,
+}
+
+/// One `--resume` invocation of a run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Resumption {
+    pub started: String,
+    pub hostname: String,
+    pub machine_id: String,
+    /// Rows already in the run when this invocation began.
+    pub rows_before: usize,
 }
 
 /// Wall time of one `stemz bench` invocation against the sum of its timed regions.
@@ -180,7 +199,7 @@ impl Machine {
 /// machine or software field that differs, as `field: recorded X, this process Y`. A run's rows
 /// are one measurement series only when one machine and one build made them all.
 pub fn resume_mismatch(prev: &RunInfo, now: &RunInfo) -> Option<String> {
-    let fields: [(&str, String, String); 10] = [
+    let fields: [(&str, String, String); 9] = [
         ("scale", prev.scale.clone(), now.scale.clone()),
         ("cache", prev.cache.clone(), now.cache.clone()),
         (
@@ -193,17 +212,12 @@ pub fn resume_mismatch(prev: &RunInfo, now: &RunInfo) -> Option<String> {
             format!("{:?}", prev.datasets),
             format!("{:?}", now.datasets),
         ),
-        (
-            "hostname",
-            prev.machine.hostname.clone(),
-            now.machine.hostname.clone(),
-        ),
-        (
-            "machine_id",
-            prev.machine.machine_id.clone(),
-            now.machine.machine_id.clone(),
-        ),
         ("cpu", prev.machine.cpu.clone(), now.machine.cpu.clone()),
+        (
+            "cores",
+            prev.machine.cores.to_string(),
+            now.machine.cores.to_string(),
+        ),
         (
             "stemz",
             prev.software.stemz.clone(),
@@ -286,6 +300,7 @@ mod tests {
             scale: "small".into(),
             seed: 1,
             runs: 3,
+            scratch_fs: None,
             cache: "warm".into(),
             shard: None,
             expected_rows: None,
@@ -295,20 +310,28 @@ mod tests {
             started: now_rfc3339(),
             finished: None,
             timing: None,
+            resumed: Vec::new(),
         }
     }
 
     #[test]
-    fn resume_is_allowed_only_for_the_same_machine_and_build() {
+    fn resume_is_allowed_only_for_the_same_kind_of_machine_and_the_same_build() {
         let now = info();
         assert_eq!(resume_mismatch(&now.clone(), &now), None);
-        let mut other_host_same_name = now.clone();
-        other_host_same_name.machine.machine_id = "another-machine".into();
-        let why = resume_mismatch(&other_host_same_name, &now).unwrap();
-        assert!(
-            why.starts_with("machine_id: recorded `another-machine`"),
-            "{why}"
-        );
+        // Another VM of the same kind may continue it (the resumption is recorded).
+        let mut other_vm = now.clone();
+        other_vm.machine.machine_id = "another-machine".into();
+        other_vm.machine.hostname = "another-host".into();
+        assert_eq!(resume_mismatch(&other_vm, &now), None);
+        let mut other_cpu = now.clone();
+        other_cpu.machine.cpu = "another CPU".into();
+        let why = resume_mismatch(&other_cpu, &now).unwrap();
+        assert!(why.starts_with("cpu: recorded `another CPU`"), "{why}");
+        let mut more_cores = now.clone();
+        more_cores.machine.cores += 2;
+        assert!(resume_mismatch(&more_cores, &now)
+            .unwrap()
+            .starts_with("cores"));
         let mut old_build = now.clone();
         old_build.software.git_revision = "1340351".into();
         assert!(resume_mismatch(&old_build, &now)
