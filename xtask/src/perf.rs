@@ -183,7 +183,8 @@ pub fn run(args: &PerfArgs) -> Result<()> {
         other => bail!("unknown --interleave `{other}`: expected `method` or `matrix`"),
     };
     let mut invocations = Vec::new();
-    let mut engine_started = [false; 2];
+    // Per stemz turn (serial, parallel, baseline serial, baseline parallel): its run folder exists.
+    let mut engine_started = [false; 4];
     for rep in 1..=args.reps {
         for (g, group) in groups.iter().enumerate() {
             eprintln!(
@@ -206,6 +207,9 @@ pub fn run(args: &PerfArgs) -> Result<()> {
             // the next, so no implementation always runs first or always follows the same one
             // (whose freed memory and deleted scratch file the next process inherits).
             let mut turns: Vec<usize> = vec![0, 3, 1, 2];
+            if args.baseline.is_some() {
+                turns.extend([4, 5]);
+            }
             if (g + rep as usize) % 2 == 0 {
                 turns.reverse();
             }
@@ -224,23 +228,26 @@ pub fn run(args: &PerfArgs) -> Result<()> {
                     }
                     3 => {}
                     _ => {
-                        let e = turn - 1;
+                        let e = (turn - 1) % 2;
                         let engine = ENGINES[e];
-                        let run_id = format!("stemz-{engine}");
-                        let mut c = Command::new(&stemz);
+                        let (bin, run_id) = match (&args.baseline, turn) {
+                            (Some(b), 4 | 5) => (b, format!("baseline-{engine}")),
+                            _ => (&stemz, format!("stemz-{engine}")),
+                        };
+                        let mut c = Command::new(bin);
                         c.arg("bench")
                             .arg(&input)
                             .args(["--methods", &group_arg, "--chunkings", chunkings])
                             .args(["--engines", engine, "--runs", &rep.to_string()])
                             .args(["--run-id", &run_id])
                             .args(["--preload-mib", &preload_mib.to_string()])
-                            .args(engine_started[e].then_some("--resume"))
+                            .args(engine_started[turn - 1].then_some("--resume"))
                             .arg("--out")
                             .arg(&dir)
                             .arg("--workdir")
                             .arg(&work)
                             .arg("--quiet");
-                        engine_started[e] = true;
+                        engine_started[turn - 1] = true;
                         let mut inv = timed(c, IMPLS[turn], rep, &work)?;
                         inv.timed_s =
                             Some(invocation_timed_s(&dir.join(&run_id).join("run.toml"))?);
@@ -252,16 +259,30 @@ pub fn run(args: &PerfArgs) -> Result<()> {
     }
     let mut rows = peer_rows(&peer_csv, IMPLS[0])?;
     for engine in ENGINES {
-        rows.extend(stemz_rows(&dir.join(format!("stemz-{engine}/raw.csv")))?);
+        rows.extend(stemz_rows(
+            &dir.join(format!("stemz-{engine}/raw.csv")),
+            "stemz",
+        )?);
+        if args.baseline.is_some() {
+            rows.extend(stemz_rows(
+                &dir.join(format!("baseline-{engine}/raw.csv")),
+                "baseline",
+            )?);
+        }
     }
     if peer_mt_csv.exists() {
         rows.extend(peer_rows(&peer_mt_csv, IMPLS[3])?);
     }
     // The records are what is kept; the tables and figures `stemz bench` rendered from them
     // (megabytes of PNG) are not committed.
-    for engine in ENGINES {
+    for run in [
+        "stemz-serial",
+        "stemz-parallel",
+        "baseline-serial",
+        "baseline-parallel",
+    ] {
         for generated in ["tables", "figures"] {
-            let d = dir.join(format!("stemz-{engine}")).join(generated);
+            let d = dir.join(run).join(generated);
             if d.is_dir() {
                 std::fs::remove_dir_all(&d).with_context(|| d.display().to_string())?;
             }
@@ -278,6 +299,7 @@ pub fn run(args: &PerfArgs) -> Result<()> {
             scale: &args.scale,
             scratch: &scratch,
             interleave: &args.interleave,
+            baseline: args.baseline.as_ref().map(|_| args.baseline_label.as_str()),
         },
     );
     std::fs::write(dir.join("perf.md"), &table)?;
@@ -368,11 +390,11 @@ fn peer_rows(peer: &Path, implementation: &str) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
-fn stemz_rows(raw: &Path) -> Result<Vec<Row>> {
+fn stemz_rows(raw: &Path, prefix: &str) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     for r in read_table(raw)? {
         rows.push(Row {
-            implementation: format!("stemz-{}", r["engine"]),
+            implementation: format!("{prefix}-{}", r["engine"]),
             method: r["method"].clone(),
             chunking: r["chunking"].clone(),
             rep: num(&r, "run")?,
@@ -425,11 +447,13 @@ fn write_invocations(path: &Path, invocations: &[Invocation]) -> Result<()> {
 }
 
 const GIB: f64 = (1u64 << 30) as f64;
-const IMPLS: [&str; 4] = [
+const IMPLS: [&str; 6] = [
     "h5py+hdf5plugin",
     "stemz-serial",
     "stemz-parallel",
     "h5py+hdf5plugin BLOSC_NTHREADS",
+    "baseline-serial",
+    "baseline-parallel",
 ];
 
 /// The targets, as ratios stemz / peer.
@@ -514,6 +538,8 @@ struct RunLabels<'a> {
     scale: &'a str,
     scratch: &'a str,
     interleave: &'a str,
+    /// The baseline build's label, when one was measured.
+    baseline: Option<&'a str>,
 }
 
 /// Per method (summed over chunkings and averaged over repetitions) and per configuration: write
@@ -526,6 +552,7 @@ fn render(rows: &[Row], invocations: &[Invocation], ctx: &RunLabels) -> String {
         scale,
         scratch,
         interleave,
+        baseline,
     } = *ctx;
     let mut by_method: BTreeMap<(String, &str), Totals> = BTreeMap::new();
     let mut by_config: BTreeMap<(String, String, &str), Totals> = BTreeMap::new();
@@ -652,6 +679,68 @@ fn render(rows: &[Row], invocations: &[Invocation], ctx: &RunLabels) -> String {
         "\nConfigurations meeting each target: serial write {sw}, serial read {sr}, parallel write {pw}, parallel read {pr}, parallel write vs the `BLOSC_NTHREADS` peer {mt}."
     );
 
+    if let Some(label) = baseline {
+        let _ = writeln!(
+            s,
+            "\nThe baseline ({label}) in the same turns, per configuration: each build's ratio to the peer, and after/before = this build / the baseline:\n"
+        );
+        let _ = writeln!(
+            s,
+            "| method | chunking | serial write: baseline | this | after/before | serial read: baseline | this | after/before | parallel write: baseline | this | parallel read: baseline | this |"
+        );
+        let _ = writeln!(
+            s,
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
+        let (mut bsw, mut bsr, mut bpw, mut bpr) = Default::default();
+        for (m, c) in &configs {
+            let get = |imp: &'static str| by_config.get(&(m.clone(), c.clone(), imp));
+            let (Some(p), Some(se), Some(pa), Some(bse), Some(bpa)) = (
+                get(IMPLS[0]),
+                get(IMPLS[1]),
+                get(IMPLS[2]),
+                get(IMPLS[4]),
+                get(IMPLS[5]),
+            ) else {
+                continue;
+            };
+            let par_w_min = if p.write_gib_s() < SLOW_PEER_GIB_S {
+                PARALLEL_WRITE_SLOW_PEER_MIN
+            } else {
+                PARALLEL_WRITE_MIN
+            };
+            let r = |x: &Totals, w: bool| {
+                if w {
+                    x.write_gib_s() / p.write_gib_s()
+                } else {
+                    x.read_gib_s() / p.read_gib_s()
+                }
+            };
+            Tally::count(&mut bsw, r(bse, true), SERIAL_MIN);
+            Tally::count(&mut bsr, r(bse, false), SERIAL_MIN);
+            Tally::count(&mut bpw, r(bpa, true), par_w_min);
+            Tally::count(&mut bpr, r(bpa, false), PARALLEL_READ_MIN);
+            let _ = writeln!(
+                s,
+                "| {m} | {c} | {} | {} | {:.2}× | {} | {} | {:.2}× | {} | {} | {} | {} |",
+                mark(r(bse, true), SERIAL_MIN),
+                mark(r(se, true), SERIAL_MIN),
+                se.write_gib_s() / bse.write_gib_s(),
+                mark(r(bse, false), SERIAL_MIN),
+                mark(r(se, false), SERIAL_MIN),
+                se.read_gib_s() / bse.read_gib_s(),
+                mark(r(bpa, true), par_w_min),
+                mark(r(pa, true), par_w_min),
+                mark(r(bpa, false), PARALLEL_READ_MIN),
+                mark(r(pa, false), PARALLEL_READ_MIN),
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\nThe baseline's configurations meeting each target: serial write {bsw}, serial read {bsr}, parallel write {bpw}, parallel read {bpr}."
+        );
+    }
+
     let wall = |imp: &str| -> f64 {
         invocations
             .iter()
@@ -688,6 +777,8 @@ fn render(rows: &[Row], invocations: &[Invocation], ctx: &RunLabels) -> String {
         let name = match imp {
             "stemz-serial" => "`stemz bench --engines serial`",
             "stemz-parallel" => "`stemz bench --engines parallel`",
+            "baseline-serial" => "the baseline, `--engines serial`",
+            "baseline-parallel" => "the baseline, `--engines parallel`",
             "h5py+hdf5plugin" => "h5py + hdf5plugin (`xtask/perf/peer.py`)",
             _ => "h5py + hdf5plugin, `BLOSC_NTHREADS` = cores (Blosc methods only)",
         };
