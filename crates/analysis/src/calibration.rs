@@ -86,6 +86,12 @@ impl StudyReference {
         )
     }
 
+    /// The study's files compiled into this build ([`crate::study::bundled`]).
+    pub fn bundled() -> Result<StudyReference> {
+        use crate::study::bundled;
+        StudyReference::parse(bundled::INVENTORY, bundled::TABLE3, bundled::STATISTICS)
+    }
+
     /// Parse the three files' texts. Every inventory dataset must have a Table 3 row and
     /// balanced rows in the statistics.
     pub fn parse(inventory: &str, table3: &str, statistics: &str) -> Result<StudyReference> {
@@ -712,11 +718,12 @@ mod tests {
 
     #[test]
     fn the_real_study_files_give_table3_and_thirteen_balanced_methods() {
-        let dir = Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/reference/paper"
-        ));
-        let r = StudyReference::load(dir).unwrap();
+        let r = StudyReference::load(&crate::study::bundled_dir()).unwrap();
+        assert_eq!(
+            r,
+            StudyReference::bundled().unwrap(),
+            "the compiled-in files are data/study/'s"
+        );
         assert_eq!(r.datasets.len(), 5);
         for d in &r.datasets {
             assert_eq!(d.balanced.len(), 13, "{}", d.name);

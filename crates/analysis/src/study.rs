@@ -12,6 +12,30 @@ use crate::tables::{DatasetInfo, FamilySpec, MethodInfo};
 use crate::{AnalysisError, Result};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
+use std::path::PathBuf;
+
+/// The folder of the study's published files in this repository (`data/study/`, with their
+/// source, licence and checksums in `PROVENANCE.md`), for tests and tools that work in the
+/// checkout. Commands use [`bundled`], compiled from the same files, so that an installed
+/// binary needs no checkout.
+pub fn bundled_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/study"))
+}
+
+/// The study's published files of `data/study/`, compiled in: the default wherever a
+/// `--study DIR` is taken.
+pub mod bundled {
+    /// `dataset_inventory.csv`: the five datasets' shapes, dtypes, sparsities and maxima.
+    pub const INVENTORY: &str = include_str!("../../../data/study/dataset_inventory.csv");
+    /// `all_runs_combined.csv`: every measured run of the study.
+    pub const RUNS: &str = include_str!("../../../data/study/all_runs_combined.csv");
+    /// `statistics.csv`: the study's aggregated means and deviations.
+    pub const STATISTICS: &str = include_str!("../../../data/study/statistics.csv");
+    /// `Table3_dataset_summary.csv`: the best ratio per dataset.
+    pub const TABLE3: &str = include_str!("../../../data/study/Table3_dataset_summary.csv");
+    /// How `--study` defaults are named in messages and provenance.
+    pub const LABEL: &str = "data/study (compiled in)";
+}
 
 /// The study's chunking strategies, in its table order, with their method-name prefixes.
 pub const CHUNKINGS: [&str; 3] = ["real_space", "balanced", "single_frame"];

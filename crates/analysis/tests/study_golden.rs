@@ -1,20 +1,17 @@
 //! Golden tests: fed the study's own records, the analysis reproduces its published statistics,
 //! tables, Equation 1 and the abstract's write speed-up.
 
-use std::collections::HashMap;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use stemz_analysis::aggregate::{aggregate, primary, Aggregate, Summary};
 use stemz_analysis::claims::{compare, ClaimNumbers, ClaimValue};
 use stemz_analysis::record::{DatasetRecord, Measurement};
 use stemz_analysis::{bounds, fit, study, tables};
 
-const PAPER: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/reference/paper/"
-);
-
+/// One of the study's published files, from the repository's `data/study/`.
 fn open(name: &str) -> std::fs::File {
-    let p = format!("{PAPER}{name}");
-    std::fs::File::open(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
+    let p = study::bundled_dir().join(name);
+    std::fs::File::open(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 fn load() -> (Vec<DatasetRecord>, Vec<Measurement>, Vec<Aggregate>) {
@@ -237,4 +234,69 @@ fn equation1_on_unrounded_ratios_lands_in_the_same_flat_valley() {
         "{f:?}"
     );
     assert!((f.r_squared - 0.9911).abs() <= 0.001);
+}
+
+/// The `| `file` | bytes | `sha256` |` rows of PROVENANCE.md's checksum table, by file name.
+fn provenance_checksums(provenance: &str) -> BTreeMap<String, String> {
+    provenance
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line
+                .trim()
+                .strip_prefix('|')?
+                .strip_suffix('|')?
+                .split('|')
+                .collect();
+            let [file, _bytes, sha] = cells[..] else {
+                return None;
+            };
+            let file = file.trim().strip_prefix('`')?.strip_suffix('`')?;
+            let sha = sha.trim().strip_prefix('`')?.strip_suffix('`')?;
+            let is_sha256 = sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit());
+            is_sha256.then(|| (file.to_string(), sha.to_ascii_lowercase()))
+        })
+        .collect()
+}
+
+#[test]
+fn study_records_match_their_provenance() {
+    let dir = study::bundled_dir();
+    let provenance = std::fs::read_to_string(dir.join("PROVENANCE.md"))
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.join("PROVENANCE.md").display()));
+    let listed = provenance_checksums(&provenance);
+    let present: BTreeSet<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name != "PROVENANCE.md")
+        .collect();
+    let listed_names: BTreeSet<String> = listed.keys().cloned().collect();
+    assert_eq!(
+        present, listed_names,
+        "the files of data/study/ and the checksum table of its PROVENANCE.md differ"
+    );
+    for (name, want) in &listed {
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        let got: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            &got, want,
+            "data/study/{name} differs from the published file its PROVENANCE.md names"
+        );
+    }
+}
+
+#[test]
+fn the_provenance_table_parser_reads_rows_and_skips_everything_else() {
+    let sha = "ab".repeat(32);
+    let text = format!(
+        "| file | bytes | SHA-256 |\n| --- | ---: | --- |\n| `a.csv` | 3 | `{sha}` |\n\
+         | `b.csv` | 3 | `not-a-sha` |\n| `c.csv` | `{sha}` |\nprose `d.csv` {sha}\n"
+    );
+    let rows = provenance_checksums(&text);
+    assert_eq!(
+        rows.into_iter().collect::<Vec<_>>(),
+        [("a.csv".to_string(), sha)]
+    );
 }

@@ -36,8 +36,9 @@ pub struct Args {
     /// current directory); datasets missing there are generated on the fly.
     #[arg(long)]
     data: Option<PathBuf>,
-    /// The study's published files (`statistics.csv`, …; in the artifact: shared/reference/paper).
-    /// Default: the directory named by the environment variable STEMZ_STUDY_DIR.
+    /// The study's published files (`statistics.csv`, …). Default: the directory named by the
+    /// environment variable STEMZ_STUDY_DIR, else the files of the repository's data/study/
+    /// compiled into stemz.
     #[arg(long)]
     study: Option<PathBuf>,
     /// Report to write (default: calibration.md in the current directory).
@@ -180,15 +181,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| generated.join(scale.name()));
     let study_dir = match (&args.study, std::env::var_os(STUDY_ENV)) {
-        (Some(d), _) => d.clone(),
-        (None, Some(d)) if !d.is_empty() => PathBuf::from(d),
-        _ => bail!(
-            "the study's published files are needed: give --study DIR or set {STUDY_ENV} \
-             (in the artifact they are in shared/reference/paper)"
-        ),
+        (Some(d), _) => Some(d.clone()),
+        (None, Some(d)) if !d.is_empty() => Some(PathBuf::from(d)),
+        _ => None,
     };
-    let study = StudyReference::load(&study_dir)
-        .with_context(|| format!("reading the study's files in {}", study_dir.display()))?;
+    let study = match &study_dir {
+        Some(dir) => StudyReference::load(dir)
+            .with_context(|| format!("reading the study's files in {}", dir.display()))?,
+        None => StudyReference::bundled().context("the study's compiled-in files")?,
+    };
     let out_path = args
         .out
         .clone()

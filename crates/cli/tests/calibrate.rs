@@ -7,20 +7,20 @@ use std::process::{Command, Output};
 use stemz_analysis::calibration::{CalibrationRecord, CalibrationReport, StudyReference};
 use stemz_report::calibration::{render, HEADER};
 
+/// `stemz calibrate args` with the study's files by default: the repository's `data/study/`
+/// (a `--study` in `args` takes precedence), whatever the caller's environment says.
 fn calibrate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stemz"))
-        .arg("calibrate")
-        // The study's files by environment variable (a `--study` in `args` takes precedence).
-        .env(
-            "STEMZ_STUDY_DIR",
-            concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/reference/paper"
-            ),
-        )
-        .args(args)
-        .output()
-        .unwrap()
+    calibrate_with_env(args, None)
+}
+
+/// `stemz calibrate args` with `STEMZ_STUDY_DIR` set to `study_env`, or unset for `None`.
+fn calibrate_with_env(args: &[&str], study_env: Option<&Path>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stemz"));
+    cmd.arg("calibrate").env_remove("STEMZ_STUDY_DIR");
+    if let Some(dir) = study_env {
+        cmd.env("STEMZ_STUDY_DIR", dir);
+    }
+    cmd.args(args).output().unwrap()
 }
 
 fn s(p: &Path) -> &str {
@@ -107,11 +107,7 @@ fn tiny_subset_writes_the_report_with_header_and_sane_ratios() {
         CalibrationRecord::from_toml(&std::fs::read_to_string(out.with_extension("toml")).unwrap())
             .unwrap();
     assert_eq!(record.datasets.len(), 2);
-    let study = StudyReference::load(Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/reference/paper"
-    )))
-    .unwrap();
+    let study = StudyReference::load(&stemz_analysis::study::bundled_dir()).unwrap();
     let again = render(&CalibrationReport::evaluate(&record, &study).unwrap());
     assert_eq!(again, md);
 }
@@ -135,6 +131,19 @@ fn missing_study_files_and_unknown_methods_are_errors_naming_them() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success());
     assert!(err.contains("dataset_inventory.csv"), "{err}");
+    // STEMZ_STUDY_DIR replaces the repository's data/study/, and --study replaces both.
+    let env_nope = dir.path().join("env-nope");
+    let o = calibrate_with_env(&base, Some(&env_nope));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("env-nope"), "{err}");
+    let o = calibrate_with_env(
+        &[&base[..], &["--study", s(&nope)][..]].concat(),
+        Some(&env_nope),
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("nope") && !err.contains("env-nope"), "{err}");
 
     let o = calibrate(&[&base[..], &["--methods", "sparse_csr"][..]].concat());
     let err = String::from_utf8_lossy(&o.stderr);

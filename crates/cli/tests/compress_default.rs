@@ -22,7 +22,7 @@ fn compress(input: &std::path::Path, output: &std::path::Path, extra: &[&str]) {
 }
 
 #[test]
-fn compress_defaults_to_blosc2_zstd_bitshuffle_and_keeps_every_value() {
+fn realdata_compress_defaults_to_blosc2_zstd_bitshuffle_and_keeps_every_value() {
     let dir = tempfile::tempdir().unwrap();
     let mibs = common::extract_mibs("Merlin_Single_Quad.zip", dir.path());
     let mib = mibs

@@ -7,7 +7,7 @@ use std::process::Command;
 
 mod common;
 
-use common::{extract_mibs, REALDATA};
+use common::{extract_mibs, realdata};
 
 fn inspect_json(path: &Path, extra: &[&str]) -> serde_json::Value {
     let out = Command::new(env!("CARGO_BIN_EXE_stemz"))
@@ -45,7 +45,7 @@ fn frames_in_name(path: &Path) -> usize {
 }
 
 #[test]
-fn inspect_reads_every_merlin_fixture() {
+fn realdata_inspect_reads_every_merlin_fixture() {
     let mut seen = 0;
     for zip_name in [
         "Merlin_Single_Quad.zip",
@@ -91,13 +91,13 @@ fn inspect_reads_every_merlin_fixture() {
 }
 
 #[test]
-fn inspect_reads_the_emd_files_of_other_software() {
-    let v = inspect_json(&Path::new(REALDATA).join("py4DSTEM_size2x3x4x5.h5"), &[]);
+fn realdata_inspect_reads_the_emd_files_of_other_software() {
+    let v = inspect_json(&realdata("py4DSTEM_size2x3x4x5.h5"), &[]);
     assert_eq!(v["shape"], serde_json::json!([2, 3, 4, 5]));
     assert_eq!(v["dtype"], "float32");
 
     // prismatic's file holds two 4D cubes: the user names one.
-    let emd = Path::new(REALDATA).join("Si100_4D.emd");
+    let emd = realdata("Si100_4D.emd");
     let listed = Command::new(env!("CARGO_BIN_EXE_stemz"))
         .arg("inspect")
         .arg(&emd)
@@ -119,11 +119,9 @@ fn inspect_reads_the_emd_files_of_other_software() {
 }
 
 #[test]
-fn inspect_reads_the_dectris_arina_master_file_through_bitshuffle() {
-    let v = inspect_json(
-        &Path::new(REALDATA).join("test_00_master.h5"),
-        &["--scan", "4x4"],
-    );
+fn realdata_inspect_reads_the_dectris_arina_master_file_through_bitshuffle() {
+    realdata("test_00_data_000001.h5"); // where the master's external link leads
+    let v = inspect_json(&realdata("test_00_master.h5"), &["--scan", "4x4"]);
     let text = v.to_string();
     assert_eq!(v["shape"], serde_json::json!([4, 4, 192, 192]), "{text}");
     assert_eq!(v["dtype"], "uint32");
@@ -136,4 +134,31 @@ fn inspect_reads_the_dectris_arina_master_file_through_bitshuffle() {
         Some(1.0),
         "the data file is all zeros"
     );
+}
+
+#[test]
+fn a_missing_fixture_fails_the_test_with_one_line_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let message = |folder: &Path| {
+        let folder = folder.to_path_buf();
+        let panic = std::panic::catch_unwind(|| common::realdata_in(&folder, "test_00_master.h5"))
+            .expect_err("a missing fixture fails the test");
+        panic.downcast_ref::<String>().cloned().unwrap()
+    };
+    for (folder, missing) in [
+        (
+            dir.path().to_path_buf(),
+            dir.path().join("test_00_master.h5"),
+        ),
+        (dir.path().join("realdata"), dir.path().join("realdata")),
+    ] {
+        let m = message(&folder);
+        assert_eq!(m.lines().count(), 1, "{m}");
+        assert!(
+            m.starts_with("the real instrument fixtures are missing: ")
+                && m.contains(&missing.display().to_string())
+                && m.ends_with("(this test needs the artifact's shared/ beside the checkout)"),
+            "{m}"
+        );
+    }
 }

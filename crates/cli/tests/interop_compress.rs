@@ -7,7 +7,7 @@ use std::process::Command;
 
 #[test]
 #[ignore = "interop: run by cargo xtask ci"]
-fn compressed_mib_opens_in_h5py_and_equals_rosettasciio() {
+fn realdata_compressed_mib_opens_in_h5py_and_equals_rosettasciio() {
     let python = std::env::var("STEMZ_INTEROP_PYTHON").unwrap_or_else(|_| {
         panic!(
             "STEMZ_INTEROP_PYTHON is not set: point it at the interop venv (cargo xtask ci does)"

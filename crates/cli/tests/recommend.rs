@@ -3,10 +3,15 @@
 
 use std::process::Command;
 
-const PY4DSTEM: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/reference/realdata/py4DSTEM_size2x3x4x5.h5"
-);
+mod common;
+
+/// py4DSTEM's small EMD file, a real instrument fixture.
+fn py4dstem() -> String {
+    common::realdata("py4DSTEM_size2x3x4x5.h5")
+        .to_str()
+        .unwrap()
+        .to_string()
+}
 
 struct Outcome {
     stdout: String,
@@ -39,10 +44,10 @@ fn assert_fails_saying(o: &Outcome, words: &[&str]) {
 }
 
 #[test]
-fn recommend_prints_every_goal_with_a_compress_line_and_a_full_file_check() {
+fn realdata_recommend_prints_every_goal_with_a_compress_line_and_a_full_file_check() {
     let work = tempfile::tempdir().unwrap();
     let o = stemz(&[
-        PY4DSTEM,
+        &py4dstem(),
         "--methods",
         "blosc_lz4,zstd_3,gzip_6",
         "--chunkings",
@@ -106,9 +111,9 @@ fn recommend_prints_every_goal_with_a_compress_line_and_a_full_file_check() {
 }
 
 #[test]
-fn pruned_methods_are_measured_on_the_scout_chunking_only_and_listed() {
+fn realdata_pruned_methods_are_measured_on_the_scout_chunking_only_and_listed() {
     let o = stemz(&[
-        PY4DSTEM,
+        &py4dstem(),
         "--methods",
         "blosc_lz4,zstd_3,gzip_6",
         "--chunkings",
@@ -143,9 +148,9 @@ fn pruned_methods_are_measured_on_the_scout_chunking_only_and_listed() {
 }
 
 #[test]
-fn recommend_with_one_goal_prints_only_that_goal() {
+fn realdata_recommend_with_one_goal_prints_only_that_goal() {
     let o = stemz(&[
-        PY4DSTEM,
+        &py4dstem(),
         "--goal",
         "smallest",
         "--methods",
@@ -172,29 +177,29 @@ fn recommend_on_a_missing_file_names_it() {
 }
 
 #[test]
-fn recommend_rejects_a_sample_fraction_outside_zero_to_one() {
+fn realdata_recommend_rejects_a_sample_fraction_outside_zero_to_one() {
     for bad in ["0", "1.5", "-0.1", "NaN"] {
-        let o = stemz(&[PY4DSTEM, &format!("--sample={bad}")]);
+        let o = stemz(&[&py4dstem(), &format!("--sample={bad}")]);
         assert_fails_saying(&o, &["--sample", "(0, 1]"]);
     }
 }
 
 #[test]
-fn recommend_rejects_unknown_goals_methods_and_chunkings() {
+fn realdata_recommend_rejects_unknown_goals_methods_and_chunkings() {
     assert_fails_saying(
-        &stemz(&[PY4DSTEM, "--goal", "tiniest"]),
+        &stemz(&[&py4dstem(), "--goal", "tiniest"]),
         &["unknown goal `tiniest`", "fastest-write"],
     );
     assert_fails_saying(
-        &stemz(&[PY4DSTEM, "--methods", "blosc_lz4,bzip3"]),
+        &stemz(&[&py4dstem(), "--methods", "blosc_lz4,bzip3"]),
         &["unknown method `bzip3`"],
     );
     assert_fails_saying(
-        &stemz(&[PY4DSTEM, "--chunkings", "balanced,2x3"]),
+        &stemz(&[&py4dstem(), "--chunkings", "balanced,2x3"]),
         &["unknown chunking `2x3`"],
     );
     assert_fails_saying(
-        &stemz(&[PY4DSTEM, "--methods", "sparse_csr"]),
+        &stemz(&[&py4dstem(), "--methods", "sparse_csr"]),
         &["sparse_csr", "HDF5 methods only"],
     );
 }

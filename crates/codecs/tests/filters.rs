@@ -3,7 +3,7 @@
 //! `encode()` produces, and record `stored_cd_values()`.
 
 use std::ffi::CString;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use hdf5_sys::h5d::{H5Dclose, H5Dcreate2, H5Dget_create_plist, H5Dread, H5Dread_chunk, H5Dwrite};
 use hdf5_sys::h5i::hid_t;
@@ -422,20 +422,25 @@ fn encode_rejects_a_chunk_that_is_not_whole_elements() {
     assert!(spec.encode(&[0u8; 7], 2, &[7]).is_err());
 }
 
-const ARINA_MASTER: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/reference/realdata/test_00_master.h5"
-);
-const ARINA_DATA: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/reference/realdata/test_00_data_000001.h5"
-);
+// The real instrument fixtures, as the data crate's tests find them (one copy of the helper).
+#[path = "../../data/tests/common/mod.rs"]
+mod fixtures;
+use fixtures::realdata;
+
+/// The DECTRIS ARINA master file (its data reached through an external link) and data file.
+fn arina() -> (PathBuf, PathBuf) {
+    (
+        realdata("test_00_master.h5"),
+        realdata("test_00_data_000001.h5"),
+    )
+}
 
 #[test]
-fn arina_bitshuffle_lz4_fixture_reads_as_zeros_after_register_all() {
+fn realdata_arina_bitshuffle_lz4_fixture_reads_as_zeros_after_register_all() {
+    let (arina_master, arina_data) = arina();
     register_all().expect("register");
     // Through HDF5: master file → external link → data file, decoded by our 32008 callback.
-    let master = hdf5::File::open(ARINA_MASTER).expect("open ARINA master");
+    let master = hdf5::File::open(arina_master).expect("open ARINA master");
     let ds = master
         .dataset("entry/data/data_000001")
         .expect("linked dataset");
@@ -445,7 +450,7 @@ fn arina_bitshuffle_lz4_fixture_reads_as_zeros_after_register_all() {
     assert!(v.iter().all(|&x| x == 0));
 
     // And our codec on the detector's raw chunk bytes.
-    let data = hdf5::File::open(ARINA_DATA).expect("open ARINA data file");
+    let data = hdf5::File::open(arina_data).expect("open ARINA data file");
     let ds = data.dataset("entry/data/data").expect("dataset");
     let chunk: Vec<usize> = ds.chunk().expect("chunked");
     let spec = FilterSpec::Bitshuffle {

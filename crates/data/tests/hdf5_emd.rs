@@ -1,18 +1,14 @@
 //! HDF5 and EMD 1.0: reading files written by other software, discovery of the datacube,
 //! clear errors on unusable datasets, and the writer's layout, atomicity and filter hook.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use stemz_data::emd::{self, create_emd, find_cube_dataset, open_emd, STUDY_DATASET};
 use stemz_data::h5::{list_cube_datasets, H5Reader, H5Writer};
 use stemz_data::{CubeReader, CubeWriter, DType, Hyperslab};
 
-fn realdata(name: &str) -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/reference/realdata/"
-    ))
-    .join(name)
-}
+mod common;
+
+use common::realdata;
 
 fn read_all(r: &mut dyn CubeReader) -> Vec<u8> {
     let mut out = vec![0u8; r.nbytes() as usize];
@@ -64,7 +60,7 @@ fn u16_bytes(v: &[u16]) -> Vec<u8> {
 }
 
 #[test]
-fn reads_the_emdfile_py4dstem_fixture_as_emd_1_0() {
+fn realdata_reads_the_emdfile_py4dstem_fixture_as_emd_1_0() {
     let path = realdata("py4DSTEM_size2x3x4x5.h5");
     let mut r = open_emd(&path, None, None).unwrap();
     assert_eq!(r.shape(), [2, 3, 4, 5]);
@@ -100,7 +96,7 @@ fn reads_the_emdfile_py4dstem_fixture_as_emd_1_0() {
 }
 
 #[test]
-fn several_4d_datasets_are_an_error_listing_them_and_dataset_picks_one() {
+fn realdata_several_4d_datasets_are_an_error_listing_them_and_dataset_picks_one() {
     let path = realdata("Si100_4D.emd");
     let err = find_cube_dataset(&path).unwrap_err().to_string();
     assert!(err.contains("Si100_4D.emd"), "{err}");
@@ -119,8 +115,9 @@ fn several_4d_datasets_are_an_error_listing_them_and_dataset_picks_one() {
 }
 
 #[test]
-fn follows_the_arina_master_files_external_link_and_lists_foreign_filters() {
+fn realdata_follows_the_arina_master_files_external_link_and_lists_foreign_filters() {
     let path = realdata("test_00_master.h5");
+    realdata("test_00_data_000001.h5"); // where the master's external link leads
     let found = list_cube_datasets(&path).unwrap();
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].path, "/entry/data/data_000001");

@@ -9,10 +9,9 @@ use stemz_data::mib::{MibHeader, MibOptions, MibReader};
 use stemz_data::npy::NpyWriter;
 use stemz_data::{CubeReader, CubeWriter, Hyperslab};
 
-const REALDATA: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/reference/realdata/"
-);
+mod common;
+
+use common::realdata;
 
 /// Open a fixture, falling back to one scan row when nothing says the scan shape.
 fn open(path: &Path) -> MibReader {
@@ -30,7 +29,7 @@ fn open(path: &Path) -> MibReader {
 
 #[test]
 #[ignore = "interop: run by cargo xtask ci"]
-fn every_fixture_decodes_like_rosettasciio() {
+fn realdata_every_fixture_decodes_like_rosettasciio() {
     let python = std::env::var("STEMZ_INTEROP_PYTHON").unwrap_or_else(|_| {
         panic!("STEMZ_INTEROP_PYTHON is not set: point it at a Python with rosettasciio (cargo xtask ci does)")
     });
@@ -41,7 +40,7 @@ fn every_fixture_decodes_like_rosettasciio() {
         "Merlin_navigation4x2_signalNx256_ROI.zip",
     ] {
         let dir = tempfile::tempdir().unwrap();
-        let file = std::fs::File::open(format!("{REALDATA}{zip_name}")).unwrap();
+        let file = std::fs::File::open(realdata(zip_name)).unwrap();
         let mut archive = zip::ZipArchive::new(file).unwrap();
         let mut mibs = Vec::new();
         for i in 0..archive.len() {

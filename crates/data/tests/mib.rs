@@ -8,15 +8,14 @@ use std::sync::OnceLock;
 use stemz_data::mib::{looks_like_mib, MibHeader, MibOptions, MibReader};
 use stemz_data::{CubeReader, DType, DataError, Hyperslab};
 
-const REALDATA: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/reference/realdata/"
-);
+mod common;
+
+use common::realdata;
 
 /// Extract every member of a fixture zip into a fresh temporary directory.
 fn extract(zip_name: &str) -> (tempfile::TempDir, Vec<PathBuf>) {
     let dir = tempfile::tempdir().unwrap();
-    let file = std::fs::File::open(format!("{REALDATA}{zip_name}")).unwrap();
+    let file = std::fs::File::open(realdata(zip_name)).unwrap();
     let mut archive = zip::ZipArchive::new(file).unwrap();
     let mut mibs = Vec::new();
     for i in 0..archive.len() {
@@ -66,7 +65,7 @@ fn expected_from_name(name: &str) -> (usize, usize, u32, bool) {
 }
 
 #[test]
-fn every_single_quad_fixture_decodes_with_expected_shape_dtype_and_values() {
+fn realdata_every_single_quad_fixture_decodes_with_expected_shape_dtype_and_values() {
     let (_dir, mibs) = extract("Merlin_Single_Quad.zip");
     assert_eq!(mibs.len(), 20);
     for path in &mibs {
@@ -104,7 +103,7 @@ fn every_single_quad_fixture_decodes_with_expected_shape_dtype_and_values() {
 }
 
 #[test]
-fn roi_fixtures_take_scan_shape_from_hdr_and_show_the_hot_pixel() {
+fn realdata_roi_fixtures_take_scan_shape_from_hdr_and_show_the_hot_pixel() {
     let (_dir, mibs) = extract("Merlin_navigation4x2_signalNx256_ROI.zip");
     assert_eq!(mibs.len(), 2);
     for (path, rows) in mibs.iter().zip([128, 64]) {
@@ -125,7 +124,7 @@ fn roi_fixtures_take_scan_shape_from_hdr_and_show_the_hot_pixel() {
 }
 
 #[test]
-fn frames_per_trigger_sets_scan_width_when_hdr_has_no_scan_keys() {
+fn realdata_frames_per_trigger_sets_scan_width_when_hdr_has_no_scan_keys() {
     let (dir, mibs) = extract("Merlin_navigation4x2_signalNx256_ROI.zip");
     let hdr = mibs[0].with_extension("hdr");
     let text = std::fs::read_to_string(&hdr).unwrap();
@@ -143,7 +142,7 @@ fn frames_per_trigger_sets_scan_width_when_hdr_has_no_scan_keys() {
 }
 
 #[test]
-fn raw_1bit_fixtures_decode_like_their_processed_twins() {
+fn realdata_raw_1bit_fixtures_decode_like_their_processed_twins() {
     // The RAW and processed 1-bit acquisitions were taken a second apart under the same beam:
     // their summed images agree block by block only if the raw unpacking and quad reordering
     // are right (a vertical flip or chip swap breaks the correlation).
@@ -196,7 +195,7 @@ fn correlation(a: &[f64], b: &[f64]) -> f64 {
 }
 
 #[test]
-fn nine_frames_with_one_frame_per_trigger_ask_for_scan() {
+fn realdata_nine_frames_with_one_frame_per_trigger_ask_for_scan() {
     let (_dir, mibs) = extract("Merlin_Single_Quad.zip");
     let path = mibs
         .iter()
@@ -226,7 +225,7 @@ fn nine_frames_with_one_frame_per_trigger_ask_for_scan() {
 }
 
 #[test]
-fn slabs_match_the_same_region_of_a_full_read() {
+fn realdata_slabs_match_the_same_region_of_a_full_read() {
     let (_dir, mibs) = extract("Merlin_Single_Quad.zip");
     for name in [
         "Quad_9_Frame_CounterDepth_12_Rows_256.mib",
@@ -268,7 +267,7 @@ fn slabs_match_the_same_region_of_a_full_read() {
 }
 
 #[test]
-fn info_names_format_and_frame_facts() {
+fn realdata_info_names_format_and_frame_facts() {
     let (_dir, mibs) = extract("Merlin_navigation4x2_signalNx256_ROI.zip");
     let r = MibReader::open(&mibs[0], &MibOptions::default()).unwrap();
     let info = r.info();
@@ -736,7 +735,7 @@ proptest! {
     }
 
     #[test]
-    fn mutated_real_headers_never_panic(
+    fn realdata_mutated_real_headers_never_panic(
         seed in 0usize..3,
         edits in prop::collection::vec((0usize..800, any::<u8>()), 1..6),
         digit_edits in prop::collection::vec((0usize..80, b'0'..=b'9'), 0..4),

@@ -13,9 +13,10 @@ use stemz_report::{render_all, writer, Analysed, Catalogue, GENERATOR};
 #[derive(Parser, Debug)]
 #[command(name = "stemz-report")]
 struct Args {
-    /// The reference study's folder (all_runs_combined.csv, dataset_inventory.csv).
+    /// The reference study's folder (all_runs_combined.csv, dataset_inventory.csv, …).
+    /// Default: the files of the repository's data/study/, compiled in.
     #[arg(long)]
-    study: PathBuf,
+    study: Option<PathBuf>,
     /// A stemz run folder (raw.csv, datasets.csv, run.toml); without it the study's own
     /// records are reported.
     #[arg(long)]
@@ -44,11 +45,24 @@ fn open(path: &Path) -> Result<std::fs::File> {
     std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))
 }
 
-fn load_study(dir: &Path) -> Result<Analysed> {
-    let inv = dir.join("dataset_inventory.csv");
-    let runs = dir.join("all_runs_combined.csv");
-    let ds = study::read_inventory(open(&inv)?).with_context(|| inv.display().to_string())?;
-    let rows = study::read_runs(open(&runs)?, &ds).with_context(|| runs.display().to_string())?;
+/// The study's analysed runs from `--study DIR`, else from its files compiled in.
+fn load_study(dir: Option<&Path>) -> Result<Analysed> {
+    let (ds, rows) = match dir {
+        Some(dir) => {
+            let inv = dir.join("dataset_inventory.csv");
+            let runs = dir.join("all_runs_combined.csv");
+            let ds =
+                study::read_inventory(open(&inv)?).with_context(|| inv.display().to_string())?;
+            let rows =
+                study::read_runs(open(&runs)?, &ds).with_context(|| runs.display().to_string())?;
+            (ds, rows)
+        }
+        None => {
+            let ds = study::read_inventory(study::bundled::INVENTORY.as_bytes())?;
+            let rows = study::read_runs(study::bundled::RUNS.as_bytes(), &ds)?;
+            (ds, rows)
+        }
+    };
     Ok(Analysed::new(ds, &rows, &Catalogue::study())?)
 }
 
@@ -80,7 +94,7 @@ fn provenance(path: &Path) -> Result<Vec<(String, String)>> {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let study = load_study(&args.study)?;
+    let study = load_study(args.study.as_deref())?;
     let (ours, prov) = match &args.run {
         None => (
             study.clone(),
@@ -131,7 +145,7 @@ fn main() -> Result<()> {
     if let Some(path) = &args.calibration {
         files.push((
             PathBuf::from("paper/calibration.md"),
-            calibration(path, &args.study)?,
+            calibration(path, args.study.as_deref())?,
         ));
     }
     let summary = args.summary.then(|| summarize(&study, &ours));
@@ -158,12 +172,15 @@ fn main() -> Result<()> {
 }
 
 /// `paper/calibration.md` from a calibration record and the study's published files.
-fn calibration(record: &Path, study: &Path) -> Result<Vec<u8>> {
+fn calibration(record: &Path, study: Option<&Path>) -> Result<Vec<u8>> {
     use stemz_analysis::calibration::{CalibrationRecord, CalibrationReport, StudyReference};
     let text = std::fs::read_to_string(record)
         .with_context(|| format!("{}: cannot read", record.display()))?;
     let rec = CalibrationRecord::from_toml(&text).with_context(|| record.display().to_string())?;
-    let reference = StudyReference::load(study)?;
+    let reference = match study {
+        Some(dir) => StudyReference::load(dir)?,
+        None => StudyReference::bundled()?,
+    };
     let report = CalibrationReport::evaluate(&rec, &reference)
         .with_context(|| record.display().to_string())?;
     Ok(stemz_report::calibration::render(&report).into_bytes())

@@ -8,9 +8,8 @@ use std::process::Command;
 fn committed_artifacts_equal_what_the_committed_records_render() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let reference = std::fs::read_to_string(root.join("data/runs/REFERENCE")).unwrap();
+    // No --study: the default is the repository's data/study/, the folder xtask names too.
     let o = Command::new(env!("CARGO_BIN_EXE_stemz-report"))
-        .arg("--study")
-        .arg(root.join("../shared/reference/paper"))
         .arg("--run")
         .arg(root.join("data/runs").join(reference.trim()))
         .arg("--out")

@@ -4,14 +4,15 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-pub const REALDATA: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/reference/realdata/"
-);
+// The real instrument fixtures, as the data crate's tests find them (one copy of the helper).
+#[path = "../../../data/tests/common/mod.rs"]
+mod fixtures;
+#[allow(unused_imports)] // realdata_in: only fixtures.rs tests the helper itself
+pub use fixtures::{realdata, realdata_in};
 
 /// Extract every member of a fixture zip into `dir`; returns the `.mib` paths, sorted.
 pub fn extract_mibs(zip_name: &str, dir: &Path) -> Vec<PathBuf> {
-    let file = std::fs::File::open(format!("{REALDATA}{zip_name}")).unwrap();
+    let file = std::fs::File::open(realdata(zip_name)).unwrap();
     let mut archive = zip::ZipArchive::new(file).unwrap();
     let mut mibs = Vec::new();
     for i in 0..archive.len() {

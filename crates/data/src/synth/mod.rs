@@ -1,9 +1,9 @@
 //! Synthetic stand-ins for the study's five datasets, generated frame by frame on demand.
 //!
 //! The study's raw data are private; what it published are their shapes, dtypes, sparsities,
-//! maxima and compression ratios (`/work/shared/reference/paper/`). This module owns physical
-//! forward models that produce data with those properties, and the machinery that makes them
-//! reproducible byte for byte:
+//! maxima and compression ratios (`data/study/`). This module owns physical forward models that
+//! produce data with those properties, and the machinery that makes them reproducible byte for
+//! byte:
 //!
 //! - [`diffraction`]: `4D_Diff` (and its 2×2 / 4×4 binned versions), a crystalline specimen under a
 //!   convergent probe.
