@@ -105,7 +105,30 @@ fn reference_run() -> Result<String> {
     let pointer = root().join("data/runs/REFERENCE");
     let id = std::fs::read_to_string(&pointer)
         .with_context(|| format!("{}: names the committed reference run", pointer.display()))?;
-    Ok(format!("data/runs/{}", id.trim()))
+    let run = format!("data/runs/{}", id.trim());
+    check_reference(&run)?;
+    Ok(run)
+}
+
+/// A reference run must say which sources made it and where, in words another machine can
+/// use: a committed revision (not `+dirty`, not `unknown`) and no absolute path of the machine
+/// that ran it in its `run.toml`.
+fn check_reference(run: &str) -> Result<()> {
+    let path = root().join(run).join("run.toml");
+    let text = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
+    let info: stemz_record::runinfo::RunInfo =
+        toml::from_str(&text).with_context(|| path.display().to_string())?;
+    let rev = &info.software.git_revision;
+    if rev.ends_with("+dirty") || rev == "unknown" {
+        bail!("{run}: recorded by a build of revision `{rev}`, not a commit; a reference must be measured from a committed tree");
+    }
+    if let Some(p) = ["/work/", "/tmp/", "/root/", "/home/"]
+        .iter()
+        .find(|p| text.contains(*p))
+    {
+        bail!("{run}/run.toml: names a path under {p} of the machine that ran it; a reference must not");
+    }
+    Ok(())
 }
 
 /// The committed `stemz fidelity` records behind REPORT.md's "Beyond lossless" section.
@@ -141,8 +164,8 @@ pub fn fidelity_records() -> Result<()> {
     fidelity(&release_bin("stemz")?, "data/generated/small", FIDELITY)
 }
 
-/// The study's published measurements, beside the checkout (see README).
-const STUDY: &str = "../shared/reference/paper";
+/// The study's published measurements, committed with their provenance (`data/study/PROVENANCE.md`).
+const STUDY: &str = "data/study";
 
 /// The committed calibration record that `paper/calibration.md` is rendered from.
 const CALIBRATION: &str = "data/calibration/small.toml";
@@ -150,7 +173,7 @@ const CALIBRATION: &str = "data/calibration/small.toml";
 fn report_cmd(check: bool) -> Result<()> {
     let run = reference_run()?;
     if !root().join(STUDY).is_dir() {
-        bail!("{STUDY}: the study's published measurements are needed beside the checkout");
+        bail!("{STUDY}: the study's published measurements are missing from the checkout (see data/study/PROVENANCE.md)");
     }
     let fidelity = root().join(FIDELITY);
     exec(
@@ -194,6 +217,64 @@ fn reproduce_run_id(scale: &str) -> String {
     stemz_record::runinfo::new_run_id(&format!("reproduce-{scale}"))
 }
 
+/// The revision that made run `id`, when this checkout is not at it (or has uncommitted
+/// changes): that revision checked out in `target/worktrees/<revision>`, sharing this
+/// checkout's generated datasets and the run folder, so that every row of a run is measured by
+/// one build. `None` when this checkout is the run's revision.
+fn run_revision_worktree(id: &str) -> Result<Option<PathBuf>> {
+    let root = root();
+    let run_dir = root.join("data/runs").join(id);
+    let toml_path = run_dir.join("run.toml");
+    let text = std::fs::read_to_string(&toml_path)
+        .with_context(|| format!("{}: the run to resume", toml_path.display()))?;
+    let info: stemz_record::runinfo::RunInfo =
+        toml::from_str(&text).with_context(|| toml_path.display().to_string())?;
+    let rev = info.software.git_revision;
+    if rev.ends_with("+dirty") || rev == "unknown" {
+        bail!("{id}: recorded by a build of revision `{rev}`, which cannot be checked out again; measure a new run");
+    }
+    let git = |dir: &std::path::Path, args: &[&str]| {
+        crate::util::output(Command::new("git").arg("-C").arg(dir).args(args))
+    };
+    let head = git(&root, &["rev-parse", "HEAD"]).unwrap_or_default();
+    // The sources a build compiles, not the records: a resumed run rewrites its own raw.csv.
+    let mut status = vec!["status", "--porcelain", "--untracked-files=no", "--"];
+    status.extend(stemz_record::sources::SOURCES);
+    let dirty = git(&root, &status).is_some_and(|s| !s.is_empty());
+    if head == rev && !dirty {
+        return Ok(None);
+    }
+    let worktree = root.join("target/worktrees").join(&rev);
+    if !worktree.join(".git").exists() {
+        std::fs::create_dir_all(root.join("target/worktrees"))?;
+        exec(
+            Command::new("git")
+                .args(["worktree", "add", "--detach"])
+                .arg(&worktree)
+                .arg(&rev),
+        )?;
+    }
+    // Shared, not copied: the datasets (regenerated here if missing, same bytes) and the run.
+    let link = |target: PathBuf, at: PathBuf| -> Result<()> {
+        if at.symlink_metadata().is_err() {
+            if let Some(parent) = at.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::os::unix::fs::symlink(&target, &at)
+                .with_context(|| format!("linking {} to {}", at.display(), target.display()))?;
+        }
+        Ok(())
+    };
+    std::fs::create_dir_all(root.join("data/generated"))?;
+    link(root.join("data/generated"), worktree.join("data/generated"))?;
+    link(run_dir, worktree.join("data/runs").join(id))?;
+    eprintln!(
+        "reproduce: {id} was started by revision {rev}; continuing it with that revision in {}",
+        worktree.display()
+    );
+    Ok(Some(worktree))
+}
+
 fn rows_in(raw: &std::path::Path) -> usize {
     std::fs::read_to_string(raw)
         .map(|t| t.lines().count().saturating_sub(1))
@@ -202,6 +283,21 @@ fn rows_in(raw: &std::path::Path) -> usize {
 
 pub fn reproduce(args: &ReproduceArgs) -> Result<()> {
     check_scale(&args.scale)?;
+    if let Some(id) = &args.resume {
+        if let Some(worktree) = run_revision_worktree(id)? {
+            // The run's own revision continues it, with its own xtask and build.
+            return exec(
+                cargo()
+                    .current_dir(&worktree)
+                    .args(["xtask", "reproduce", "--scale", &args.scale])
+                    .args(["--runs", &args.runs.to_string(), "--resume", id])
+                    // This checkout's [env] paths must not leak into the worktree's build.
+                    .env_remove("CMAKE")
+                    .env_remove("CMAKE_TOOLCHAIN_FILE")
+                    .env_remove("STEMZ_LIBAEC_DIR"),
+            );
+        }
+    }
     let started = std::time::Instant::now();
     let paper = args.scale == "paper";
     // The paper scale is the study's own matrix on its own data sizes: hours on 2 cores, so no

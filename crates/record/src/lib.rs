@@ -15,3 +15,4 @@
 pub mod record;
 pub mod runinfo;
 pub mod sample;
+pub mod sources;

@@ -3,7 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::process::Command;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RunInfo {
@@ -114,30 +113,10 @@ impl Software {
 
 /// The revision of the stemz checkout this binary was built from, `+dirty` when it had
 /// uncommitted changes; `unknown` outside a checkout.
+/// The revision this build was compiled from (`build.rs`): a commit, `+dirty` when the sources
+/// differed from it, or `unknown` for a build outside a git checkout.
 fn git_revision() -> String {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-    let run = |args: &[&str]| {
-        Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(args)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    };
-    match run(&["rev-parse", "HEAD"]) {
-        Some(rev) => {
-            let dirty = run(&["status", "--porcelain", "--untracked-files=no"])
-                .is_some_and(|s| !s.is_empty());
-            if dirty {
-                format!("{rev}+dirty")
-            } else {
-                rev
-            }
-        }
-        None => "unknown".to_string(),
-    }
+    env!("STEMZ_GIT_REVISION").to_string()
 }
 
 impl Machine {
