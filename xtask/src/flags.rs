@@ -11,7 +11,7 @@ pub struct Xtask {
 
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
-    /// Check for (and as root, install) the system libraries the build needs: libhdf5 with szip.
+    /// Put what the HDF5 source build needs under target/: a pinned cmake (PyPI) and libaec.
     Setup,
     /// The test command: format, clippy, tests, interop tests with h5py/hdf5plugin, freshness.
     Ci(CiArgs),
@@ -32,6 +32,9 @@ pub enum Cmd {
     Fidelity,
     /// stemz (serial, parallel) against h5py + hdf5plugin on the same data, same run.
     Perf(PerfArgs),
+    /// Clone HEAD with nothing beside it, time set-up, build, `reproduce --scale tiny` and `ci`
+    /// there, and record the times in data/runs/clone-check.toml.
+    CloneCheck,
 }
 
 #[derive(Debug, Args)]
@@ -69,8 +72,10 @@ pub struct ReproduceArgs {
     /// Runs per configuration (the study: 10).
     #[arg(long, default_value_t = 3)]
     pub runs: u32,
-    /// Continue the run folder data/runs/RUN_ID of an interrupted reproduce on this machine
-    /// (refused for a run of another machine or build). Without it every reproduce measures anew.
+    /// Continue the run folder data/runs/RUN_ID of an interrupted reproduce, on this machine or
+    /// another of the same kind (CPU model, cores), with the revision that started it: when
+    /// this checkout is at another one, that revision is checked out and built in
+    /// target/worktrees/ and the run continues there. Without it every reproduce measures anew.
     #[arg(long, value_name = "RUN_ID")]
     pub resume: Option<String>,
 }

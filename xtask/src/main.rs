@@ -2,6 +2,7 @@
 //! dispatches, one module per task.
 
 mod ci;
+mod clone_check;
 mod flags;
 mod perf;
 mod pyenv;
@@ -26,5 +27,6 @@ fn main() -> anyhow::Result<()> {
         Cmd::Reproduce(a) => stages::reproduce(&a),
         Cmd::Fidelity => stages::fidelity_records(),
         Cmd::Perf(a) => perf::run(&a),
+        Cmd::CloneCheck => clone_check::run(),
     }
 }

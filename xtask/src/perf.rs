@@ -183,8 +183,8 @@ pub fn run(args: &PerfArgs) -> Result<()> {
         other => bail!("unknown --interleave `{other}`: expected `method` or `matrix`"),
     };
     let mut invocations = Vec::new();
-    // Per stemz turn (serial, parallel, baseline serial, baseline parallel): its run folder exists.
-    let mut engine_started = [false; 4];
+    // Per turn (1, 2: stemz serial, parallel; 4, 5: the baseline's): its run folder exists.
+    let mut engine_started = [false; 6];
     for rep in 1..=args.reps {
         for (g, group) in groups.iter().enumerate() {
             eprintln!(
@@ -228,8 +228,8 @@ pub fn run(args: &PerfArgs) -> Result<()> {
                     }
                     3 => {}
                     _ => {
-                        let e = (turn - 1) % 2;
-                        let engine = ENGINES[e];
+                        // Turns 1, 2 and 4, 5: serial then parallel, in ENGINES order.
+                        let engine = ENGINES[if turn >= 4 { turn - 4 } else { turn - 1 }];
                         let (bin, run_id) = match (&args.baseline, turn) {
                             (Some(b), 4 | 5) => (b, format!("baseline-{engine}")),
                             _ => (&stemz, format!("stemz-{engine}")),
@@ -241,13 +241,13 @@ pub fn run(args: &PerfArgs) -> Result<()> {
                             .args(["--engines", engine, "--runs", &rep.to_string()])
                             .args(["--run-id", &run_id])
                             .args(["--preload-mib", &preload_mib.to_string()])
-                            .args(engine_started[turn - 1].then_some("--resume"))
+                            .args(engine_started[turn].then_some("--resume"))
                             .arg("--out")
                             .arg(&dir)
                             .arg("--workdir")
                             .arg(&work)
                             .arg("--quiet");
-                        engine_started[turn - 1] = true;
+                        engine_started[turn] = true;
                         let mut inv = timed(c, IMPLS[turn], rep, &work)?;
                         inv.timed_s =
                             Some(invocation_timed_s(&dir.join(&run_id).join("run.toml"))?);
