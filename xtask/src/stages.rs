@@ -100,8 +100,8 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
 }
 
 /// The committed reference run (`data/runs/REFERENCE` holds its folder name), relative to the
-/// workspace root.
-fn reference_run() -> Result<String> {
+/// workspace root, refused unless [`check_reference`] accepts it.
+pub fn reference_run() -> Result<String> {
     let pointer = root().join("data/runs/REFERENCE");
     let id = std::fs::read_to_string(&pointer)
         .with_context(|| format!("{}: names the committed reference run", pointer.display()))?;
