@@ -26,7 +26,7 @@ pub struct Args {
     /// Compression method (see `stemz methods`). The default, blosc2_zstd_bitshuffle_1
     /// (hdf5plugin.Blosc2(cname="zstd", clevel=1, filters=BITSHUFFLE), filter 32026), was the
     /// measured winner on the synthetic 4D-STEM cubes at paper scale: 1.27-1.39x smaller than
-    /// the study's best, blosc_zstd, on raw counts and 1.4-1.5x faster to write (README,
+    /// the study's best, blosc_zstd, on raw counts and 1.4-1.5x faster to write (CHANGELOG.md,
     /// "Beyond the study"); h5py + hdf5plugin 7.1 read it. Smaller still, but slower to write:
     /// blosc2_zstd_bitshuffle_5 (1.08-1.45x). On EELS spectrum images blosc_zstd_bitshuffle_5
     /// is smaller (1.11x), and on tiny, extremely sparse files (a few KiB per chunk compressed)
