@@ -10,6 +10,7 @@ pub mod beyond;
 pub mod calibration;
 pub mod figures;
 pub mod markdown;
+pub mod perf;
 pub mod tables;
 pub mod writer;
 

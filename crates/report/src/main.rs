@@ -35,6 +35,10 @@ struct Args {
     /// `paper/calibration.md` is rendered from it.
     #[arg(long)]
     calibration: Option<PathBuf>,
+    /// A folder of run folders (`data/runs`): every `<id>/perf.md` in it, by name, is rendered
+    /// into `paper/PERF.md`.
+    #[arg(long)]
+    perf: Option<PathBuf>,
     /// After writing, print where the artifacts are, the headline numbers, and every claim or
     /// fit that does not hold on the run's data.
     #[arg(long)]
@@ -148,6 +152,9 @@ fn main() -> Result<()> {
             calibration(path, args.study.as_deref())?,
         ));
     }
+    if let Some(dir) = &args.perf {
+        files.push((PathBuf::from("paper/PERF.md"), perf_journal(dir)?));
+    }
     let summary = args.summary.then(|| summarize(&study, &ours));
     let root = args
         .out
@@ -169,6 +176,29 @@ fn main() -> Result<()> {
         print!("{text}");
     }
     Ok(())
+}
+
+/// `paper/PERF.md` from every `perf.md` under `dir`'s run folders, in name order.
+fn perf_journal(dir: &Path) -> Result<Vec<u8>> {
+    use stemz_report::perf::{journal, PerfRecord};
+    let mut records = Vec::new();
+    for entry in
+        std::fs::read_dir(dir).with_context(|| format!("{}: cannot list", dir.display()))?
+    {
+        let path = entry?.path().join("perf.md");
+        if path.is_file() {
+            let id = path
+                .parent()
+                .and_then(|p| p.file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("{}: cannot read", path.display()))?;
+            records.push(PerfRecord { id, text });
+        }
+    }
+    records.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(journal(&records).into_bytes())
 }
 
 /// `paper/calibration.md` from a calibration record and the study's published files.

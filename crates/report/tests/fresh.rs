@@ -35,6 +35,8 @@ fn committed_artifacts_equal_what_the_committed_records_render() {
                 .flatten()
                 .collect::<Vec<std::path::PathBuf>>(),
         )
+        .arg("--perf")
+        .arg(root.join("data/runs"))
         .arg("--check")
         .output()
         .unwrap();
