@@ -329,9 +329,7 @@ fn default_workdir(dataset_bytes: u64) -> std::path::PathBuf {
 
 /// The sum of the timed regions of the last `stemz bench` invocation of a run.
 fn invocation_timed_s(run_toml: &Path) -> Result<f64> {
-    let text = std::fs::read_to_string(run_toml).with_context(|| run_toml.display().to_string())?;
-    let info: stemz_record::runinfo::RunInfo =
-        toml::from_str(&text).with_context(|| run_toml.display().to_string())?;
+    let (_, info) = crate::util::read_run_info(run_toml)?;
     info.timing
         .map(|t| t.timed_s)
         .with_context(|| format!("{}: no [timing] section", run_toml.display()))

@@ -114,12 +114,9 @@ pub fn reference_run() -> Result<String> {
 /// use: a committed revision (not `+dirty`, not `unknown`) and no absolute path of the machine
 /// that ran it in its `run.toml`.
 fn check_reference(run: &str) -> Result<()> {
-    let path = root().join(run).join("run.toml");
-    let text = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
-    let info: stemz_record::runinfo::RunInfo =
-        toml::from_str(&text).with_context(|| path.display().to_string())?;
+    let (text, info) = crate::util::read_run_info(&root().join(run).join("run.toml"))?;
     let rev = &info.software.git_revision;
-    if rev.ends_with("+dirty") || rev == "unknown" {
+    if !crate::util::is_commit(rev) {
         bail!("{run}: recorded by a build of revision `{rev}`, not a commit; a reference must be measured from a committed tree");
     }
     if let Some(p) = ["/work/", "/tmp/", "/root/", "/home/"]
@@ -226,12 +223,10 @@ fn run_revision_worktree(id: &str) -> Result<Option<PathBuf>> {
     let root = root();
     let run_dir = root.join("data/runs").join(id);
     let toml_path = run_dir.join("run.toml");
-    let text = std::fs::read_to_string(&toml_path)
-        .with_context(|| format!("{}: the run to resume", toml_path.display()))?;
-    let info: stemz_record::runinfo::RunInfo =
-        toml::from_str(&text).with_context(|| toml_path.display().to_string())?;
+    let (_, info) = crate::util::read_run_info(&toml_path)
+        .with_context(|| format!("{id}: the run to resume"))?;
     let rev = info.software.git_revision;
-    if rev.ends_with("+dirty") || rev == "unknown" {
+    if !crate::util::is_commit(&rev) {
         bail!("{id}: recorded by a build of revision `{rev}`, which cannot be checked out again; measure a new run");
     }
     let git = |dir: &std::path::Path, args: &[&str]| {

@@ -59,3 +59,15 @@ pub fn is_root() -> bool {
         })
         .unwrap_or(false)
 }
+
+/// A run folder's `run.toml`: its text and what it says.
+pub fn read_run_info(path: &Path) -> Result<(String, stemz_record::runinfo::RunInfo)> {
+    let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+    let info = toml::from_str(&text).with_context(|| path.display().to_string())?;
+    Ok((text, info))
+}
+
+/// True for a revision another checkout can build again: a commit, not `+dirty` or `unknown`.
+pub fn is_commit(revision: &str) -> bool {
+    !revision.ends_with("+dirty") && revision != "unknown"
+}
