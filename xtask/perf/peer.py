@@ -1,6 +1,8 @@
 """The Python peer for `cargo xtask perf`: the study's HDF5 matrix through h5py + hdf5plugin,
 timed exactly as the study did (write = create file, create_dataset with the data, close;
-read = `dset[:]` with the file already open).
+read = `dset[:]` with the file already open). The Zarr methods (`zarr_*`) go through
+zarr-python 3 instead, with the codecs, inner chunks and shard shape stemz writes (write =
+create_array and assign the data; read = `a[...]` of the opened array).
 
 Generated data stay in memory as a NumPy array (as in the study). Appends one CSV row per
 measurement to --out: impl,method,chunking,rep,write_s,read_s,file_bytes,uncompressed_bytes,ratio,lossless
@@ -63,6 +65,70 @@ def chunk_shape(chunking, shape):
     sys.exit(f"peer.py: unknown chunking {chunking}")
 
 
+# SHARD_TARGET_BYTES and the growth rule of stemz's `codecs/src/zarr.rs` (`shard_shape`); the
+# perf record's ratio check fails if the two ever disagree.
+SHARD_TARGET_BYTES = 64 << 20
+
+
+def shard_shape(shape, inner, itemsize):
+    det = [-(-shape[2] // inner[2]) * inner[2], -(-shape[3] // inner[3]) * inner[3]]
+
+    def nbytes(a, b):
+        return a * inner[0] * b * inner[1] * det[0] * det[1] * itemsize
+
+    max_a, max_b = -(-shape[0] // inner[0]), -(-shape[1] // inner[1])
+    b = 1
+    while b < max_b and nbytes(1, b + 1) <= SHARD_TARGET_BYTES:
+        b += 1
+    a = 1
+    if b == max_b:
+        while a < max_a and nbytes(a + 1, b) <= SHARD_TARGET_BYTES:
+            a += 1
+    return (a * inner[0], b * inner[1], det[0], det[1])
+
+
+def zarr_codec(method, itemsize):
+    from zarr.codecs import BloscCodec, ZstdCodec
+
+    table = {
+        "zarr_blosc_zstd": lambda: BloscCodec(cname="zstd", clevel=3, shuffle="shuffle", typesize=itemsize),
+        "zarr_blosc_zstd_bitshuffle": lambda: BloscCodec(cname="zstd", clevel=3, shuffle="bitshuffle", typesize=itemsize),
+        "zarr_blosc_lz4": lambda: BloscCodec(cname="lz4", clevel=5, shuffle="shuffle", typesize=itemsize),
+        "zarr_zstd_3": lambda: ZstdCodec(level=3),
+    }
+    if method not in table:
+        sys.exit(f"peer.py: unknown Zarr method {method}")
+    return table[method]()
+
+
+def measure_zarr(data, method, chunking, path):
+    import shutil
+
+    import zarr
+
+    inner = chunk_shape(chunking, data.shape)
+    t0 = time.perf_counter()
+    a = zarr.create_array(
+        store=path,
+        shape=data.shape,
+        dtype=data.dtype,
+        chunks=inner,
+        shards=shard_shape(data.shape, inner, data.dtype.itemsize),
+        compressors=[zarr_codec(method, data.dtype.itemsize)],
+        fill_value=0,
+        zarr_format=3,
+    )
+    a[...] = data
+    write_s = time.perf_counter() - t0
+    a = zarr.open_array(path, mode="r")
+    t0 = time.perf_counter()
+    back = a[...]
+    read_s = time.perf_counter() - t0
+    size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
+    shutil.rmtree(path)
+    return write_s, read_s, back, size
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--input", required=True)
@@ -85,6 +151,14 @@ def main():
                         "uncompressed_bytes", "ratio", "lossless"])
         for method in a.methods.split(","):
             for chunking in a.chunkings.split(","):
+                if method.startswith("zarr_"):
+                    path = os.path.join(a.workdir, f"peer_{method}_{chunking}.zarr")
+                    write_s, read_s, back, size = measure_zarr(data, method, chunking, path)
+                    lossless = bool(np.array_equal(back.view(np.uint8), data.view(np.uint8)))
+                    w.writerow([a.impl, method, chunking, a.rep, f"{write_s:.6f}", f"{read_s:.6f}",
+                                size, data.nbytes, f"{data.nbytes / size:.6f}", lossless])
+                    out.flush()
+                    continue
                 path = os.path.join(a.workdir, f"peer_{method}_{chunking}.h5")
                 chunks = chunk_shape(chunking, data.shape)
                 t0 = time.perf_counter()

@@ -1,5 +1,6 @@
 //! `cargo xtask perf`: stemz (serial and parallel engines) against the Python peer, h5py +
-//! hdf5plugin, on the same data, on the same machine, in the same run.
+//! hdf5plugin (zarr-python 3 for the Zarr methods, with stemz's codecs, inner chunks and shard
+//! shape), on the same data, on the same machine, in the same run.
 //!
 //! The implementations take turns, by default one method (every chunking) at a time: the peer
 //! on method 1, the peer with `BLOSC_NTHREADS`, `stemz bench --engines serial`, `--engines
@@ -777,7 +778,9 @@ fn render(rows: &[Row], invocations: &[Invocation], ctx: &RunLabels) -> String {
             "stemz-parallel" => "`stemz bench --engines parallel`",
             "baseline-serial" => "the baseline, `--engines serial`",
             "baseline-parallel" => "the baseline, `--engines parallel`",
-            "h5py+hdf5plugin" => "h5py + hdf5plugin (`xtask/perf/peer.py`)",
+            "h5py+hdf5plugin" => {
+                "h5py + hdf5plugin; zarr-python 3 for `zarr_*` methods (`xtask/perf/peer.py`)"
+            }
             _ => "h5py + hdf5plugin, `BLOSC_NTHREADS` = cores (Blosc methods only)",
         };
         let _ = writeln!(

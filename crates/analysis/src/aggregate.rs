@@ -108,15 +108,24 @@ pub struct Aggregate {
     pub lossless: Option<bool>,
 }
 
+/// Method names of the Zarr stores start with this; the rest is their HDF5 twin's name
+/// (`zarr_blosc_zstd` ↔ `blosc_zstd`: the same codec with the same settings).
+pub const ZARR_PREFIX: &str = "zarr_";
+
 impl Aggregate {
     /// The study's method name, `<chunking>_<codec>`.
     pub fn study_method(&self) -> String {
         join_method(&self.chunking, &self.method)
     }
 
-    /// Whether this configuration writes HDF5 chunks.
+    /// Whether this configuration writes chunks (an HDF5 file or a Zarr store).
     pub fn is_chunked(&self) -> bool {
         self.chunking != crate::record::NO_CHUNKING
+    }
+
+    /// Whether this configuration writes an HDF5 file with chunks (what the study measured).
+    pub fn is_hdf5(&self) -> bool {
+        self.is_chunked() && !self.method.starts_with(ZARR_PREFIX)
     }
 }
 

@@ -295,6 +295,7 @@ pub fn read_runs(reader: impl Read, datasets: &[DatasetRecord]) -> Result<Vec<Me
             lossless: None,
             chunks: None,
             chunks_stored_raw: None,
+            objects: None,
         });
     }
     Ok(out)

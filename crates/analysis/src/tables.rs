@@ -249,7 +249,7 @@ pub fn table1(datasets: &[DatasetRecord], infos: &[DatasetInfo]) -> Result<Vec<T
 /// `Iterator::max_by` gives.
 pub fn best_for<'a>(aggs: &'a [Aggregate], dataset: &str) -> Option<&'a Aggregate> {
     aggs.iter()
-        .filter(|a| a.dataset == dataset && a.is_chunked())
+        .filter(|a| a.dataset == dataset && a.is_hdf5())
         .max_by(|a, b| a.ratio.mean.total_cmp(&b.ratio.mean))
 }
 

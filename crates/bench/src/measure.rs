@@ -135,7 +135,7 @@ impl CodecMeasure {
 
     fn resolve(&self, config: &Config) -> Result<Resolved> {
         let method = Method::parse(&config.method)?;
-        let chunking = if method.is_hdf5() {
+        let chunking = if method.is_chunked() {
             Chunking::parse(&config.chunking)?
         } else {
             Chunking::SingleFrame
@@ -211,7 +211,7 @@ impl Measure for CodecMeasure {
         let r = self.resolve(config)?;
         let out = self.out_path(config);
         self.write_once(config, &r, &out)?;
-        std::fs::remove_file(&out).map_err(|e| BenchError::io(&out, e))
+        remove_output(&out).map_err(|e| BenchError::io(&out, e))
     }
 
     fn measure(&mut self, config: &Config, run: u32) -> Result<Measurement> {
@@ -219,7 +219,7 @@ impl Measure for CodecMeasure {
         let out = self.out_path(config);
         let result = measure_file(self, config, &r, &out, run);
         // The output is scratch: remove it whatever happened.
-        let _ = std::fs::remove_file(&out);
+        let _ = remove_output(&out);
         result
     }
 }
@@ -233,14 +233,21 @@ fn measure_file(
 ) -> Result<Measurement> {
     let report = m.write_once(config, r, out)?;
 
+    // A Zarr store is a directory: every object, and the directories naming them.
     let t = Instant::now();
-    let file = std::fs::File::open(out).map_err(|e| BenchError::io(out, e))?;
-    file.sync_all().map_err(|e| BenchError::io(out, e))?;
+    let mut files = Vec::new();
+    for path in output_paths(out)? {
+        let file = std::fs::File::open(&path).map_err(|e| BenchError::io(&path, e))?;
+        file.sync_all().map_err(|e| BenchError::io(&path, e))?;
+        files.push((file, path));
+    }
     let fsync_s = t.elapsed().as_secs_f64();
     if m.cache == Cache::Cold {
-        evict(&file, out)?;
+        for (file, path) in &files {
+            evict(file, path)?;
+        }
     }
-    drop(file);
+    drop(files);
 
     // Timed read: open excluded; what it decodes is compared with the source afterwards.
     let layout = Layout::hdf5_default();
@@ -321,7 +328,41 @@ fn measure_file(
         lossless: Some(lossless),
         chunks: report.chunk_shape.map(|_| report.chunks),
         chunks_stored_raw: report.chunk_shape.map(|_| report.chunks_stored_raw),
+        objects: Some(report.objects),
     })
+}
+
+/// An output's paths: the file itself, or every file and directory of a Zarr store, files
+/// first (each then has its directory synced after it).
+fn output_paths(out: &Path) -> Result<Vec<PathBuf>> {
+    if !out.is_dir() {
+        return Ok(vec![out.to_path_buf()]);
+    }
+    let (mut files, mut dirs) = (Vec::new(), vec![out.to_path_buf()]);
+    let mut i = 0;
+    while i < dirs.len() {
+        let d = dirs[i].clone();
+        for e in std::fs::read_dir(&d).map_err(|e| BenchError::io(&d, e))? {
+            let p = e.map_err(|e| BenchError::io(&d, e))?.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+        i += 1;
+    }
+    dirs.reverse();
+    files.extend(dirs);
+    Ok(files)
+}
+
+fn remove_output(out: &Path) -> std::io::Result<()> {
+    if out.is_dir() {
+        std::fs::remove_dir_all(out)
+    } else {
+        std::fs::remove_file(out)
+    }
 }
 
 /// Drop the file's pages from the page cache (it was fsynced, so they are clean).

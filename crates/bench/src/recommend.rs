@@ -251,6 +251,12 @@ impl Options {
                 "nothing to compare: no methods or no chunkings".into(),
             ));
         }
+        if let Some(m) = self.methods.iter().find(|m| m.is_zarr()) {
+            return Err(BenchError::Invalid(format!(
+                "method `{m}` writes a Zarr store; recommend samples HDF5 chunks only (measure \
+                 Zarr stores with `stemz bench --methods zarr`)"
+            )));
+        }
         if let Some(m) = self.methods.iter().find(|m| !m.is_hdf5()) {
             return Err(BenchError::Invalid(format!(
                 "method `{m}` writes a whole-file format of its own, which cannot be sampled by \

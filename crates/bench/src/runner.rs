@@ -216,6 +216,7 @@ mod tests {
                 lossless: Some(true),
                 chunks: Some(1),
                 chunks_stored_raw: Some(0),
+                objects: Some(1),
             })
         }
     }

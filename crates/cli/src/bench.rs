@@ -1,6 +1,7 @@
 //! `stemz bench` and `stemz bench-merge`: the study's matrix on the user's files or on the
 //! synthetic datasets, recorded in a run folder (`raw.csv`, `datasets.csv`, `run.toml`).
 
+use crate::input::InputArgs;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeMap;
@@ -72,15 +73,8 @@ pub struct Args {
     /// Worker threads of the parallel engine (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// HDF5: dataset path inside the input files.
-    #[arg(long)]
-    pub dataset: Option<String>,
-    /// Scan shape SYxSX for inputs that need it (.mib without .hdr).
-    #[arg(long, value_parser = crate::inspect::parse_scan)]
-    pub scan: Option<(usize, usize)>,
-    /// HDF5: the 3D dataset is a spectrum image (sy, sx, E), read as (sy, sx, 1, E).
-    #[arg(long)]
-    pub spectrum_image: bool,
+    #[command(flatten)]
+    pub source: InputArgs,
     /// Hold a dataset of at most this many MiB in memory while measuring it, so writes are timed
     /// from memory as the study's were; larger datasets stream from their files (0: always stream).
     #[arg(long, default_value_t = 1024)]
@@ -117,6 +111,7 @@ fn select_methods(names: &[String]) -> Result<(Vec<String>, Vec<String>)> {
             "all" => Method::all(),
             "study" => Method::study().to_vec(),
             "hdf5" => Method::hdf5(),
+            "zarr" => Method::zarr().to_vec(),
             other => vec![Method::parse(other)?],
         };
         for m in add {
@@ -125,14 +120,15 @@ fn select_methods(names: &[String]) -> Result<(Vec<String>, Vec<String>)> {
             }
         }
     }
+    // Chunked methods (HDF5 and Zarr) run in every chunking; whole-file formats once.
     let hdf5 = methods
         .iter()
-        .filter(|m| m.is_hdf5())
+        .filter(|m| m.is_chunked())
         .map(|m| m.name().to_string())
         .collect();
     let other = methods
         .iter()
-        .filter(|m| !m.is_hdf5())
+        .filter(|m| !m.is_chunked())
         .map(|m| m.name().to_string())
         .collect();
     Ok((hdf5, other))
@@ -148,12 +144,12 @@ struct Plan {
 }
 
 fn plan(args: &Args) -> Result<Plan> {
-    let scan = args.scan;
+    let scan = args.source.scan;
     let options = OpenOptions {
-        dataset: args.dataset.clone(),
+        dataset: args.source.dataset.clone(),
         scan,
         drop_truncated: false,
-        spectrum_image: args.spectrum_image,
+        spectrum_image: args.source.spectrum_image,
     };
     if !args.files.is_empty() {
         if args.scale.is_some() {

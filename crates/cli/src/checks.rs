@@ -25,8 +25,11 @@ pub fn output(input: &Path, output: &Path, force: bool) -> Result<()> {
             );
         }
     }
-    if meta.is_dir() {
-        bail!("{}: is a directory, not an output file", output.display());
+    if meta.is_dir() && !stemz_data::zarr::is_store(output) {
+        bail!(
+            "{}: is a directory (and not a Zarr store), not an output",
+            output.display()
+        );
     }
     if !force {
         bail!(

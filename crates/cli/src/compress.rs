@@ -1,11 +1,13 @@
-//! `stemz compress`: any readable datacube to HDF5 or EMD 1.0 with one compression method,
-//! verified bitwise after writing (unless `--no-verify`), written atomically.
+//! `stemz compress`: any readable datacube to HDF5, EMD 1.0 or a Zarr v3 store with one
+//! compression method, verified bitwise after writing (unless `--no-verify`), written
+//! atomically.
 //!
 //! HDF5 methods write a chunked dataset (plain HDF5 at `--out-dataset`, or EMD 1.0 when the
-//! output ends in `.emd` or with `--emd`); the study's three non-HDF5 methods write their own
-//! file format (see `stemz_codecs::nonhdf5`).
+//! output ends in `.emd` or with `--emd`); Zarr methods (`zarr_*`) write a sharded store, a
+//! directory named `*.zarr` (see `stemz_codecs::zarr`); the study's three non-HDF5 methods
+//! write their own file format (see `stemz_codecs::nonhdf5`).
 
-use crate::inspect::{open_input, parse_scan};
+use crate::input::InputArgs;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -17,11 +19,16 @@ use stemz_data::{CubeReader, DType, Hyperslab, Shape4, SourceInfo};
 /// The method `stemz compress` uses unless told otherwise (see `--method`).
 pub const DEFAULT_METHOD: &str = "blosc2_zstd_bitshuffle_1";
 
+/// The method for a `.zarr` output unless told otherwise: Blosc zstd with bit-shuffle, the
+/// Zarr twin of the HDF5 method closest to the default (c-blosc 1.x, as zarr-python 3's
+/// `BloscCodec` writes it; Zarr has no Blosc2 codec).
+pub const DEFAULT_ZARR_METHOD: &str = "zarr_blosc_zstd_bitshuffle";
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Input datacube (EMD 1.0 / HDF5, Merlin .mib, NumPy .npy).
+    /// Input datacube (EMD 1.0 / HDF5, Merlin .mib, NumPy .npy, a Zarr v3 store).
     pub input: PathBuf,
-    /// Output file.
+    /// Output file, or a Zarr v3 store (a directory ending in .zarr) for the zarr_* methods.
     pub output: PathBuf,
     /// Compression method (see `stemz methods`). The default, blosc2_zstd_bitshuffle_1
     /// (hdf5plugin.Blosc2(cname="zstd", clevel=1, filters=BITSHUFFLE), filter 32026), was the
@@ -30,9 +37,10 @@ pub struct Args {
     /// "Beyond the study"); h5py + hdf5plugin 7.1 read it. Smaller still, but slower to write:
     /// blosc2_zstd_bitshuffle_5 (1.08-1.45x). On EELS spectrum images blosc_zstd_bitshuffle_5
     /// is smaller (1.11x), and on tiny, extremely sparse files (a few KiB per chunk compressed)
-    /// blosc_zstd can be; `stemz recommend` measures your file.
-    #[arg(long, default_value = DEFAULT_METHOD)]
-    pub method: String,
+    /// blosc_zstd can be; `stemz recommend` measures your file. For a .zarr output the
+    /// default is zarr_blosc_zstd_bitshuffle.
+    #[arg(long)]
+    pub method: Option<String>,
     /// Chunking: real_space, balanced, single_frame, or an explicit SYxSXxQYxQX.
     #[arg(long, default_value = "balanced")]
     pub chunking: String,
@@ -42,15 +50,8 @@ pub struct Args {
     /// Threads of the parallel engine (default: one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
-    /// HDF5 input: path of the dataset (default: the file's only 4D dataset).
-    #[arg(long)]
-    pub dataset: Option<String>,
-    /// Scan shape SYxSX (.mib without .hdr; HDF5 3D frame stacks).
-    #[arg(long, value_parser = parse_scan)]
-    pub scan: Option<(usize, usize)>,
-    /// HDF5: the 3D dataset is a spectrum image (sy, sx, E), read as (sy, sx, 1, E).
-    #[arg(long)]
-    pub spectrum_image: bool,
+    #[command(flatten)]
+    pub source: InputArgs,
     /// Plain HDF5 output: path of the dataset (default: `data`; EMD outputs use the EMD path).
     #[arg(long)]
     pub out_dataset: Option<String>,
@@ -60,8 +61,9 @@ pub struct Args {
     /// Skip reading the file back and comparing it bitwise.
     #[arg(long)]
     pub no_verify: bool,
-    /// Add HDF5's Fletcher-32 checksum filter to the pipeline: any HDF5 reader (h5py too)
-    /// then refuses a chunk altered after writing.
+    /// Add HDF5's Fletcher-32 checksum filter to the pipeline (Zarr: a crc32c codec after
+    /// every inner chunk): any reader (h5py, zarr-python too) then refuses a chunk altered
+    /// after writing.
     #[arg(long)]
     pub checksum: bool,
     /// Write a method that is lossy on this input by design (`uint8_overflow` on float32).
@@ -117,9 +119,43 @@ impl CubeReader for Watched<'_> {
     }
 }
 
+fn zarr_names() -> String {
+    let names: Vec<&str> = Method::zarr().iter().map(|m| m.name()).collect();
+    names.join(", ")
+}
+
 pub fn run(args: Args) -> Result<()> {
     crate::checks::output(&args.input, &args.output, args.force)?;
-    let method = Method::parse(&args.method)?;
+    let zarr_out = args
+        .output
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("zarr"));
+    let method = match &args.method {
+        Some(m) => Method::parse(m)?,
+        None if zarr_out => Method::parse(DEFAULT_ZARR_METHOD)?,
+        None => Method::parse(DEFAULT_METHOD)?,
+    };
+    if method.is_zarr() != zarr_out {
+        if zarr_out {
+            bail!(
+                "{}: a .zarr output is a Zarr v3 store; choose a Zarr method ({}), or name the \
+                 output .h5/.emd",
+                args.output.display(),
+                zarr_names()
+            );
+        }
+        bail!(
+            "{}: {method} writes a Zarr v3 store, a directory; name the output *.zarr",
+            args.output.display()
+        );
+    }
+    if method.is_zarr() && (args.emd || args.out_dataset.is_some()) {
+        bail!(
+            "{}: --emd and --out-dataset apply to HDF5 outputs, not to a Zarr store (its array \
+             is the store's root, with the EMD attributes)",
+            args.output.display()
+        );
+    }
     let chunking = Chunking::parse(&args.chunking)?;
     let engine = match args.engine.as_str() {
         "serial" => Engine::Serial,
@@ -159,8 +195,8 @@ pub fn run(args: Args) -> Result<()> {
             );
         }
     }
-    let mut reader = open_input(&args.input, args.dataset, args.scan, args.spectrum_image)?;
-    if method.is_hdf5() {
+    let mut reader = args.source.open(&args.input)?;
+    if method.is_chunked() {
         crate::checks::chunking_fits(&chunking, reader.shape(), &args.input)?;
     }
     if !method.lossless_for(reader.dtype()) && !args.allow_lossy {
@@ -173,7 +209,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     let mut opts = WriteOptions::new(method, chunking, engine, layout);
     opts.verify = !args.no_verify;
-    if args.checksum && !method.is_hdf5() {
+    if args.checksum && !method.is_chunked() {
         bail!(
             "{}: --checksum adds an HDF5 filter and does not apply to {method}'s own file format",
             args.output.display()
@@ -183,7 +219,7 @@ pub fn run(args: Args) -> Result<()> {
     // Every HDF5 output records the SHA-256 of its data, for `stemz verify`.
     opts.digest = true;
     // Passes over the input: the write, the verification, the SHA-256.
-    let passes = 1 + u64::from(opts.verify) + u64::from(opts.digest && method.is_hdf5());
+    let passes = 1 + u64::from(opts.verify) + u64::from(opts.digest && method.is_chunked());
     let mut watched = Watched::new(reader.as_mut(), passes);
     let r = engine::write(&mut watched, &args.output, &opts)
         .with_context(|| format!("compressing {}", args.input.display()));
@@ -228,7 +264,12 @@ pub fn run(args: Args) -> Result<()> {
         r.ratio()
     );
     outln!("write      {:.3} s, {gib_s:.3} GiB/s", r.write_s);
-    if r.chunk_shape.is_some() {
+    if method.is_zarr() {
+        outln!(
+            "chunks     {} inner chunks stored in shards (all-zero chunks are left out)",
+            r.chunks
+        );
+    } else if r.chunk_shape.is_some() {
         outln!(
             "chunks     {} ({} stored raw: filter declined)",
             r.chunks,
@@ -246,7 +287,17 @@ pub fn run(args: Args) -> Result<()> {
         ),
         None => outln!("lossless   not verified (--no-verify)"),
     }
-    if let Some(sha) = &r.sha256 {
+    if let (Some(sha), true) = (&r.sha256, method.is_zarr()) {
+        outln!(
+            "sha256     {sha} (attributes.stemz.{} of zarr.json{})",
+            stemz_codecs::digest::ATTRIBUTE,
+            if args.checksum {
+                "; chunks carry crc32c"
+            } else {
+                ""
+            }
+        );
+    } else if let Some(sha) = &r.sha256 {
         outln!(
             "sha256     {sha} (attribute {} of the dataset{})",
             stemz_codecs::digest::ATTRIBUTE,

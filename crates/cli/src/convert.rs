@@ -5,7 +5,7 @@
 //! measured against, and readable by any HDF5 reader without plugins. The input is streamed in
 //! frame blocks of at most 64 MB, and the file appears under its name only once complete.
 
-use crate::inspect::{open_input, parse_scan};
+use crate::input::InputArgs;
 use anyhow::Result;
 use std::path::PathBuf;
 use stemz_data::emd::create_emd;
@@ -13,19 +13,12 @@ use stemz_data::CubeWriter;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Input datacube (EMD 1.0 / HDF5, Merlin .mib, NumPy .npy).
+    /// Input datacube (EMD 1.0 / HDF5, Merlin .mib, NumPy .npy, a Zarr v3 store).
     pub input: PathBuf,
     /// Output EMD 1.0 file.
     pub output: PathBuf,
-    /// HDF5 input: path of the dataset (default: the file's only 4D dataset).
-    #[arg(long)]
-    pub dataset: Option<String>,
-    /// Scan shape SYxSX (.mib without .hdr; HDF5 3D frame stacks).
-    #[arg(long, value_parser = parse_scan)]
-    pub scan: Option<(usize, usize)>,
-    /// HDF5: the 3D dataset is a spectrum image (sy, sx, E), read as (sy, sx, 1, E).
-    #[arg(long)]
-    pub spectrum_image: bool,
+    #[command(flatten)]
+    pub source: InputArgs,
     /// Replace the output file if it exists (never the input).
     #[arg(long)]
     pub force: bool,
@@ -35,7 +28,7 @@ const BLOCK_BYTES: usize = 64 << 20;
 
 pub fn run(args: Args) -> Result<()> {
     crate::checks::output(&args.input, &args.output, args.force)?;
-    let mut reader = open_input(&args.input, args.dataset, args.scan, args.spectrum_image)?;
+    let mut reader = args.source.open(&args.input)?;
     let (shape, dtype) = (reader.shape(), reader.dtype());
     let mut writer = create_emd(&args.output, shape, dtype, None, |_| Ok(()))?;
     let mut buf = Vec::new();

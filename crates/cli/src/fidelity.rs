@@ -8,7 +8,7 @@
 //! (`stemz_fidelity::stored`). Prints the table; `--csv`, `--markdown`, `--figure` write files
 //! atomically.
 
-use crate::inspect::{open_input, parse_scan};
+use crate::input::{open_input, parse_scan};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use stemz_codecs::Method;

@@ -1,69 +1,21 @@
 //! `stemz inspect`: what a datacube file is (format, shape, dtype, chunking, filters) and what
 //! its values look like (one streaming statistics pass), as text or one JSON object.
 
-use anyhow::{Context, Result};
+use crate::input::InputArgs;
+use anyhow::Result;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use stemz_data::open::{open, OpenOptions};
 use stemz_data::stats::{cube_stats, StatsSummary};
-use stemz_data::CubeReader;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The datacube file (EMD 1.0 / HDF5, Merlin .mib, NumPy .npy).
+    /// The datacube file (EMD 1.0 / HDF5, Merlin .mib, NumPy .npy, a Zarr v3 store).
     pub file: PathBuf,
-    /// HDF5: path of the dataset (default: the file's only 4D dataset).
-    #[arg(long)]
-    pub dataset: Option<String>,
-    /// Scan shape SYxSX, e.g. 256x256 (.mib without .hdr; HDF5 3D frame stacks).
-    #[arg(long, value_parser = parse_scan)]
-    pub scan: Option<(usize, usize)>,
-    /// HDF5: the 3D dataset is a spectrum image (sy, sx, E), read as (sy, sx, 1, E).
-    #[arg(long)]
-    pub spectrum_image: bool,
+    #[command(flatten)]
+    pub source: InputArgs,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
-}
-
-/// Parse `SYxSX` (e.g. `4x2`) into `(scan_y, scan_x)`.
-pub fn parse_scan(s: &str) -> Result<(usize, usize), String> {
-    let (y, x) = s
-        .split_once(['x', 'X'])
-        .ok_or_else(|| format!("scan shape {s:?} is not SYxSX (e.g. 256x256)"))?;
-    let num = |t: &str| {
-        t.trim()
-            .parse::<usize>()
-            .ok()
-            .filter(|&v| v > 0)
-            .ok_or_else(|| format!("scan shape {s:?}: {t:?} is not a positive integer"))
-    };
-    Ok((num(y)?, num(x)?))
-}
-
-/// Register the HDF5 filter plugins (bitshuffle, LZ4, zstd, ...) so compressed datasets written
-/// by other software can be read.
-pub fn register_filters() -> Result<()> {
-    stemz_codecs::filters::register_all().context("registering HDF5 compression filters")
-}
-
-/// Open with the CLI's options; errors already name the file.
-pub fn open_input(
-    file: &Path,
-    dataset: Option<String>,
-    scan: Option<(usize, usize)>,
-    spectrum_image: bool,
-) -> Result<Box<dyn CubeReader>> {
-    register_filters()?;
-    Ok(open(
-        file,
-        &OpenOptions {
-            dataset,
-            scan,
-            drop_truncated: false,
-            spectrum_image,
-        },
-    )?)
 }
 
 #[derive(Debug, Serialize)]
@@ -81,11 +33,11 @@ struct Report {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let mut reader = match open_input(&args.file, args.dataset, args.scan, args.spectrum_image) {
+    let mut reader = match args.source.open(&args.file) {
         Ok(r) => r,
         // A recording whose scan shape nothing tells: show what it holds, say the scan is
         // unknown (the other subcommands refuse it).
-        Err(e) if args.scan.is_none() && is_mib(&args.file) => {
+        Err(e) if args.source.scan.is_none() && is_mib(&args.file) => {
             match stemz_data::mib::MibReader::open_unknown_scan(&args.file) {
                 Ok(r) => Box::new(r),
                 Err(_) => return Err(e),

@@ -27,6 +27,7 @@ mod checks;
 mod compress;
 mod convert;
 mod fidelity;
+mod input;
 mod inspect;
 mod methods;
 mod recommend;

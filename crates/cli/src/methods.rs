@@ -27,6 +27,8 @@ struct Row {
     /// cd_values stored in the file for a uint16 cube chunked 16x16x128x128 (balanced on 256^4).
     stored_cd_values: Option<Vec<u32>>,
     hdf5: bool,
+    /// Zarr methods: the inner chunks' bytes-to-bytes codec, as zarr.json spells it.
+    zarr_codec: Option<serde_json::Value>,
     in_study: bool,
 }
 
@@ -45,10 +47,26 @@ fn rows() -> Vec<Row> {
                     .as_ref()
                     .map(|f| f.stored_cd_values(EXAMPLE_DTYPE.itemsize(), &chunk)),
                 hdf5: m.is_hdf5(),
+                zarr_codec: m.zarr_codec().map(|c| c.metadata(EXAMPLE_DTYPE)),
                 in_study: m.in_study(),
             }
         })
         .collect()
+}
+
+/// `blosc zstd/3/bitshuffle` or `zstd 3`: a Zarr codec in a table cell.
+fn zarr_summary(codec: &serde_json::Value) -> String {
+    let c = &codec["configuration"];
+    match codec["name"].as_str() {
+        Some("blosc") => format!(
+            "blosc {}/{}/{}",
+            c["cname"].as_str().unwrap_or("?"),
+            c["clevel"],
+            c["shuffle"].as_str().unwrap_or("?")
+        ),
+        Some(name) => format!("{name} {}", c["level"]),
+        None => "?".into(),
+    }
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -66,10 +84,11 @@ pub fn run(args: Args) -> Result<()> {
     );
     for r in &rows {
         let id = r.filter_id.map_or("-".to_string(), |i| i.to_string());
-        let cd = match (&r.stored_cd_values, r.hdf5) {
-            (Some(v), _) => format!("{v:?}"),
-            (None, true) => "(chunked, no filter)".to_string(),
-            (None, false) => "(own file format)".to_string(),
+        let cd = match (&r.stored_cd_values, r.hdf5, &r.zarr_codec) {
+            (Some(v), _, _) => format!("{v:?}"),
+            (None, true, _) => "(chunked, no filter)".to_string(),
+            (None, false, Some(c)) => format!("(Zarr v3 store) {}", zarr_summary(c)),
+            (None, false, None) => "(own file format)".to_string(),
         };
         let src = if r.in_study { "study" } else { "new" };
         outln!(

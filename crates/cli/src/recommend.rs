@@ -6,7 +6,7 @@
 //! interval and goal rules in `stemz_analysis::recommend` (both documented there); this module
 //! parses, joins the two, prints, and runs the optional full-file check (`--verify-full`).
 
-use crate::inspect::{open_input, parse_scan};
+use crate::input::InputArgs;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use std::io::IsTerminal;
@@ -34,17 +34,10 @@ ratio >= 1 + (best - 1)/2 (at least half of the best ratio's gain), so `none` ca
 doing nothing. fastest-write / fastest-read = highest throughput; balanced = highest \
 ratio x min(write, read) GiB/s (a doubling of either counts the same).")]
 pub struct Args {
-    /// The datacube file (EMD 1.0 / HDF5, Merlin .mib, NumPy .npy).
+    /// The datacube file (EMD 1.0 / HDF5, Merlin .mib, NumPy .npy, a Zarr v3 store).
     pub file: PathBuf,
-    /// HDF5: path of the dataset (default: the file's only 4D dataset).
-    #[arg(long)]
-    pub dataset: Option<String>,
-    /// Scan shape SYxSX, e.g. 256x256 (.mib without .hdr; HDF5 3D frame stacks).
-    #[arg(long, value_parser = parse_scan)]
-    pub scan: Option<(usize, usize)>,
-    /// HDF5: the 3D dataset is a spectrum image (sy, sx, E), read as (sy, sx, 1, E).
-    #[arg(long)]
-    pub spectrum_image: bool,
+    #[command(flatten)]
+    pub source: InputArgs,
     /// Fraction of the file's sampling units (chunk columns or chunks) to sample, in (0, 1].
     #[arg(long, default_value_t = 0.05)]
     pub sample: f64,
@@ -175,11 +168,14 @@ fn compress_command(args: &Args, c: &Candidate) -> String {
         c.chunking,
         args.engine
     );
-    if let Some(d) = &args.dataset {
+    if let Some(d) = &args.source.dataset {
         cmd += &format!(" --dataset {}", shell_word(d));
     }
-    if let Some((y, x)) = args.scan {
+    if let Some((y, x)) = args.source.scan {
         cmd += &format!(" --scan {y}x{x}");
+    }
+    if args.source.spectrum_image {
+        cmd += " --spectrum-image";
     }
     cmd
 }
@@ -210,12 +206,7 @@ pub fn run(args: Args) -> Result<()> {
             threads: crate::checks::threads(args.threads),
         },
     };
-    let mut reader = open_input(
-        &args.file,
-        args.dataset.clone(),
-        args.scan,
-        args.spectrum_image,
-    )?;
+    let mut reader = args.source.open(&args.file)?;
     for c in &chunkings {
         crate::checks::chunking_fits(c, reader.shape(), &args.file)?;
     }

@@ -11,7 +11,7 @@
 //! renamed into place. The input is never replaced.
 
 use crate::fidelity::{opener, resolve, same_file, study, Select};
-use crate::inspect::open_input;
+use crate::input::open_input;
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 use stemz_codecs::engine::{self, Engine, Layout, WriteOptions};

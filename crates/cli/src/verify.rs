@@ -3,7 +3,7 @@
 //! the source file. Exit 0 only when every check made passes; Fletcher-32 chunks
 //! (`compress --checksum`) are checked by HDF5 while decoding.
 
-use crate::inspect::{open_input, parse_scan};
+use crate::input::{open_input, parse_scan};
 use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
 use stemz_codecs::{nonhdf5, Method};
@@ -11,7 +11,8 @@ use stemz_data::{CubeReader, Shape4};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The file to check (HDF5/EMD written by `stemz compress`, or a .csr/.u8o/.npy.gz file).
+    /// The file to check (HDF5/EMD or a Zarr v3 store written by `stemz compress`, or a
+    /// .csr/.u8o/.npy.gz file).
     pub file: PathBuf,
     /// Also compare the decoded data bitwise with this source datacube.
     #[arg(long)]
@@ -36,6 +37,11 @@ pub fn run(args: Args) -> Result<()> {
     let file = &args.file;
     let (mut reader, stored): (Box<dyn CubeReader>, Option<String>) = match own_format(file) {
         Some(method) => (nonhdf5::open(method, file)?, None),
+        None if stemz_data::zarr::is_store(file) => {
+            let cube = stemz_data::zarr::ZarrCube::open(file, args.dataset.as_deref(), 1)?;
+            let stored = stemz_codecs::zarr::stored_digest(cube.attributes());
+            (Box::new(cube), stored)
+        }
         None => {
             let reader = open_input(file, args.dataset.clone(), None, false)?;
             let stored = match reader.info().dataset {

@@ -1,5 +1,5 @@
-//! The full matrix on the `tiny` synthetic datasets, as CI runs it: every method (the study's
-//! and the new ones) × the three chunkings × both engines, one run each. Every row must be a
+//! The full matrix on the `tiny` synthetic datasets, as CI runs it: every method (the study's,
+//! the new HDF5 ones and the Zarr stores) × the three chunkings × both engines, one run each. Every row must be a
 //! bit-exact round trip, except `uint8_overflow` on float data, which is lossy by the study's
 //! construction; no chunk may be stored raw on these data.
 
@@ -35,8 +35,17 @@ fn tiny_full_matrix_is_lossless_with_no_raw_chunks() {
         .arg(dir.path().join("work")));
     let raw = dir.path().join("runs/tiny/raw.csv");
     let rows = read_measurements(std::fs::File::open(&raw).unwrap()).unwrap();
-    // 5 datasets × (24 HDF5 methods × 3 chunkings × 2 engines + 3 other methods).
-    assert_eq!(rows.len(), 5 * (24 * 3 * 2 + 3), "{summary}");
+    // 5 datasets × (24 HDF5 + 4 Zarr methods × 3 chunkings × 2 engines + 3 other methods).
+    assert_eq!(rows.len(), 5 * (28 * 3 * 2 + 3), "{summary}");
+    let zarr: Vec<_> = rows
+        .iter()
+        .filter(|r| r.method.starts_with("zarr_"))
+        .collect();
+    assert_eq!(zarr.len(), 5 * 4 * 3 * 2);
+    // A store holds every inner chunk that is not all zeros, and is larger than its shards.
+    assert!(zarr
+        .iter()
+        .all(|r| r.chunks.is_some_and(|c| c > 0) && r.payload_bytes < Some(r.file_bytes)));
     let floats = ["4D_Diff-2x2-binning", "4D_Diff-4x4-binning"];
     for r in &rows {
         let lossy_by_design = r.method == "uint8_overflow" && floats.contains(&r.dataset.as_str());

@@ -18,6 +18,7 @@ pub mod nonhdf5;
 pub mod testing;
 pub mod verify;
 pub mod versions;
+pub mod zarr;
 
 pub use chunking::Chunking;
 pub use engine::{read_verify, write, Engine, Layout, WriteOptions, WriteReport};

@@ -54,6 +54,12 @@ pub enum Method {
     Blosc2ZstdShuffle1,
     Blosc2Lz4Bitshuffle9,
     Blosc2Lz4Shuffle9,
+    // Zarr v3 stores (see `crate::zarr`): zarr_<codec>, each with the settings of the HDF5
+    // method it is measured against (`Method::hdf5_twin`).
+    ZarrBloscZstd,
+    ZarrBloscZstdBitshuffle,
+    ZarrBloscLz4,
+    ZarrZstd3,
 }
 
 /// The study's methods in the study's order (`compression_benchmark.py`: the HDF5 methods, then
@@ -91,6 +97,14 @@ const NEW: [Method; 11] = [
     Method::Blosc2Lz4Shuffle9,
 ];
 
+/// The Zarr v3 methods: sharded stores, inner chunks the study's chunkings.
+const ZARR: [Method; 4] = [
+    Method::ZarrBloscZstd,
+    Method::ZarrBloscZstdBitshuffle,
+    Method::ZarrBloscLz4,
+    Method::ZarrZstd3,
+];
+
 impl Method {
     /// The study's 16 methods, in the study's order.
     pub fn study() -> &'static [Method] {
@@ -102,9 +116,19 @@ impl Method {
         &NEW
     }
 
-    /// Every method: the study's, then the new ones.
+    /// The Zarr v3 methods.
+    pub fn zarr() -> &'static [Method] {
+        &ZARR
+    }
+
+    /// Every method: the study's, then the new HDF5 ones, then the Zarr ones.
     pub fn all() -> Vec<Method> {
-        STUDY.iter().chain(NEW.iter()).copied().collect()
+        STUDY
+            .iter()
+            .chain(NEW.iter())
+            .chain(ZARR.iter())
+            .copied()
+            .collect()
     }
 
     /// Every method that writes an HDF5 dataset (study's first, then new).
@@ -142,6 +166,10 @@ impl Method {
             Method::Blosc2ZstdShuffle1 => "blosc2_zstd_shuffle_1",
             Method::Blosc2Lz4Bitshuffle9 => "blosc2_lz4_bitshuffle_9",
             Method::Blosc2Lz4Shuffle9 => "blosc2_lz4_shuffle_9",
+            Method::ZarrBloscZstd => "zarr_blosc_zstd",
+            Method::ZarrBloscZstdBitshuffle => "zarr_blosc_zstd_bitshuffle",
+            Method::ZarrBloscLz4 => "zarr_blosc_lz4",
+            Method::ZarrZstd3 => "zarr_zstd_3",
         }
     }
 
@@ -172,6 +200,10 @@ impl Method {
             Method::SparseCsr => "sparse",
             Method::Uint8Overflow => "uint8_overflow",
             Method::SimpleGzip => "npy_gzip",
+            Method::ZarrBloscZstd
+            | Method::ZarrBloscZstdBitshuffle
+            | Method::ZarrBloscLz4
+            | Method::ZarrZstd3 => "zarr",
         }
     }
 
@@ -191,6 +223,10 @@ impl Method {
         };
         match self {
             Method::None | Method::SparseCsr | Method::Uint8Overflow | Method::SimpleGzip => None,
+            Method::ZarrBloscZstd
+            | Method::ZarrBloscZstdBitshuffle
+            | Method::ZarrBloscLz4
+            | Method::ZarrZstd3 => None,
             Method::Gzip1 => Some(FilterSpec::Deflate { level: 1 }),
             Method::Gzip6 => Some(FilterSpec::Deflate { level: 6 }),
             Method::Gzip9 => Some(FilterSpec::Deflate { level: 9 }),
@@ -226,12 +262,51 @@ impl Method {
         }
     }
 
-    /// Whether the method writes an HDF5 dataset (every method but the study's three own formats).
+    /// Whether the method writes an HDF5 dataset (every method but the study's three own formats
+    /// and the Zarr stores).
     pub fn is_hdf5(self) -> bool {
         !matches!(
             self,
             Method::SparseCsr | Method::Uint8Overflow | Method::SimpleGzip
-        )
+        ) && !self.is_zarr()
+    }
+
+    /// Whether the method writes a Zarr v3 store (a directory).
+    pub fn is_zarr(self) -> bool {
+        ZARR.contains(&self)
+    }
+
+    /// Whether the method stores chunks of a chunking (HDF5 and Zarr methods).
+    pub fn is_chunked(self) -> bool {
+        self.is_hdf5() || self.is_zarr()
+    }
+
+    /// The codec of a Zarr method's inner chunks.
+    pub fn zarr_codec(self) -> Option<crate::zarr::ZarrCodec> {
+        use crate::zarr::ZarrCodec;
+        let blosc = |compressor, clevel, shuffle| ZarrCodec::Blosc {
+            compressor,
+            clevel,
+            shuffle,
+        };
+        match self {
+            Method::ZarrBloscZstd => Some(blosc(BloscCompressor::Zstd, 3, Shuffle::Byte)),
+            Method::ZarrBloscZstdBitshuffle => Some(blosc(BloscCompressor::Zstd, 3, Shuffle::Bit)),
+            Method::ZarrBloscLz4 => Some(blosc(BloscCompressor::Lz4, 5, Shuffle::Byte)),
+            Method::ZarrZstd3 => Some(ZarrCodec::Zstd { level: 3 }),
+            _ => None,
+        }
+    }
+
+    /// The HDF5 method with the same codec and settings as a Zarr method.
+    pub fn hdf5_twin(self) -> Option<Method> {
+        match self {
+            Method::ZarrBloscZstd => Some(Method::BloscZstd),
+            Method::ZarrBloscZstdBitshuffle => Some(Method::BloscZstdBitshuffle),
+            Method::ZarrBloscLz4 => Some(Method::BloscLz4),
+            Method::ZarrZstd3 => Some(Method::Zstd3),
+            _ => None,
+        }
     }
 
     /// Whether the method reproduces every bit of a `dtype` cube. Only `uint8_overflow` on

@@ -32,7 +32,40 @@ fn study_methods_are_the_studys_sixteen_in_its_order() {
     assert!(Method::new_methods()
         .iter()
         .all(|m| !m.in_study() && m.is_hdf5()));
-    assert_eq!(Method::all().len(), 27);
+    assert_eq!(Method::zarr().len(), 4);
+    assert!(Method::zarr()
+        .iter()
+        .all(|m| m.is_zarr() && m.is_chunked() && !m.is_hdf5() && !m.in_study()));
+    assert_eq!(Method::all().len(), 31);
+}
+
+#[test]
+fn zarr_methods_use_their_hdf5_twins_codec_settings() {
+    use stemz_codecs::filters::FilterSpec;
+    use stemz_codecs::zarr::ZarrCodec;
+    for &m in Method::zarr() {
+        let twin = m.hdf5_twin().expect("every Zarr method has an HDF5 twin");
+        assert!(twin.is_hdf5());
+        match (m.zarr_codec().unwrap(), twin.filter().unwrap()) {
+            (
+                ZarrCodec::Blosc {
+                    compressor,
+                    clevel,
+                    shuffle,
+                },
+                FilterSpec::Blosc {
+                    compressor: c,
+                    clevel: l,
+                    shuffle: s,
+                },
+            ) => assert_eq!((compressor, clevel, shuffle), (c, l, s), "{m}"),
+            (ZarrCodec::Zstd { level }, FilterSpec::Zstd { level: l }) => {
+                assert_eq!(level, l, "{m}")
+            }
+            (z, f) => panic!("{m}: {z:?} against {twin}'s {f:?}"),
+        }
+        assert!(m.filter().is_none() && m.name().starts_with("zarr_"));
+    }
 }
 
 #[test]

@@ -22,6 +22,8 @@ pub struct AtomicFile {
     temp_path: PathBuf,
     slot: Option<usize>,
     committed: bool,
+    /// The output is a directory (a Zarr store), removed whole when not committed.
+    dir: bool,
 }
 
 impl AtomicFile {
@@ -49,7 +51,23 @@ impl AtomicFile {
             temp_path,
             slot,
             committed: false,
+            dir: false,
         })
+    }
+
+    /// Like [`AtomicFile::new`] for an output that is a directory (a Zarr store): the temporary
+    /// directory is created now, removed with everything in it unless committed, and replaces
+    /// an existing `final_path` in one step (`renameat2(RENAME_EXCHANGE)`) when committed. A
+    /// signal cannot remove a directory tree safely, so an interrupted write leaves the hidden
+    /// `.NAME.PID-N.partial` directory behind, never a store under the final name.
+    pub fn new_dir(final_path: &Path) -> Result<Self> {
+        let mut a = AtomicFile::new(final_path)?;
+        if let Some(slot) = a.slot.take() {
+            unregister(slot);
+        }
+        a.dir = true;
+        std::fs::create_dir(&a.temp_path).map_err(|e| DataError::io(&a.temp_path, e))?;
+        Ok(a)
     }
 
     /// Where to write now.
@@ -64,6 +82,19 @@ impl AtomicFile {
 
     /// Move the finished temporary file into place.
     pub fn commit(mut self) -> Result<PathBuf> {
+        if self.dir && std::fs::symlink_metadata(&self.final_path).is_ok() {
+            exchange(&self.temp_path, &self.final_path)?;
+            // The temporary name now holds what was there before.
+            let old = &self.temp_path;
+            let removed = if old.is_dir() {
+                std::fs::remove_dir_all(old)
+            } else {
+                std::fs::remove_file(old)
+            };
+            self.committed = true;
+            removed.map_err(|e| DataError::io(old, e))?;
+            return Ok(self.final_path.clone());
+        }
         std::fs::rename(&self.temp_path, &self.final_path)
             .map_err(|e| DataError::io(&self.final_path, e))?;
         self.committed = true;
@@ -77,12 +108,40 @@ impl AtomicFile {
 impl Drop for AtomicFile {
     fn drop(&mut self) {
         if !self.committed {
-            let _ = std::fs::remove_file(&self.temp_path);
+            if self.dir {
+                let _ = std::fs::remove_dir_all(&self.temp_path);
+            } else {
+                let _ = std::fs::remove_file(&self.temp_path);
+            }
         }
         if let Some(slot) = self.slot.take() {
             unregister(slot);
         }
     }
+}
+
+/// Swap two paths in one step (both must exist, on one file system).
+fn exchange(a: &Path, b: &Path) -> Result<()> {
+    let c = |p: &Path| {
+        CString::new(p.as_os_str().as_bytes())
+            .map_err(|_| DataError::Invalid(format!("{}: path holds a NUL byte", p.display())))
+    };
+    let (ca, cb) = (c(a)?, c(b)?);
+    // SAFETY: both are valid NUL-terminated paths that outlive the call; AT_FDCWD resolves
+    // them relative to the working directory, as std::fs does.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            ca.as_ptr(),
+            libc::AT_FDCWD,
+            cb.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc != 0 {
+        return Err(DataError::io(b, std::io::Error::last_os_error()));
+    }
+    Ok(())
 }
 
 /// `.NAME.PID-N.partial`, with NAME cut (at a character boundary) so that the whole stays

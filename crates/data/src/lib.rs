@@ -5,8 +5,8 @@
 //! [`DType`]. Every codec works on bytes, every format decodes into bytes, and typed views are a
 //! `bytemuck` cast away. A 3D spectrum image is the cube `(sy, sx, 1, E)`.
 //!
-//! Formats live one per module (`h5`/`emd` for HDF5 files, `mib` for Merlin, `npy`);
-//! `open` picks one from the file's content.
+//! Formats live one per module (`h5`/`emd` for HDF5 files, `mib` for Merlin, `npy`, `zarr`
+//! for Zarr v3 stores); `open` picks one from the file's content.
 
 pub mod atomic;
 pub mod chunk_guard;
@@ -20,6 +20,7 @@ pub mod npy;
 pub mod open;
 pub mod stats;
 pub mod synth;
+pub mod zarr;
 pub mod zlib;
 
 /// The libaec (szip) linked into this binary, as its header states (see build.rs).

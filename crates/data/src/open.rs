@@ -6,6 +6,7 @@ use crate::emd;
 use crate::error::{DataError, Result};
 use crate::mib::{self, MibOptions, MibReader};
 use crate::npy::{self, NpyReader};
+use crate::zarr::ZarrCube;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
@@ -87,7 +88,26 @@ pub fn open(path: &Path, opts: &OpenOptions) -> Result<Box<dyn CubeReader>> {
         return Err(DataError::format(path, what));
     }
     if path.is_dir() {
-        return Err(DataError::format(path, "is a directory, not a file"));
+        if !crate::zarr::is_store(path) {
+            return Err(DataError::format(
+                path,
+                "is a directory, not a file (nor a Zarr v3 store: no zarr.json of format 3)",
+            ));
+        }
+        if opts.scan.is_some() {
+            return Err(DataError::format(
+                path,
+                "--scan does not apply: a Zarr array carries its own shape",
+            ));
+        }
+        let cube = ZarrCube::open(path, opts.dataset.as_deref(), 1)?;
+        if opts.spectrum_image && !cube.is_spectrum_image() {
+            return Err(DataError::format(
+                path,
+                "--spectrum-image applies only to 3D arrays",
+            ));
+        }
+        return Ok(Box::new(cube));
     }
     match sniff(path)? {
         Format::Hdf5 if opts.spectrum_image => {

@@ -29,6 +29,7 @@
 //! | `lossless` | bool | the read-back array equals the input bit for bit; empty when unverified |
 //! | `chunks` | count | number of chunks written; empty when not chunked |
 //! | `chunks_stored_raw` | count | chunks the filter left uncompressed; empty when unknown |
+//! | `objects` | count | files (objects) the output is: 1 for a file, a Zarr store's shards and its `zarr.json`; empty in records made before the column |
 //!
 //! ## `datasets.csv` columns ([`DatasetRecord`])
 //!
@@ -122,6 +123,9 @@ pub struct Measurement {
     pub lossless: Option<bool>,
     pub chunks: Option<u64>,
     pub chunks_stored_raw: Option<u64>,
+    /// Absent from records made before Zarr stores were measured: read as empty.
+    #[serde(default)]
+    pub objects: Option<u64>,
 }
 
 /// The chunking value of methods that do not write HDF5 chunks.
@@ -287,6 +291,7 @@ mod tests {
             lossless: Some(true),
             chunks: Some(4),
             chunks_stored_raw: Some(0),
+            objects: Some(1),
         }
     }
 
@@ -300,6 +305,22 @@ mod tests {
         assert_eq!(text.lines().count(), 3, "one header, two rows");
         let back = read_measurements(buf.as_slice()).unwrap();
         assert_eq!(back, vec![sample(), sample()]);
+    }
+
+    #[test]
+    fn records_made_before_the_objects_column_read_it_as_empty() {
+        let mut buf = Vec::new();
+        write_measurement(&mut buf, &sample()).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        let (head, row) = text.split_once('\n').unwrap();
+        let old = format!(
+            "{}\n{}\n",
+            head.strip_suffix(",objects").unwrap(),
+            row.trim_end().strip_suffix(",1").unwrap()
+        );
+        let back = read_measurements(old.as_bytes()).unwrap();
+        assert_eq!(back[0].objects, None);
+        assert_eq!(back[0].chunks, sample().chunks);
     }
 
     #[test]

@@ -197,7 +197,7 @@ fn per_config(a: &Analysed) -> ConfigValues {
     for g in a
         .primary
         .iter()
-        .filter(|g| g.is_chunked() && g.method != "none")
+        .filter(|g| g.is_hdf5() && g.method != "none")
     {
         let e = m.entry((g.method.clone(), g.chunking.clone())).or_default();
         e[0].push(g.ratio.mean);
@@ -683,7 +683,7 @@ fn fig5<DB: DrawingBackend>(root: &Area<'_, DB>, a: &Analysed, datasets: &[&str]
         let pts: Vec<(f64, f64)> = a
             .primary
             .iter()
-            .filter(|g| g.dataset == *ds && g.is_chunked())
+            .filter(|g| g.dataset == *ds && g.is_hdf5())
             .filter_map(|g| Some((g.write_gib_s?.mean, g.ratio.mean)))
             .filter(|p| p.0 > 0.0)
             .collect();

@@ -14,6 +14,7 @@ pub mod perf;
 pub mod tables;
 pub mod writer;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use stemz_analysis::aggregate::{aggregate, primary, Aggregate};
 use stemz_analysis::bounds::{entropy_bounds, EntropyBound};
@@ -86,9 +87,20 @@ pub struct Analysed {
     pub fit: Option<PowerLawFit>,
     pub bounds: Vec<EntropyBound>,
     pub claims: ClaimNumbers,
+    /// Files (objects) of each (dataset, method, chunking)'s output, where the records say.
+    pub objects: BTreeMap<(String, String, String), u64>,
 }
 
 impl Analysed {
+    /// The highest-mean-ratio configuration of `method` on `dataset` (any chunking, primary
+    /// aggregates).
+    pub fn best_of(&self, dataset: &str, method: &str) -> Option<&Aggregate> {
+        self.primary
+            .iter()
+            .filter(|a| a.dataset == dataset && a.method == method)
+            .max_by(|a, b| a.ratio.mean.total_cmp(&b.ratio.mean))
+    }
+
     /// The highest-mean-ratio HDF5 configuration of `dataset` (any chunking, primary
     /// aggregates), among the study's own methods when `only_study`, else among every method
     /// measured: the "study's best" and "stemz's best" of the report and of Figure 5.
@@ -96,7 +108,7 @@ impl Analysed {
         let study = stemz_analysis::study::methods();
         self.primary
             .iter()
-            .filter(|a| a.dataset == dataset && a.is_chunked())
+            .filter(|a| a.dataset == dataset && a.is_hdf5())
             .filter(|a| !only_study || study.iter().any(|m| m.method == a.method))
             .max_by(|a, b| a.ratio.mean.total_cmp(&b.ratio.mean))
     }
@@ -108,6 +120,13 @@ impl Analysed {
         cat: &Catalogue,
     ) -> Result<Analysed> {
         let all = aggregate(rows);
+        let objects = rows
+            .iter()
+            .filter_map(|r| {
+                let key = (r.dataset.clone(), r.method.clone(), r.chunking.clone());
+                Some((key, r.objects?))
+            })
+            .collect();
         let primary = primary(&all);
         let t3 = table3(&primary, &datasets)?;
         let pts = equation1_points(&t3, STUDY_RATIO_DECIMALS);
@@ -127,6 +146,7 @@ impl Analysed {
             datasets,
             all,
             primary,
+            objects,
         })
     }
 }

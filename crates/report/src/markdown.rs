@@ -114,6 +114,68 @@ fn beyond_the_study(o: &mut String, ours: &Analysed) {
     o.push('\n');
 }
 
+/// Per dataset and Zarr method: the store at its best chunking beside the HDF5 file of the same
+/// codec and settings at its own best chunking (serial engine, warm cache), when the run
+/// measured Zarr stores.
+pub fn hdf5_vs_zarr(o: &mut String, ours: &Analysed) {
+    let mut rows = Vec::new();
+    for d in &ours.datasets {
+        let mut zarr: Vec<&str> = ours
+            .primary
+            .iter()
+            .filter(|a| {
+                a.dataset == d.dataset
+                    && a.method.starts_with(stemz_analysis::aggregate::ZARR_PREFIX)
+            })
+            .map(|a| a.method.as_str())
+            .collect();
+        zarr.sort();
+        zarr.dedup();
+        for m in zarr {
+            let twin = &m[stemz_analysis::aggregate::ZARR_PREFIX.len()..];
+            if let (Some(h), Some(z)) =
+                (ours.best_of(&d.dataset, twin), ours.best_of(&d.dataset, m))
+            {
+                rows.push((d.dataset.clone(), twin.to_string(), h, z));
+            }
+        }
+    }
+    if rows.is_empty() {
+        return;
+    }
+    o.push_str("## HDF5 or Zarr\n\n");
+    o.push_str(
+        "Per dataset and codec, the HDF5 file and the sharded Zarr v3 store (`zarr_<codec>`: the \
+         same codec and settings on the same inner chunks) at the chunking where each stores \
+         least: mean ratio, write and read throughput in GiB/s (serial engine, warm cache), and \
+         the files or objects the output is (a store: its shards and `zarr.json`).\n\n",
+    );
+    o.push_str("| dataset | codec | HDF5 chunking | ratio | write | read | Zarr chunking | ratio | write | read | objects | Zarr / HDF5 ratio |\n");
+    o.push_str(
+        "| --- | --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |\n",
+    );
+    let gib =
+        |s: &Option<stemz_analysis::aggregate::Summary>| s.map_or("–".into(), |s| num(s.mean));
+    for (ds, codec, h, z) in rows {
+        let key = (ds.clone(), z.method.clone(), z.chunking.clone());
+        let objects = ours.objects.get(&key).map_or("–".into(), |n| n.to_string());
+        let _ = writeln!(
+            o,
+            "| {ds} | {codec} | {} | {} | {} | {} | {} | {} | {} | {} | {objects} | {} |",
+            h.chunking,
+            num(h.ratio.mean),
+            gib(&h.write_gib_s),
+            gib(&h.read_gib_s),
+            z.chunking,
+            num(z.ratio.mean),
+            gib(&z.write_gib_s),
+            gib(&z.read_gib_s),
+            num(z.ratio.mean / h.ratio.mean)
+        );
+    }
+    o.push('\n');
+}
+
 fn claims_section(out: &mut String, claims: &[Claim]) {
     out.push_str("| claim | source | stated | ours | tolerance | holds |\n");
     out.push_str("| --- | --- | ---: | ---: | --- | --- |\n");
@@ -328,6 +390,7 @@ pub fn report(
     claims_section(&mut o, &compare(&study.claims, &ours.claims));
 
     beyond_the_study(&mut o, ours);
+    hdf5_vs_zarr(&mut o, ours);
 
     o.push_str("## Figures\n\n");
     for f in figures {

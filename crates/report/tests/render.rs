@@ -70,6 +70,7 @@ fn m(
         lossless: Some(true),
         chunks: Some(64),
         chunks_stored_raw: Some(0),
+        objects: Some(1),
     }
 }
 
@@ -217,4 +218,52 @@ fn check_mode_passes_after_writing_and_names_stale_files() {
         writer::write_or_check(dir.path(), &files, true).unwrap(),
         vec![PathBuf::from("paper/REPORT.md")]
     );
+}
+
+#[test]
+fn zarr_stores_are_compared_with_their_hdf5_twin_and_never_called_hdf5_bests() {
+    let base = tiny();
+    let mut rows: Vec<Measurement> = Vec::new();
+    for d in &base.datasets {
+        for (ch, ratio, objects) in [("real_space", 25.0, 5), ("balanced", 30.0, 9)] {
+            let mut r = m(
+                &d.dataset,
+                "zarr_blosc_zstd",
+                ch,
+                1,
+                ratio,
+                0.2,
+                Engine::Serial,
+            );
+            r.objects = Some(objects);
+            rows.push(r);
+            let twin = m(
+                &d.dataset,
+                "blosc_zstd",
+                ch,
+                1,
+                ratio / 1.25,
+                0.1,
+                Engine::Serial,
+            );
+            rows.push(twin);
+        }
+    }
+    let a = Analysed::new(base.datasets.clone(), &rows, &Catalogue::study()).unwrap();
+    let mut md = String::new();
+    stemz_report::markdown::hdf5_vs_zarr(&mut md, &a);
+    assert!(md.starts_with("## HDF5 or Zarr"), "{md}");
+    // Each store at its best chunking (balanced: 30, 9 objects) against the twin's best (24).
+    let line = md.lines().find(|l| l.starts_with("| tiny_a |")).unwrap();
+    assert_eq!(
+        line,
+        "| tiny_a | blosc_zstd | balanced | 24.000 | 0.156 | 0.625 | balanced | 30.000 | 0.078 | 0.312 | 9 | 1.250 |",
+        "{md}"
+    );
+    // The HDF5 bests stay HDF5 although the store's ratio is higher.
+    assert_eq!(a.best_ratio("tiny_a", false).unwrap().method, "blosc_zstd");
+    // No Zarr rows, no section.
+    let mut none = String::new();
+    stemz_report::markdown::hdf5_vs_zarr(&mut none, &base);
+    assert!(none.is_empty());
 }

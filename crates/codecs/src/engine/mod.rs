@@ -67,6 +67,17 @@ impl Engine {
             Engine::Parallel { .. } => "parallel",
         }
     }
+
+    /// Threads the engine's codecs run on (the serial engine: 1; 0 threads: one per core).
+    pub fn threads(&self) -> usize {
+        match *self {
+            Engine::Serial => 1,
+            Engine::Parallel { threads: 0 } => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            Engine::Parallel { threads } => threads,
+        }
+    }
 }
 
 /// How the output file is laid out.
@@ -141,7 +152,10 @@ pub struct WriteReport {
     pub chunks_stored_raw: u64,
     /// Sum of the stored chunk sizes (the whole file for non-HDF5 methods).
     pub payload_bytes: u64,
+    /// Bytes on disk: the file, or every object of a Zarr store.
     pub file_bytes: u64,
+    /// Files the output is: 1, or a Zarr store's shard objects and its `zarr.json`.
+    pub objects: u64,
     pub uncompressed_bytes: u64,
     /// Wall time of creating, writing and closing the file (excluding chunk accounting and
     /// verification; no fsync).
@@ -173,7 +187,11 @@ pub struct ReadReport {
 /// method that is lossy by design (`uint8_overflow` on float32) is committed with
 /// `verify.lossless == false`.
 pub fn write(reader: &mut dyn CubeReader, out: &Path, opts: &WriteOptions) -> Result<WriteReport> {
-    let atomic = AtomicFile::new(out)?;
+    let atomic = if opts.method.is_zarr() {
+        AtomicFile::new_dir(out)?
+    } else {
+        AtomicFile::new(out)?
+    };
     let temp = atomic.temp_path().to_path_buf();
     write_at(reader, atomic, opts).map_err(|e| e.retarget(&temp, out))
 }
@@ -198,9 +216,31 @@ fn write_at(
             chunks: index.chunks,
             chunks_stored_raw: index.stored_raw,
             payload_bytes: index.payload_bytes,
+            objects: 1,
             file_bytes: std::fs::metadata(&temp)
                 .map_err(|e| CodecError::io(&temp, e))?
                 .len(),
+            uncompressed_bytes: reader.nbytes(),
+            write_s,
+            verify: None,
+            sha256: None,
+        }
+    } else if opts.method.is_zarr() {
+        let attributes = crate::zarr::attributes(opts, None);
+        let start = Instant::now();
+        let store = crate::zarr::write_store(reader, &temp, opts, attributes)?;
+        let write_s = start.elapsed().as_secs_f64();
+        // Untimed, as the HDF5 chunk index: each shard's index, read back.
+        let acc = crate::zarr::account(&temp, store.inner, store.shard)?;
+        WriteReport {
+            path: out.to_path_buf(),
+            method: opts.method,
+            chunk_shape: Some(store.inner),
+            chunks: acc.chunks,
+            chunks_stored_raw: 0,
+            payload_bytes: acc.shard_bytes,
+            objects: acc.objects,
+            file_bytes: acc.store_bytes,
             uncompressed_bytes: reader.nbytes(),
             write_s,
             verify: None,
@@ -218,6 +258,7 @@ fn write_at(
             chunks_stored_raw: 0,
             payload_bytes: bytes,
             file_bytes: bytes,
+            objects: 1,
             uncompressed_bytes: reader.nbytes(),
             write_s,
             verify: None,
@@ -250,6 +291,12 @@ fn write_at(
         report.file_bytes = std::fs::metadata(&temp)
             .map_err(|e| CodecError::io(&temp, e))?
             .len();
+    } else if opts.digest && opts.method.is_zarr() {
+        let sha = stemz_data::synth::sha256_of(reader)?;
+        let before = crate::zarr::metadata_bytes(&temp)?;
+        crate::zarr::store_attributes(&temp, crate::zarr::attributes(opts, Some(&sha)))?;
+        report.file_bytes = report.file_bytes - before + crate::zarr::metadata_bytes(&temp)?;
+        report.sha256 = Some(sha);
     }
     atomic.commit()?;
     Ok(report)
@@ -274,8 +321,8 @@ pub fn read_verify(
     })
 }
 
-/// Open a written file for decoding: an HDF5 dataset through `engine`'s read path, or a stemz
-/// non-HDF5 file through its sequential decoder.
+/// Open a written file for decoding: an HDF5 dataset through `engine`'s read path, a Zarr store
+/// with `engine`'s threads, or a stemz non-HDF5 file through its sequential decoder.
 pub fn open_written(
     path: &Path,
     method: Method,
@@ -289,6 +336,12 @@ pub fn open_written(
             method.filter(),
             engine,
         )?))
+    } else if method.is_zarr() {
+        Ok(Box::new(stemz_data::zarr::ZarrCube::open(
+            path,
+            None,
+            engine.threads(),
+        )?))
     } else {
         nonhdf5::open(method, path)
     }
@@ -298,7 +351,7 @@ pub fn open_written(
 /// once), one scan row for sequential non-HDF5 decoders.
 fn verify_slab_shape(cube: &dyn CubeReader, method: Method) -> Shape4 {
     let shape = cube.shape();
-    if method.is_hdf5() {
+    if method.is_chunked() {
         let chunk = cube
             .info()
             .chunks
