@@ -29,36 +29,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
+use stemz_record::catalogue;
 
-const STUDY_HDF5: &[&str] = &[
-    "none",
-    "gzip_1",
-    "gzip_6",
-    "gzip_9",
-    "lzf",
-    "szip",
-    "blosc_blosclz",
-    "blosc_lz4",
-    "blosc_lz4hc",
-    "blosc_zlib",
-    "blosc_zstd",
-    "lz4_hdf5",
-    "bitshuffle_lz4",
-];
-const NEW_HDF5: &[&str] = &[
-    "zstd_3",
-    "zstd_9",
-    "bitshuffle_zstd",
-    "blosc_zstd_bitshuffle",
-    "blosc_zstd_bitshuffle_5",
-    "blosc_lz4_bitshuffle",
-    "blosc2_zstd_bitshuffle_1",
-    "blosc2_zstd_bitshuffle_5",
-    "blosc2_zstd_shuffle_1",
-    "blosc2_lz4_bitshuffle_9",
-    "blosc2_lz4_shuffle_9",
-];
-const CHUNKINGS: &str = "real_space,balanced,single_frame";
 const ENGINES: [&str; 2] = ["serial", "parallel"];
 
 /// One process of the run, timed from outside.
@@ -112,11 +84,19 @@ fn timed(
 }
 
 pub fn run(args: &PerfArgs) -> Result<()> {
+    let names = |m: &'static catalogue::MethodEntry| m.name;
+    let study_chunkings = catalogue::CHUNKINGS.join(",");
     let (default_methods, chunkings): (Vec<&str>, &str) = match args.what.as_str() {
-        "matrix" => (STUDY_HDF5.to_vec(), CHUNKINGS),
+        "matrix" => (
+            catalogue::study_hdf5().map(names).collect(),
+            &study_chunkings,
+        ),
         "codecs" => (
-            STUDY_HDF5.iter().chain(NEW_HDF5).copied().collect(),
-            "balanced",
+            catalogue::study_hdf5()
+                .chain(catalogue::new_hdf5())
+                .map(names)
+                .collect(),
+            catalogue::BALANCED,
         ),
         other => bail!("unknown perf target `{other}`: expected `matrix` or `codecs`"),
     };
@@ -609,7 +589,11 @@ fn render(rows: &[Row], invocations: &[Invocation], ctx: &RunLabels) -> String {
         let (Some(p), Some(se), Some(pa)) = (get(IMPLS[0]), get(IMPLS[1]), get(IMPLS[2])) else {
             continue;
         };
-        let tol = if m == "lzf" { 0.02 } else { 0.005 };
+        let tol = if m == catalogue::name::LZF {
+            0.02
+        } else {
+            0.005
+        };
         let same = [se, pa]
             .iter()
             .all(|x| (x.mean_ratio() / p.mean_ratio() - 1.0).abs() <= tol);

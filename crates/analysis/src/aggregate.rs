@@ -8,8 +8,8 @@
 //! the study's `statistics.csv` to 1e-9 relative. [`Summary::of`] is the same statistics on a
 //! plain slice, for callers with a handful of values.
 
+use crate::names::join_method;
 use crate::record::{Cache, Engine, Measurement};
-use crate::study::join_method;
 use polars::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;

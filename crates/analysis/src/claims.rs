@@ -12,6 +12,7 @@ use crate::aggregate::Aggregate;
 use crate::tables::mean_over_datasets;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use stemz_record::catalogue::{self, name as n};
 
 /// A range across datasets.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -50,7 +51,7 @@ pub struct ClaimNumbers {
     pub best_ratio_method: Option<String>,
 }
 
-const CHUNKING: &str = "balanced";
+const CHUNKING: &str = catalogue::BALANCED;
 
 /// Per dataset, `f(numerator aggregate) / f(denominator aggregate)` for balanced chunking.
 fn per_dataset(
@@ -78,23 +79,16 @@ fn per_dataset(
 impl ClaimNumbers {
     /// Compute from (primary) aggregates.
     pub fn compute(aggs: &[Aggregate]) -> ClaimNumbers {
-        let lz4 = per_dataset(aggs, "gzip_9", "blosc_lz4", |a| Some(a.write_s.mean));
+        let (gzip9, zstd, lz4) = (n::GZIP_9, n::BLOSC_ZSTD, n::BLOSC_LZ4);
+        let lz4 = per_dataset(aggs, gzip9, lz4, |a| Some(a.write_s.mean));
         ClaimNumbers {
-            zstd_vs_gzip9_ratio: Range::of(&per_dataset(aggs, "blosc_zstd", "gzip_9", |a| {
-                Some(a.ratio.mean)
+            zstd_vs_gzip9_ratio: Range::of(&per_dataset(aggs, zstd, gzip9, |a| Some(a.ratio.mean))),
+            zstd_vs_gzip9_write_speedup: Range::of(&per_dataset(aggs, gzip9, zstd, |a| {
+                Some(a.write_s.mean)
             })),
-            zstd_vs_gzip9_write_speedup: Range::of(&per_dataset(
-                aggs,
-                "gzip_9",
-                "blosc_zstd",
-                |a| Some(a.write_s.mean),
-            )),
-            zstd_vs_gzip9_read_speedup: Range::of(&per_dataset(
-                aggs,
-                "gzip_9",
-                "blosc_zstd",
-                |a| a.read_s.map(|s| s.mean),
-            )),
+            zstd_vs_gzip9_read_speedup: Range::of(&per_dataset(aggs, gzip9, zstd, |a| {
+                a.read_s.map(|s| s.mean)
+            })),
             lz4_vs_gzip9_write_speedup: Range::of(&lz4),
             lz4_vs_gzip9_write_speedup_geomean: if lz4.is_empty() {
                 None
@@ -102,9 +96,8 @@ impl ClaimNumbers {
                 Some((lz4.iter().map(|v| v.ln()).sum::<f64>() / lz4.len() as f64).exp())
             },
             best_ratio_method: {
-                let study: Vec<String> = crate::study::methods()
-                    .into_iter()
-                    .map(|m| m.method)
+                let study: Vec<String> = catalogue::study_hdf5()
+                    .map(|m| m.name.to_string())
                     .collect();
                 // A failed table query is a bug, not bad input: it leaves the claim unmeasured.
                 mean_over_datasets(aggs, CHUNKING)

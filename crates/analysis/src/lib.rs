@@ -20,12 +20,15 @@ pub mod bounds;
 pub mod calibration;
 pub mod claims;
 pub mod fit;
+pub mod names;
 pub mod recommend;
 pub mod study;
 pub mod tables;
 
+pub use stemz_record::catalogue;
 /// The record types this stage consumes (from `stemz-record`), re-exported for the renderers.
 pub use stemz_record::record;
+pub use stemz_record::runinfo;
 
 /// Errors of the analysis stage.
 #[derive(Debug, thiserror::Error)]

@@ -7,12 +7,14 @@
 //! Its runs were serial h5py writes read back right away, so rows are recorded as
 //! `serial`, 1 thread, `warm` cache.
 
-use crate::record::{Cache, DatasetRecord, Engine, Measurement, NO_CHUNKING};
-use crate::tables::{DatasetInfo, FamilySpec, MethodInfo};
+pub use crate::names::{join_method, split_method, CHUNKINGS};
+use crate::names::{DatasetInfo, FamilySpec, MethodInfo};
+use crate::record::{Cache, DatasetRecord, Engine, Measurement};
 use crate::{AnalysisError, Result};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::PathBuf;
+use stemz_record::catalogue;
 
 /// The folder of the study's published files in this repository (`data/study/`, with their
 /// source, licence and checksums in `PROVENANCE.md`), for tests and tools that work in the
@@ -35,32 +37,6 @@ pub mod bundled {
     pub const TABLE3: &str = include_str!("../../../data/study/Table3_dataset_summary.csv");
     /// How `--study` defaults are named in messages and provenance.
     pub const LABEL: &str = "data/study (compiled in)";
-}
-
-/// The study's chunking strategies, in its table order, with their method-name prefixes.
-pub const CHUNKINGS: [&str; 3] = ["real_space", "balanced", "single_frame"];
-
-/// Split a study method name `<chunking>_<codec>` into (chunking, codec); methods without a
-/// chunking prefix get [`NO_CHUNKING`].
-pub fn split_method(name: &str) -> (String, String) {
-    for ch in CHUNKINGS {
-        if let Some(codec) = name
-            .strip_prefix(ch)
-            .and_then(|rest| rest.strip_prefix('_'))
-        {
-            return (ch.to_string(), codec.to_string());
-        }
-    }
-    (NO_CHUNKING.to_string(), name.to_string())
-}
-
-/// The study's method name for a (chunking, codec) pair: the inverse of [`split_method`].
-pub fn join_method(chunking: &str, codec: &str) -> String {
-    if chunking == NO_CHUNKING {
-        codec.to_string()
-    } else {
-        format!("{chunking}_{codec}")
-    }
 }
 
 /// Parse a Python tuple string `(32, 32, 64, 64)` into numbers; empty input gives `None`.
@@ -327,66 +303,28 @@ pub fn dataset_infos() -> Vec<DatasetInfo> {
     .collect()
 }
 
-/// The study's 13 HDF5 methods (Table 2): family, HDF5 filter id and settings.
+/// The study's 13 HDF5 methods (Table 2): family, HDF5 filter id and settings, from the
+/// catalogue.
 pub fn methods() -> Vec<MethodInfo> {
-    let blosc = |c: &str, l: u8| format!("Blosc {c}, clevel {l}, byte shuffle");
-    [
-        ("none", "None", None, "uncompressed, chunked".to_string()),
-        ("gzip_1", "Gzip", Some(1), "deflate level 1".into()),
-        ("gzip_6", "Gzip", Some(1), "deflate level 6".into()),
-        ("gzip_9", "Gzip", Some(1), "deflate level 9".into()),
-        ("lzf", "LZF", Some(32000), "default".into()),
-        (
-            "szip",
-            "Szip",
-            Some(4),
-            "nearest-neighbour coding, 8 pixels per block".into(),
-        ),
-        (
-            "lz4_hdf5",
-            "LZ4",
-            Some(32004),
-            "block size 0 (default)".into(),
-        ),
-        (
-            "bitshuffle_lz4",
-            "Bitshuffle",
-            Some(32008),
-            "bitshuffle + LZ4, block size 0".into(),
-        ),
-        ("blosc_blosclz", "Blosc", Some(32001), blosc("blosclz", 5)),
-        ("blosc_lz4", "Blosc", Some(32001), blosc("lz4", 5)),
-        ("blosc_lz4hc", "Blosc", Some(32001), blosc("lz4hc", 5)),
-        ("blosc_zlib", "Blosc", Some(32001), blosc("zlib", 5)),
-        ("blosc_zstd", "Blosc", Some(32001), blosc("zstd", 3)),
-    ]
-    .into_iter()
-    .map(|(m, f, id, s)| MethodInfo {
-        method: m.into(),
-        family: f.into(),
-        filter_id: id,
-        settings: s,
-    })
-    .collect()
+    catalogue::study_hdf5()
+        .map(|m| MethodInfo {
+            method: m.name.into(),
+            family: m.label.into(),
+            filter_id: m.filter_id,
+            settings: m.settings.into(),
+        })
+        .collect()
 }
 
 /// The implementation families of the study's Table 4, with their printed labels.
 pub fn table4_families() -> Vec<FamilySpec> {
-    [
-        ("blosc_zlib", "Blosc (zlib)"),
-        ("blosc_zstd", "Blosc (zstd)"),
-        ("gzip_9", "Gzip-9"),
-        ("gzip_6", "Gzip-6"),
-        ("blosc_lz4hc", "Blosc (lz4hc)"),
-        ("szip", "Szip"),
-        ("blosc_lz4", "Blosc (lz4)"),
-    ]
-    .into_iter()
-    .map(|(m, l)| FamilySpec {
-        method: m.into(),
-        label: l.into(),
-    })
-    .collect()
+    catalogue::TABLE4_FAMILIES
+        .into_iter()
+        .map(|(m, l)| FamilySpec {
+            method: m.into(),
+            label: l.into(),
+        })
+        .collect()
 }
 
 /// The dataset the study's Table 5 summarises.
@@ -395,6 +333,7 @@ pub const TABLE5_DATASET: &str = "4D_Diff";
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::NO_CHUNKING;
 
     #[test]
     fn method_names_split_on_known_chunking_prefixes_only() {

@@ -14,38 +14,14 @@
 //! max (Tables 4, 5 and the per-codec means). Rust then only looks rows up and labels them.
 
 use crate::aggregate::Aggregate;
+use crate::names::CHUNKINGS;
+pub use crate::names::{DatasetInfo, FamilySpec, MethodInfo};
 use crate::record::{DatasetRecord, NO_CHUNKING};
-use crate::study::CHUNKINGS;
 use crate::{AnalysisError, Result};
 use polars::prelude::*;
 use serde::Serialize;
 use std::collections::HashMap;
-
-/// Display information about a dataset, supplied by the caller.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DatasetInfo {
-    pub dataset: String,
-    /// Name printed in Table 1.
-    pub label: String,
-    pub description: String,
-}
-
-/// One compression method of Table 2, supplied by the caller (analysis does not know codecs).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct MethodInfo {
-    pub method: String,
-    pub family: String,
-    /// Registered HDF5 filter id; `None` for no filter.
-    pub filter_id: Option<u32>,
-    pub settings: String,
-}
-
-/// A Table 4 family: the method whose balanced rows represent it, and its label.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FamilySpec {
-    pub method: String,
-    pub label: String,
-}
+use stemz_record::catalogue::BALANCED;
 
 /// A row of Table 1.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -283,7 +259,7 @@ pub fn table3(aggs: &[Aggregate], datasets: &[DatasetRecord]) -> Result<Vec<Tabl
             let best = best.get(&d.dataset).map(|&i| &aggs[i]).ok_or_else(|| {
                 AnalysisError::Missing(format!("dataset {}: no HDF5 measurements", d.dataset))
             })?;
-            let implementation = if best.chunking == "balanced" {
+            let implementation = if best.chunking == BALANCED {
                 best.method.clone()
             } else {
                 format!("{} ({})", best.method, chunking_label(&best.chunking))
@@ -308,7 +284,7 @@ pub fn table4(aggs: &[Aggregate], families: &[FamilySpec]) -> Result<Vec<Table4R
     let df = frame(aggs)
         .and_then(|df| {
             df.lazy()
-                .filter(col(CHUNKING).eq(lit("balanced")))
+                .filter(col(CHUNKING).eq(lit(BALANCED)))
                 .group_by_stable([col(METHOD)])
                 .agg([
                     col(RATIO).mean().alias("mean_ratio"),

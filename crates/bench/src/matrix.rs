@@ -8,7 +8,7 @@ use std::fmt;
 
 /// The chunking column of methods that do not write HDF5 (`sparse_csr`, `uint8_overflow`,
 /// `simple_gzip`), which have no chunks.
-pub const NO_CHUNKING: &str = "none";
+pub const NO_CHUNKING: &str = stemz_record::catalogue::NONE;
 
 /// One cell of the matrix. A measurement is a configuration plus a run index.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -12,17 +12,18 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use stemz_analysis::catalogue::{name as n, BALANCED};
 use stemz_codecs::engine::{self, Engine, Layout, WriteOptions};
 use stemz_codecs::{Chunking, Method};
 use stemz_data::{CubeReader, DType, Hyperslab, Shape4, SourceInfo};
 
 /// The method `stemz compress` uses unless told otherwise (see `--method`).
-pub const DEFAULT_METHOD: &str = "blosc2_zstd_bitshuffle_1";
+pub const DEFAULT_METHOD: &str = n::BLOSC2_ZSTD_BITSHUFFLE_1;
 
 /// The method for a `.zarr` output unless told otherwise: Blosc zstd with bit-shuffle, the
 /// Zarr twin of the HDF5 method closest to the default (c-blosc 1.x, as zarr-python 3's
 /// `BloscCodec` writes it; Zarr has no Blosc2 codec).
-pub const DEFAULT_ZARR_METHOD: &str = "zarr_blosc_zstd_bitshuffle";
+pub const DEFAULT_ZARR_METHOD: &str = n::ZARR_BLOSC_ZSTD_BITSHUFFLE;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -42,7 +43,7 @@ pub struct Args {
     #[arg(long)]
     pub method: Option<String>,
     /// Chunking: real_space, balanced, single_frame, or an explicit SYxSXxQYxQX.
-    #[arg(long, default_value = "balanced")]
+    #[arg(long, default_value = BALANCED)]
     pub chunking: String,
     /// serial (HDF5's pipeline, as h5py) or parallel (chunks compressed on all threads).
     #[arg(long, default_value = "parallel", value_parser = ["serial", "parallel"])]
@@ -257,12 +258,22 @@ pub fn run(args: Args) -> Result<()> {
         ),
         None => outln!("method     {method} ({}), own file format", method.family()),
     }
-    outln!(
-        "size       {} file, {} payload, ratio {:.3}",
-        size(r.file_bytes),
-        size(r.payload_bytes),
-        r.ratio()
-    );
+    if method.is_zarr() {
+        outln!(
+            "size       {} store in {} objects, {} of shards, ratio {:.3}",
+            size(r.file_bytes),
+            r.objects,
+            size(r.payload_bytes),
+            r.ratio()
+        );
+    } else {
+        outln!(
+            "size       {} file, {} payload, ratio {:.3}",
+            size(r.file_bytes),
+            size(r.payload_bytes),
+            r.ratio()
+        );
+    }
     outln!("write      {:.3} s, {gib_s:.3} GiB/s", r.write_s);
     if method.is_zarr() {
         outln!(

@@ -28,22 +28,12 @@ fn zarr_python(args: &[&Path]) -> serde_json::Value {
     serde_json::from_str(stdout.trim()).unwrap()
 }
 
-fn stemz_ok(args: &[&str]) -> String {
-    let out = common::stemz_output(args);
-    assert!(
-        out.status.success(),
-        "stemz {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[test]
 #[ignore = "interop: run by cargo xtask ci"]
 fn small_4d_diff_as_zarr_opens_in_zarr_python_with_sharding_and_equals_the_source() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
-    stemz_ok(&[
+    common::stemz_ok(&[
         "synth",
         "--scale",
         "small",
@@ -79,7 +69,7 @@ fn small_4d_diff_as_zarr_opens_in_zarr_python_with_sharding_and_equals_the_sourc
             engine,
         ]);
         args.extend(extra);
-        let report = stemz_ok(&args);
+        let report = common::stemz_ok(&args);
         assert!(report.contains("lossless   yes"), "{report}");
         let r = zarr_python(&[Path::new("read"), &store, &source]);
         assert_eq!(r["zarr_format"], 3, "{r}");
@@ -87,7 +77,7 @@ fn small_4d_diff_as_zarr_opens_in_zarr_python_with_sharding_and_equals_the_sourc
         assert_eq!(r["equal"], true, "{method} {chunking}: {r}");
         assert_eq!(r["attributes"]["stemz"]["method"], method, "{r}");
         // stemz's own check of the digest it stored.
-        let v = stemz_ok(&["verify", store.to_str().unwrap()]);
+        let v = common::stemz_ok(&["verify", store.to_str().unwrap()]);
         assert!(v.contains("matches the stored digest"), "{v}");
     }
 }
@@ -101,13 +91,13 @@ fn stemz_reads_a_sharded_blosc_store_written_by_zarr_python() {
     let w = zarr_python(&[Path::new("write"), &store, &npy]);
     assert_eq!(w["shards"], serde_json::json!([2, 5, 24, 20]), "{w}");
     let (s, n) = (store.to_str().unwrap(), npy.to_str().unwrap());
-    let v = stemz_ok(&["verify", s, "--against", n]);
+    let v = common::stemz_ok(&["verify", s, "--against", n]);
     assert!(v.contains("bitwise equal"), "{v}");
-    let i = stemz_ok(&["inspect", s]);
+    let i = common::stemz_ok(&["inspect", s]);
     assert!(i.contains("Zarr v3") && i.contains("blosc"), "{i}");
     // And through every stemz format: a stemz store of zarr-python's data, read back by it.
     let again = dir.path().join("again.zarr");
-    stemz_ok(&["compress", s, again.to_str().unwrap()]);
+    common::stemz_ok(&["compress", s, again.to_str().unwrap()]);
     let r = zarr_python(&[Path::new("read"), &again, &npy]);
     assert_eq!(r["equal"], true, "{r}");
 }

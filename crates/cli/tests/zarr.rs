@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::stemz_ok as ok;
 use std::path::{Path, PathBuf};
 
 /// A uint16 cube whose shape is no multiple of any study chunking (edge shards are padded),
@@ -16,16 +17,6 @@ fn source(dir: &Path) -> PathBuf {
         _ => 0,
     });
     p
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = common::stemz_output(args);
-    assert!(
-        out.status.success(),
-        "stemz {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// One line on stderr, exit 1.

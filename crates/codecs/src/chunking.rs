@@ -3,6 +3,7 @@
 use crate::error::{CodecError, Result};
 use std::fmt;
 use stemz_data::Shape4;
+use stemz_record::catalogue::{BALANCED, REAL_SPACE, SINGLE_FRAME};
 
 /// How a cube is cut into HDF5 chunks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -30,9 +31,9 @@ impl Chunking {
     /// The study's name (`real_space`, `balanced`, `single_frame`), or `AxBxCxD` for explicit.
     pub fn name(&self) -> String {
         match self {
-            Chunking::RealSpace => "real_space".into(),
-            Chunking::Balanced => "balanced".into(),
-            Chunking::SingleFrame => "single_frame".into(),
+            Chunking::RealSpace => REAL_SPACE.into(),
+            Chunking::Balanced => BALANCED.into(),
+            Chunking::SingleFrame => SINGLE_FRAME.into(),
             Chunking::Explicit(c) => format!("{}x{}x{}x{}", c[0], c[1], c[2], c[3]),
         }
     }
@@ -53,11 +54,8 @@ impl Chunking {
     /// Parse `real_space`, `balanced`, `single_frame` or an explicit `SYxSXxQYxQX`.
     pub fn parse(s: &str) -> Result<Chunking> {
         let t = s.trim().to_ascii_lowercase();
-        match t.as_str() {
-            "real_space" => return Ok(Chunking::RealSpace),
-            "balanced" => return Ok(Chunking::Balanced),
-            "single_frame" => return Ok(Chunking::SingleFrame),
-            _ => {}
+        if let Some(study) = Chunking::study().into_iter().find(|c| c.name() == t) {
+            return Ok(study);
         }
         let bad = || {
             CodecError::Invalid(format!(

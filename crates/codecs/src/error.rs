@@ -50,7 +50,7 @@ impl CodecError {
     /// An HDF5 failure; HDF5 reports only "write failed", so a full disk, a quota or a file
     /// size limit is named from errno when that is what the failed call left there.
     pub fn hdf5(path: impl Into<PathBuf>, err: impl std::fmt::Display) -> Self {
-        let hint = stemz_data::atomic::storage_errno_hint();
+        let hint = stemz_data::error::storage_errno_hint();
         let message = match hint {
             Some(h) => format!("{err}: {h}"),
             None => err.to_string(),

@@ -21,7 +21,7 @@ pub mod versions;
 pub mod zarr;
 
 pub use chunking::Chunking;
-pub use engine::{read_verify, write, Engine, Layout, WriteOptions, WriteReport};
+pub use engine::{read_verify, verify, write, Engine, Layout, WriteOptions, WriteReport};
 pub use error::{CodecError, Result};
 pub use method::Method;
-pub use verify::{verify, Mismatch, VerifyReport};
+pub use verify::{Mismatch, VerifyReport};

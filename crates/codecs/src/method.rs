@@ -2,12 +2,14 @@
 //! the newer ones stemz adds. A [`Method`] is a name and, for HDF5 methods, the exact
 //! [`FilterSpec`] h5py + hdf5plugin would put in the dataset-creation property list.
 //!
-//! Names are exactly the study's (`gzip_6`, `blosc_zstd`, `bitshuffle_lz4`, ...), so records
-//! written by stemz line up with the study's `all_runs_combined.csv` rows.
+//! Names, families, filter ids and settings in words come from the catalogue
+//! (`stemz_record::catalogue`), the one list every stage reads; this module adds what only the
+//! codecs know: the exact filter and its parameters.
 
 use crate::error::{CodecError, Result};
 use crate::filters::{BitshuffleCodec, BloscCompressor, FilterSpec, Shuffle};
 use std::fmt;
+use stemz_record::catalogue::{Kind, MethodEntry, METHODS};
 
 /// One compression method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -62,9 +64,9 @@ pub enum Method {
     ZarrZstd3,
 }
 
-/// The study's methods in the study's order (`compression_benchmark.py`: the HDF5 methods, then
-/// sparse, uint8 + overflow, simple gzip).
-const STUDY: [Method; 16] = [
+/// Every method, in the catalogue's order (`stemz_record::catalogue::METHODS`, whose entry
+/// `i` is variant `i`; a test holds them together): the study's 16, the new HDF5 ones, Zarr.
+const ALL: [Method; 31] = [
     Method::None,
     Method::Gzip1,
     Method::Gzip6,
@@ -81,9 +83,6 @@ const STUDY: [Method; 16] = [
     Method::SparseCsr,
     Method::Uint8Overflow,
     Method::SimpleGzip,
-];
-
-const NEW: [Method; 11] = [
     Method::Zstd3,
     Method::Zstd9,
     Method::BitshuffleZstd,
@@ -95,40 +94,53 @@ const NEW: [Method; 11] = [
     Method::Blosc2ZstdShuffle1,
     Method::Blosc2Lz4Bitshuffle9,
     Method::Blosc2Lz4Shuffle9,
-];
-
-/// The Zarr v3 methods: sharded stores, inner chunks the study's chunkings.
-const ZARR: [Method; 4] = [
     Method::ZarrBloscZstd,
     Method::ZarrBloscZstdBitshuffle,
     Method::ZarrBloscLz4,
     Method::ZarrZstd3,
 ];
 
+/// The study's methods lead the catalogue.
+const STUDY_LEN: usize = {
+    let mut i = 0;
+    while i < METHODS.len() && METHODS[i].in_study {
+        i += 1;
+    }
+    i
+};
+/// The Zarr methods close it.
+const ZARR_LEN: usize = {
+    let mut i = METHODS.len();
+    while i > 0 && matches!(METHODS[i - 1].kind, Kind::Zarr) {
+        i -= 1;
+    }
+    METHODS.len() - i
+};
+
 impl Method {
     /// The study's 16 methods, in the study's order.
     pub fn study() -> &'static [Method] {
-        &STUDY
+        &ALL[..STUDY_LEN]
     }
 
     /// The methods stemz adds (not in the study).
     pub fn new_methods() -> &'static [Method] {
-        &NEW
+        &ALL[STUDY_LEN..ALL.len() - ZARR_LEN]
     }
 
     /// The Zarr v3 methods.
     pub fn zarr() -> &'static [Method] {
-        &ZARR
+        &ALL[ALL.len() - ZARR_LEN..]
     }
 
     /// Every method: the study's, then the new HDF5 ones, then the Zarr ones.
     pub fn all() -> Vec<Method> {
-        STUDY
-            .iter()
-            .chain(NEW.iter())
-            .chain(ZARR.iter())
-            .copied()
-            .collect()
+        ALL.to_vec()
+    }
+
+    /// The method's catalogue entry: its name, family, filter id and settings.
+    pub fn entry(self) -> &'static MethodEntry {
+        &METHODS[self as usize]
     }
 
     /// Every method that writes an HDF5 dataset (study's first, then new).
@@ -138,73 +150,13 @@ impl Method {
 
     /// The study's name.
     pub fn name(self) -> &'static str {
-        match self {
-            Method::None => "none",
-            Method::Gzip1 => "gzip_1",
-            Method::Gzip6 => "gzip_6",
-            Method::Gzip9 => "gzip_9",
-            Method::Lzf => "lzf",
-            Method::Szip => "szip",
-            Method::BloscBloscLz => "blosc_blosclz",
-            Method::BloscLz4 => "blosc_lz4",
-            Method::BloscLz4Hc => "blosc_lz4hc",
-            Method::BloscZlib => "blosc_zlib",
-            Method::BloscZstd => "blosc_zstd",
-            Method::Lz4Hdf5 => "lz4_hdf5",
-            Method::BitshuffleLz4 => "bitshuffle_lz4",
-            Method::SparseCsr => "sparse_csr",
-            Method::Uint8Overflow => "uint8_overflow",
-            Method::SimpleGzip => "simple_gzip",
-            Method::Zstd3 => "zstd_3",
-            Method::Zstd9 => "zstd_9",
-            Method::BitshuffleZstd => "bitshuffle_zstd",
-            Method::BloscZstdBitshuffle => "blosc_zstd_bitshuffle",
-            Method::BloscZstdBitshuffle5 => "blosc_zstd_bitshuffle_5",
-            Method::BloscLz4Bitshuffle => "blosc_lz4_bitshuffle",
-            Method::Blosc2ZstdBitshuffle1 => "blosc2_zstd_bitshuffle_1",
-            Method::Blosc2ZstdBitshuffle5 => "blosc2_zstd_bitshuffle_5",
-            Method::Blosc2ZstdShuffle1 => "blosc2_zstd_shuffle_1",
-            Method::Blosc2Lz4Bitshuffle9 => "blosc2_lz4_bitshuffle_9",
-            Method::Blosc2Lz4Shuffle9 => "blosc2_lz4_shuffle_9",
-            Method::ZarrBloscZstd => "zarr_blosc_zstd",
-            Method::ZarrBloscZstdBitshuffle => "zarr_blosc_zstd_bitshuffle",
-            Method::ZarrBloscLz4 => "zarr_blosc_lz4",
-            Method::ZarrZstd3 => "zarr_zstd_3",
-        }
+        self.entry().name
     }
 
     /// The codec family, for grouping: `none`, `gzip`, `lzf`, `szip`, `blosc`, `lz4`,
-    /// `bitshuffle`, `zstd`, `blosc2`, `sparse`, `uint8_overflow`, `npy_gzip`.
+    /// `bitshuffle`, `zstd`, `blosc2`, `sparse`, `uint8_overflow`, `npy_gzip`, `zarr`.
     pub fn family(self) -> &'static str {
-        match self {
-            Method::None => "none",
-            Method::Gzip1 | Method::Gzip6 | Method::Gzip9 => "gzip",
-            Method::Lzf => "lzf",
-            Method::Szip => "szip",
-            Method::BloscBloscLz
-            | Method::BloscLz4
-            | Method::BloscLz4Hc
-            | Method::BloscZlib
-            | Method::BloscZstd
-            | Method::BloscZstdBitshuffle
-            | Method::BloscZstdBitshuffle5
-            | Method::BloscLz4Bitshuffle => "blosc",
-            Method::Lz4Hdf5 => "lz4",
-            Method::BitshuffleLz4 | Method::BitshuffleZstd => "bitshuffle",
-            Method::Zstd3 | Method::Zstd9 => "zstd",
-            Method::Blosc2ZstdBitshuffle1
-            | Method::Blosc2ZstdBitshuffle5
-            | Method::Blosc2ZstdShuffle1
-            | Method::Blosc2Lz4Bitshuffle9
-            | Method::Blosc2Lz4Shuffle9 => "blosc2",
-            Method::SparseCsr => "sparse",
-            Method::Uint8Overflow => "uint8_overflow",
-            Method::SimpleGzip => "npy_gzip",
-            Method::ZarrBloscZstd
-            | Method::ZarrBloscZstdBitshuffle
-            | Method::ZarrBloscLz4
-            | Method::ZarrZstd3 => "zarr",
-        }
+        self.entry().family
     }
 
     /// The HDF5 filter, `None` for `none` and for the three non-HDF5 methods.
@@ -265,20 +217,17 @@ impl Method {
     /// Whether the method writes an HDF5 dataset (every method but the study's three own formats
     /// and the Zarr stores).
     pub fn is_hdf5(self) -> bool {
-        !matches!(
-            self,
-            Method::SparseCsr | Method::Uint8Overflow | Method::SimpleGzip
-        ) && !self.is_zarr()
+        self.entry().kind == Kind::Hdf5
     }
 
     /// Whether the method writes a Zarr v3 store (a directory).
     pub fn is_zarr(self) -> bool {
-        ZARR.contains(&self)
+        self.entry().kind == Kind::Zarr
     }
 
     /// Whether the method stores chunks of a chunking (HDF5 and Zarr methods).
     pub fn is_chunked(self) -> bool {
-        self.is_hdf5() || self.is_zarr()
+        self.entry().is_chunked()
     }
 
     /// The codec of a Zarr method's inner chunks.
@@ -317,7 +266,7 @@ impl Method {
 
     /// Whether the study benchmarked this method.
     pub fn in_study(self) -> bool {
-        STUDY.contains(&self)
+        self.entry().in_study
     }
 
     /// Parse a method name (exactly as [`Method::name`] spells it, case-insensitive).

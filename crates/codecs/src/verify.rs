@@ -2,11 +2,8 @@
 //! original. Bitwise means NaN payloads and `-0.0` must survive: a float comparison would call
 //! `-0.0 == 0.0` lossless and every NaN a mismatch.
 
-use crate::engine::{self, Engine, Layout};
 use crate::error::Result;
-use crate::method::Method;
 use std::fmt;
-use std::path::Path;
 use stemz_data::{CubeReader, DataError, Hyperslab, Shape4};
 
 /// The first element that differs.
@@ -40,17 +37,6 @@ pub struct VerifyReport {
     pub elements: u64,
     /// Elements that differ.
     pub mismatches: u64,
-}
-
-/// Decode `written` (a file [`engine::write`] wrote with `method` and `layout`) through HDF5's
-/// own pipeline — independent of the parallel engine's decoders — and compare it with `original`.
-pub fn verify(
-    original: &mut dyn CubeReader,
-    written: &Path,
-    method: Method,
-    layout: &Layout,
-) -> Result<VerifyReport> {
-    Ok(engine::read_verify(original, written, method, layout, Engine::Serial)?.verify)
 }
 
 /// Compare two cubes slab by slab (`slab` tiles the cube in C order, so sequential decoders are

@@ -18,7 +18,9 @@
 //!
 //! **Engines.** Serial encodes one inner chunk at a time on the caller's thread; parallel
 //! encodes the shards of a slab and their inner chunks on `threads` threads (a rayon pool).
-//! Blosc runs single-threaded per chunk in both, so both write the same bytes. The source is
+//! Blosc runs single-threaded per chunk in both, and inner chunks are laid out in a shard in C
+//! order whatever order they finish in (zarrs' default is completion order, which differs run
+//! to run with more than one thread), so both engines write the same bytes. The source is
 //! streamed in slabs of whole shards (at most [`crate::engine::DEFAULT_SLAB_BYTES`] unless one
 //! shard row is larger), zero-padded at the cube's edges as Zarr pads edge chunks.
 
@@ -31,7 +33,10 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
 use stemz_data::{CubeReader, DType, Hyperslab, Shape4};
-use zarrs::array::{Array, ArrayBytes, ArrayMetadata, ArraySubset, CodecOptions};
+use zarrs::array::codec::{ShardingCodecOptions, SubchunkWriteOrder};
+use zarrs::array::{
+    Array, ArrayBytes, ArrayMetadata, ArraySubset, CodecOptions, CodecSpecificOptions,
+};
 use zarrs::filesystem::FilesystemStore;
 
 /// Uncompressed bytes a shard grows to (see the module's note on the shard shape).
@@ -236,8 +241,12 @@ pub fn write_store(
     };
     let metadata: ArrayMetadata = serde_json::from_value(meta).map_err(|e| zerr("metadata", &e))?;
     let store = FilesystemStore::new(dir).map_err(|e| zerr("store", &e))?;
-    let array =
-        Array::new_with_metadata(Arc::new(store), "/", metadata).map_err(|e| zerr("array", &e))?;
+    let in_c_order = CodecSpecificOptions::default().with_option(
+        ShardingCodecOptions::default().with_subchunk_write_order(SubchunkWriteOrder::C),
+    );
+    let array = Array::new_with_metadata(Arc::new(store), "/", metadata)
+        .map_err(|e| zerr("array", &e))?
+        .with_codec_specific_options(&in_c_order);
     array.store_metadata().map_err(|e| zerr("metadata", &e))?;
 
     let threads = opts.engine.threads();

@@ -203,3 +203,63 @@ fn blosc2_methods_are_hdf5plugin_blosc2_settings_with_automatic_block_size() {
         assert!(m.name().starts_with("blosc2_"));
     }
 }
+
+/// The catalogue (`stemz_record::catalogue`) is the one list of names; each variant is its
+/// entry, and the filter the codecs build is the one the catalogue names, at the settings it
+/// states in words.
+#[test]
+fn every_method_is_its_catalogue_entry_and_builds_the_filter_it_names() {
+    use stemz_record::catalogue::{self, Kind};
+    assert_eq!(Method::all().len(), catalogue::METHODS.len());
+    for (m, e) in Method::all().into_iter().zip(catalogue::METHODS) {
+        assert_eq!(m.name(), e.name);
+        assert_eq!(Method::parse(e.name).unwrap(), m);
+        assert_eq!(m.is_hdf5(), e.kind == Kind::Hdf5, "{m}");
+        assert_eq!(m.is_zarr(), e.kind == Kind::Zarr, "{m}");
+        assert_eq!(m.filter().map(|f| f.id()), e.filter_id, "{m}");
+        let level = |l: &dyn std::fmt::Display| format!("level {l}");
+        let clevel = |l: u8| format!("clevel {l}");
+        let shuffle = |s: Shuffle| match s {
+            Shuffle::Bit => "bit shuffle",
+            Shuffle::Byte => "byte shuffle",
+            Shuffle::None => "no shuffle",
+        };
+        let words: Vec<String> = match (m.filter(), m.zarr_codec()) {
+            (Some(FilterSpec::Deflate { level: l }), _) => vec![level(&l)],
+            (Some(FilterSpec::Zstd { level: l }), _) => vec![level(&l)],
+            (
+                Some(
+                    FilterSpec::Blosc {
+                        compressor,
+                        clevel: l,
+                        shuffle: s,
+                    }
+                    | FilterSpec::Blosc2 {
+                        compressor,
+                        clevel: l,
+                        shuffle: s,
+                        ..
+                    },
+                ),
+                _,
+            )
+            | (
+                _,
+                Some(stemz_codecs::zarr::ZarrCodec::Blosc {
+                    compressor,
+                    clevel: l,
+                    shuffle: s,
+                }),
+            ) => vec![
+                format!(" {},", compressor.name()),
+                clevel(l),
+                shuffle(s).to_string(),
+            ],
+            (_, Some(stemz_codecs::zarr::ZarrCodec::Zstd { level: l })) => vec![level(&l)],
+            _ => vec![],
+        };
+        for w in words {
+            assert!(e.settings.contains(&w), "{m}: `{}` lacks `{w}`", e.settings);
+        }
+    }
+}

@@ -230,18 +230,6 @@ pub fn install_signal_cleanup() {
     });
 }
 
-/// What the last failed system call of this thread says, when it is one a user must act on
-/// (a full disk, a quota, a file-size limit): for errors of libraries (HDF5) that report
-/// only "write failed".
-pub fn storage_errno_hint() -> Option<&'static str> {
-    match std::io::Error::last_os_error().raw_os_error()? {
-        libc::ENOSPC => Some("no space left on device"),
-        libc::EDQUOT => Some("disk quota exceeded"),
-        libc::EFBIG => Some("file too large (file size limit, `ulimit -f`?)"),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

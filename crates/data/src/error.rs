@@ -37,7 +37,7 @@ impl DataError {
     /// An HDF5 failure; HDF5 reports only "write failed", so a full disk, a quota or a file
     /// size limit is named from errno when that is what the failed call left there.
     pub fn hdf5(path: impl Into<PathBuf>, err: impl std::fmt::Display) -> Self {
-        let hint = crate::atomic::storage_errno_hint();
+        let hint = storage_errno_hint();
         let message = match hint {
             Some(h) => format!("{err}: {h}"),
             None => err.to_string(),
@@ -46,5 +46,17 @@ impl DataError {
             path: path.into(),
             message,
         }
+    }
+}
+
+/// What the last failed system call of this thread says, when it is one a user must act on
+/// (a full disk, a quota, a file-size limit): for errors of libraries (HDF5) that report
+/// only "write failed".
+pub fn storage_errno_hint() -> Option<&'static str> {
+    match std::io::Error::last_os_error().raw_os_error()? {
+        libc::ENOSPC => Some("no space left on device"),
+        libc::EDQUOT => Some("disk quota exceeded"),
+        libc::EFBIG => Some("file too large (file size limit, `ulimit -f`?)"),
+        _ => None,
     }
 }

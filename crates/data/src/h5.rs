@@ -424,24 +424,7 @@ fn walk(
 
 /// Known filter ids, so `inspect` can name filters HDF5 only knows by number.
 fn filter_name(id: i32) -> Option<&'static str> {
-    Some(match id {
-        1 => "deflate",
-        2 => "shuffle",
-        3 => "fletcher32",
-        4 => "szip",
-        5 => "nbit",
-        6 => "scaleoffset",
-        307 => "bzip2",
-        32000 => "lzf",
-        32001 => "blosc",
-        32004 => "lz4",
-        32008 => "bitshuffle",
-        32013 => "zfp",
-        32015 => "zstd",
-        32017 => "sz",
-        32026 => "blosc2",
-        _ => return None,
-    })
+    stemz_record::catalogue::filter::name(u32::try_from(id).ok()?)
 }
 
 /// The filter pipeline of a dataset-creation property list, as `name (id) cd_values=[...]`,

@@ -11,7 +11,8 @@ use crate::cube::{CubeReader, DType, Hyperslab, Shape4, SourceInfo};
 use crate::error::{DataError, Result};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use zarrs::array::{Array, ArrayBytes, ArraySubset, CodecOptions};
+use unsafe_cell_slice::UnsafeCellSlice;
+use zarrs::array::{Array, ArrayBytesFixedDisjointView, ArraySubset, CodecOptions};
 use zarrs::filesystem::FilesystemStore;
 
 /// The metadata document of every Zarr v3 node.
@@ -295,29 +296,26 @@ impl CubeReader for ZarrCube {
             (0..4).map(range).collect()
         };
         let subset = ArraySubset::new_with_ranges(&ranges);
-        let read = || {
-            self.array
-                .retrieve_array_subset_opt::<ArrayBytes<'static>>(&subset, &self.options)
+        // Decoded straight into `out` (one copy of the slab in memory, not two): a view of all
+        // of it, shaped as the slab.
+        let shape: Vec<u64> = ranges.iter().map(|r| r.end - r.start).collect();
+        let whole = ArraySubset::new_with_shape(shape.clone());
+        let itemsize = self.dtype.itemsize();
+        let (array, options, path) = (&self.array, &self.options, &self.path);
+        let read = move || {
+            // SAFETY: the one view of `out` there is; no other view of these bytes exists
+            // while it lives, so no two views overlap.
+            let mut view = unsafe {
+                ArrayBytesFixedDisjointView::new(UnsafeCellSlice::new(out), itemsize, &shape, whole)
+            }
+            .map_err(|e| DataError::format(path, format!("Zarr decode target: {e}")))?;
+            array
+                .retrieve_array_subset_into_opt(&subset, (&mut view).into(), options)
+                .map_err(|e| DataError::format(path, format!("reading Zarr chunks: {e}")))
         };
-        let bytes = match &self.pool {
+        match &self.pool {
             Some(pool) => pool.install(read),
             None => read(),
         }
-        .map_err(|e| DataError::format(&self.path, format!("reading Zarr chunks: {e}")))?;
-        let raw = bytes
-            .into_fixed()
-            .map_err(|e| DataError::format(&self.path, format!("Zarr data: {e}")))?;
-        if raw.len() != out.len() {
-            return Err(DataError::format(
-                &self.path,
-                format!(
-                    "Zarr decoded {} bytes for a slab of {} bytes",
-                    raw.len(),
-                    out.len()
-                ),
-            ));
-        }
-        out.copy_from_slice(&raw);
-        Ok(())
     }
 }

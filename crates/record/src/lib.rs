@@ -5,6 +5,8 @@
 //! everything downstream of a run folder builds and tests without the benchmark's native stack
 //! (`cargo tree -p stemz-report` shows no hdf5, blosc or rayon).
 //!
+//! - [`catalogue`] — every method and chunking name, with its family, HDF5 filter id and
+//!   settings, defined once for the codecs, the analysis, xtask and the CLI.
 //! - [`record`] — `raw.csv` (one row per measurement, long format, units in the column names)
 //!   and `datasets.csv` (one row per dataset), their column tables, readers and flushing writer.
 //! - [`runinfo`] — `run.toml`, the provenance of a run (command, data, software, machine), and
@@ -12,6 +14,7 @@
 //! - [`sample`] — one candidate measured on a sample of a file (`stemz recommend`), for the
 //!   projection to the whole file.
 
+pub mod catalogue;
 pub mod record;
 pub mod runinfo;
 pub mod sample;

@@ -129,7 +129,7 @@ pub struct Measurement {
 }
 
 /// The chunking value of methods that do not write HDF5 chunks.
-pub const NO_CHUNKING: &str = "none";
+pub const NO_CHUNKING: &str = crate::catalogue::NONE;
 
 impl Measurement {
     /// File size in MiB (the study's `file_size_mb` unit).

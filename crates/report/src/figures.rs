@@ -11,6 +11,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::collections::BTreeMap;
 use stemz_analysis::aggregate::Aggregate;
 use stemz_analysis::bounds::binary_entropy;
+use stemz_analysis::catalogue::{name as n, BALANCED};
 use stemz_analysis::record::Engine;
 
 /// The Okabe–Ito palette (without black, used for text and fits).
@@ -26,12 +27,12 @@ pub const OKABE_ITO: [RGBColor; 7] = [
 
 /// The six implementations of Figures 2 and 4 (balanced chunking unless stated).
 pub const KEY_METHODS: [&str; 6] = [
-    "blosc_zstd",
-    "blosc_zlib",
-    "blosc_lz4",
-    "gzip_6",
-    "gzip_9",
-    "szip",
+    n::BLOSC_ZSTD,
+    n::BLOSC_ZLIB,
+    n::BLOSC_LZ4,
+    n::GZIP_6,
+    n::GZIP_9,
+    n::SZIP,
 ];
 
 const FONT: &str = "sans-serif";
@@ -197,7 +198,7 @@ fn per_config(a: &Analysed) -> ConfigValues {
     for g in a
         .primary
         .iter()
-        .filter(|g| g.is_hdf5() && g.method != "none")
+        .filter(|g| g.is_hdf5() && g.method != n::NONE)
     {
         let e = m.entry((g.method.clone(), g.chunking.clone())).or_default();
         e[0].push(g.ratio.mean);
@@ -322,7 +323,7 @@ fn balanced_over_datasets(
 ) -> Vec<f64> {
     a.primary
         .iter()
-        .filter(|g| g.method == method && g.chunking == "balanced")
+        .filter(|g| g.method == method && g.chunking == BALANCED)
         .filter_map(f)
         .collect()
 }
@@ -777,7 +778,7 @@ fn speedup_data(a: &Analysed) -> Option<Vec<Bar>> {
     // (method, dataset) → (serial, parallel) mean write throughput.
     type Pair = (Option<f64>, Option<f64>);
     let mut by: BTreeMap<(&str, &str), Pair> = BTreeMap::new();
-    for g in a.all.iter().filter(|g| g.chunking == "balanced") {
+    for g in a.all.iter().filter(|g| g.chunking == BALANCED) {
         let e = by
             .entry((g.method.as_str(), g.dataset.as_str()))
             .or_default();

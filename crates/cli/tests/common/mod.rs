@@ -56,6 +56,17 @@ pub fn stemz_output(args: &[&str]) -> std::process::Output {
     output_of(std::process::Command::new(env!("CARGO_BIN_EXE_stemz")).args(args))
 }
 
+/// Run the `stemz` binary under test with `args`, which must succeed; its stdout.
+pub fn stemz_ok(args: &[&str]) -> String {
+    let out = stemz_output(args);
+    assert!(
+        out.status.success(),
+        "stemz {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Write a uint16 `.npy` cube of `shape` whose element `i` (C order) is `value(i)`.
 pub fn write_npy_u16(path: &Path, shape: [usize; 4], value: impl Fn(usize) -> u16) {
     let mut bytes = stemz_data::npy::npy_header(shape, stemz_data::DType::U16);

@@ -302,6 +302,18 @@ fn write_at(
     Ok(report)
 }
 
+/// Decode `written` (a file [`write`] wrote with `method` and `layout`) through the serial
+/// engine's read path (HDF5's own pipeline, independent of the parallel engine's decoders) and
+/// compare it with `original`.
+pub fn verify(
+    original: &mut dyn CubeReader,
+    written: &Path,
+    method: Method,
+    layout: &Layout,
+) -> Result<VerifyReport> {
+    Ok(read_verify(original, written, method, layout, Engine::Serial)?.verify)
+}
+
 /// Read a file written by [`write`] with `engine`'s read path and compare it bitwise, streaming,
 /// with `original`.
 pub fn read_verify(

@@ -14,7 +14,7 @@ use zstd::zstd_safe;
 use super::bitshuffle::{trans_bit_elem, untrans_bit_elem};
 use super::{BitshuffleCodec, FilterError};
 
-const NAME: &str = "bitshuffle";
+const NAME: &str = stemz_record::catalogue::filter::BITSHUFFLE.name;
 
 /// BSHUF_VERSION_MAJOR / MINOR of the bitshuffle bundled in hdf5plugin 7.1 (0.4.x), which
 /// its set_local stores as cd_values[0..2].

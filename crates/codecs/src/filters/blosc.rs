@@ -12,7 +12,7 @@ use std::os::raw::c_int;
 use super::raw_out::RawOut;
 use super::{BloscCompressor, FilterError, Shuffle};
 
-const NAME: &str = "blosc";
+const NAME: &str = stemz_record::catalogue::filter::BLOSC.name;
 
 /// hdf5-blosc's FILTER_BLOSC_VERSION, stored as cd_values[0].
 pub(super) const FILTER_VERSION: u32 = 2;

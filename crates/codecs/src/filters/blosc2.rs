@@ -44,7 +44,7 @@ use std::sync::Once;
 
 use super::{BloscCompressor, FilterError, Shuffle};
 
-const NAME: &str = "blosc2";
+const NAME: &str = stemz_record::catalogue::filter::BLOSC2.name;
 
 /// hdf5-blosc2's FILTER_BLOSC2_VERSION, stored as cd_values[0].
 pub(super) const FILTER_VERSION: u32 = 1;

@@ -11,7 +11,7 @@ use stemz_data::zlib::zlib;
 use super::raw_out::RawOut;
 use super::FilterError;
 
-const NAME: &str = "deflate";
+const NAME: &str = stemz_record::catalogue::filter::DEFLATE.name;
 
 /// zlib's compressBound: the worst case of a single deflate call with the zlib wrapper.
 fn compress_bound(n: usize) -> usize {

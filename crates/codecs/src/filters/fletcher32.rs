@@ -8,7 +8,7 @@
 
 use super::FilterError;
 
-const NAME: &str = "fletcher32";
+const NAME: &str = stemz_record::catalogue::filter::FLETCHER32.name;
 
 /// HDF5's `H5_checksum_fletcher32` of `data`.
 pub fn checksum(data: &[u8]) -> u32 {

@@ -10,7 +10,7 @@ use lz4::liblz4::{LZ4_compressBound, LZ4_compress_default, LZ4_decompress_safe};
 use super::raw_out::RawOut;
 use super::FilterError;
 
-const NAME: &str = "lz4";
+const NAME: &str = stemz_record::catalogue::filter::LZ4.name;
 
 /// H5Zlz4.c's DEFAULT_BLOCK_SIZE (1 << 30).
 const DEFAULT_BLOCK_SIZE: usize = 1 << 30;

@@ -9,7 +9,7 @@ use std::os::raw::c_uint;
 use super::raw_out::RawOut;
 use super::FilterError;
 
-const NAME: &str = "lzf";
+const NAME: &str = stemz_record::catalogue::filter::LZF.name;
 
 /// h5py's H5PY_FILTER_LZF_VERSION, stored as cd_values[0].
 pub(super) const H5PY_FILTER_VERSION: u32 = 4;

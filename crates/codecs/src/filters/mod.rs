@@ -27,6 +27,7 @@ mod szip;
 mod zstd;
 
 use std::os::raw::c_uint;
+use stemz_record::catalogue::filter::{self, Filter};
 
 use hdf5_sys::h5i::hid_t;
 
@@ -194,17 +195,17 @@ impl FilterError {
     }
 }
 
-/// HDF5 filter ids.
-pub const DEFLATE_ID: u32 = 1;
+/// HDF5 filter ids, from the catalogue.
+pub const DEFLATE_ID: u32 = filter::DEFLATE.id;
 /// HDF5's Fletcher-32 checksum filter (`--checksum`).
-pub const FLETCHER32_ID: u32 = 3;
-pub const SZIP_ID: u32 = 4;
-pub const LZF_ID: u32 = 32000;
-pub const BLOSC_ID: u32 = 32001;
-pub const LZ4_ID: u32 = 32004;
-pub const BITSHUFFLE_ID: u32 = 32008;
-pub const ZSTD_ID: u32 = 32015;
-pub const BLOSC2_ID: u32 = 32026;
+pub const FLETCHER32_ID: u32 = filter::FLETCHER32.id;
+pub const SZIP_ID: u32 = filter::SZIP.id;
+pub const LZF_ID: u32 = filter::LZF.id;
+pub const BLOSC_ID: u32 = filter::BLOSC.id;
+pub const LZ4_ID: u32 = filter::LZ4.id;
+pub const BITSHUFFLE_ID: u32 = filter::BITSHUFFLE.id;
+pub const ZSTD_ID: u32 = filter::ZSTD.id;
+pub const BLOSC2_ID: u32 = filter::BLOSC2.id;
 
 /// H5Z_FLAG_OPTIONAL: h5py adds every non-builtin filter with it, so a chunk the filter
 /// declines is stored raw with its filter-mask bit set instead of failing the write.
@@ -216,32 +217,28 @@ fn chunk_bytes(typesize: usize, chunk_shape: &[usize]) -> usize {
 }
 
 impl FilterSpec {
+    /// The registered HDF5 filter (id and name) of the catalogue.
+    pub fn registered(&self) -> Filter {
+        match self {
+            FilterSpec::Deflate { .. } => filter::DEFLATE,
+            FilterSpec::Lzf => filter::LZF,
+            FilterSpec::Szip { .. } => filter::SZIP,
+            FilterSpec::Blosc { .. } => filter::BLOSC,
+            FilterSpec::Lz4 { .. } => filter::LZ4,
+            FilterSpec::Bitshuffle { .. } => filter::BITSHUFFLE,
+            FilterSpec::Zstd { .. } => filter::ZSTD,
+            FilterSpec::Blosc2 { .. } => filter::BLOSC2,
+        }
+    }
+
     /// The HDF5 filter id.
     pub fn id(&self) -> u32 {
-        match self {
-            FilterSpec::Deflate { .. } => DEFLATE_ID,
-            FilterSpec::Lzf => LZF_ID,
-            FilterSpec::Szip { .. } => SZIP_ID,
-            FilterSpec::Blosc { .. } => BLOSC_ID,
-            FilterSpec::Lz4 { .. } => LZ4_ID,
-            FilterSpec::Bitshuffle { .. } => BITSHUFFLE_ID,
-            FilterSpec::Zstd { .. } => ZSTD_ID,
-            FilterSpec::Blosc2 { .. } => BLOSC2_ID,
-        }
+        self.registered().id
     }
 
     /// Short lower-case name, used in errors and records.
     pub fn name(&self) -> &'static str {
-        match self {
-            FilterSpec::Deflate { .. } => "deflate",
-            FilterSpec::Lzf => "lzf",
-            FilterSpec::Szip { .. } => "szip",
-            FilterSpec::Blosc { .. } => "blosc",
-            FilterSpec::Lz4 { .. } => "lz4",
-            FilterSpec::Bitshuffle { .. } => "bitshuffle",
-            FilterSpec::Zstd { .. } => "zstd",
-            FilterSpec::Blosc2 { .. } => "blosc2",
-        }
+        self.registered().name
     }
 
     /// The cd_values the user hands to `H5Pset_filter`, as hdf5plugin's `filter_options`
@@ -491,7 +488,7 @@ pub fn register_all() -> Result<(), FilterError> {
     // hdf5-metno registers blosc and lzf when its library handle is first initialised, which
     // `sync` inside `plugins::register` forces first; then we check they are really there.
     plugins::register()?;
-    for (id, name) in [(BLOSC_ID, "blosc"), (LZF_ID, "lzf")] {
+    for filter::Filter { id, name } in [filter::BLOSC, filter::LZF] {
         if !available(id) {
             return Err(FilterError::hdf5(
                 name,

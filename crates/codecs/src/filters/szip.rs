@@ -10,7 +10,7 @@ use std::os::raw::c_int;
 
 use super::FilterError;
 
-const NAME: &str = "szip";
+const NAME: &str = stemz_record::catalogue::filter::SZIP.name;
 
 /// H5_SZIP_NN_OPTION_MASK: h5py's default coding ("nn").
 pub(super) const NN_OPTION_MASK: u32 = 32;

@@ -5,7 +5,7 @@ use zstd::zstd_safe;
 
 use super::FilterError;
 
-const NAME: &str = "zstd";
+const NAME: &str = stemz_record::catalogue::filter::ZSTD.name;
 
 /// The libzstd version this crate links, e.g. "1.5.7".
 pub(super) fn library_version() -> String {
