@@ -115,9 +115,13 @@ pub fn reference_run() -> Result<String> {
 /// that ran it in its `run.toml`.
 fn check_reference(run: &str) -> Result<()> {
     let (text, info) = crate::util::read_run_info(&root().join(run).join("run.toml"))?;
-    let rev = &info.software.git_revision;
-    if !crate::util::is_commit(rev) {
-        bail!("{run}: recorded by a build of revision `{rev}`, not a commit; a reference must be measured from a committed tree");
+    let continued = info.resumed.iter().map(|r| &r.git_revision);
+    for rev in
+        std::iter::once(&info.software.git_revision).chain(continued.filter(|r| !r.is_empty()))
+    {
+        if !crate::util::is_commit(rev) {
+            bail!("{run}: recorded by a build of revision `{rev}`, not a commit; a reference must be measured from a committed tree");
+        }
     }
     if let Some(p) = ["/work/", "/tmp/", "/root/", "/home/"]
         .iter()
@@ -279,7 +283,7 @@ fn rows_in(raw: &std::path::Path) -> usize {
 
 pub fn reproduce(args: &ReproduceArgs) -> Result<()> {
     check_scale(&args.scale)?;
-    if let Some(id) = &args.resume {
+    if let Some(id) = args.resume.as_ref().filter(|_| !args.across_machines) {
         if let Some(worktree) = run_revision_worktree(id)? {
             // The run's own revision continues it, with its own xtask and build.
             return exec(
@@ -322,7 +326,8 @@ pub fn reproduce(args: &ReproduceArgs) -> Result<()> {
         ])
         .args(["--data", &data, "--run-id", &run_id, "--out", "data/runs"])
         .args(["--manifest", "data/datasets.toml"])
-        .args(args.resume.is_some().then_some("--resume"));
+        .args(args.resume.is_some().then_some("--resume"))
+        .args(args.across_machines.then_some("--across-machines"));
     if paper {
         // The study's 16 methods (42 configurations), each dataset held in memory as the
         // study's h5py loop held it (the largest is 8 GiB), scratch files on disk

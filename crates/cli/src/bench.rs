@@ -12,7 +12,7 @@ use stemz_bench::measure::{free_bytes, CodecMeasure, Source};
 use stemz_bench::merge::{read_info, write_info};
 use stemz_bench::record::{format_shape, read_datasets, write_datasets, Cache, DatasetRecord};
 use stemz_bench::runinfo::{
-    new_run_id, now_rfc3339, resume_mismatch, Machine, RunInfo, RunTiming, Software,
+    data_mismatch, machine_mismatch, new_run_id, now_rfc3339, Machine, RunInfo, RunTiming, Software,
 };
 use stemz_bench::runner::run_loop;
 use stemz_codecs::{Chunking, Method};
@@ -64,6 +64,11 @@ pub struct Args {
     /// when the run was made on another machine or by another build of stemz.
     #[arg(long, requires = "run_id")]
     pub resume: bool,
+    /// With --resume: continue on another kind of machine or with another build (the data,
+    /// scale and cache must still be the run's). This invocation's CPU, cores, revision and
+    /// libraries are recorded in run.toml's [[resumed]], so every row's machine stays known.
+    #[arg(long, requires = "resume")]
+    pub across_machines: bool,
     /// Where run folders go.
     #[arg(long, default_value = "data/runs")]
     pub out: PathBuf,
@@ -396,13 +401,20 @@ pub fn run(args: Args) -> Result<()> {
     };
     if exists {
         let prev = read_info(&dir)?;
-        if let Some(why) = resume_mismatch(&prev, &info) {
+        if let Some(why) = data_mismatch(&prev, &info) {
             bail!(
-                "{}: cannot resume a run of another kind of machine, build or data ({why}); measure a new run instead",
+                "{}: cannot resume a run of other data ({why}); measure a new run instead",
                 dir.display()
             );
         }
-        // The run keeps the machine that started it; each continuation is listed.
+        if let Some(why) = machine_mismatch(&prev, &info).filter(|_| !args.across_machines) {
+            bail!(
+                "{}: cannot resume a run of another kind of machine or build ({why}); measure a new run, or continue it here with --across-machines",
+                dir.display()
+            );
+        }
+        // The run keeps the machine and build that started it; each continuation is listed
+        // with its own.
         let here = Machine::current();
         info.resumed = prev.resumed.clone();
         info.resumed.push(stemz_bench::runinfo::Resumption {
@@ -410,8 +422,13 @@ pub fn run(args: Args) -> Result<()> {
             hostname: here.hostname,
             machine_id: here.machine_id,
             rows_before: stemz_bench::runner::rows_in(&dir.join("raw.csv")),
+            cpu: here.cpu,
+            cores: here.cores,
+            git_revision: info.software.git_revision.clone(),
+            libraries: info.software.libraries.clone(),
         });
         info.machine = prev.machine;
+        info.software = prev.software;
         info.started = prev.started;
     }
     write_info(&dir, &info)?;
@@ -524,7 +541,7 @@ fn dataset_lossy_count(dir: &Path) -> Result<usize> {
     Ok(raw
         .iter()
         .filter(|m| {
-            m.method == "uint8_overflow"
+            m.method == Method::Uint8Overflow.name()
                 && ds
                     .iter()
                     .any(|d| d.dataset == m.dataset && d.dtype.starts_with("float"))

@@ -182,7 +182,7 @@ fn shards_merged_equal_the_unsharded_matrix() {
 }
 
 #[test]
-fn a_run_made_by_another_machine_or_build_is_never_resumed() {
+fn a_run_made_by_another_machine_or_build_is_resumed_only_across_machines_and_then_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let input = cube(dir.path());
     let (out, work) = (dir.path().join("runs"), dir.path().join("work"));
@@ -223,6 +223,42 @@ fn a_run_made_by_another_machine_or_build_is_never_resumed() {
         "{err}"
     );
     assert_eq!(rows_in(&out.join("r/raw.csv")), rows, "nothing measured");
+
+    // Asked to, this build continues it here, and run.toml says who measured what.
+    let across = bench(
+        &input,
+        &out,
+        &work,
+        &[
+            "--runs",
+            "2",
+            "--run-id",
+            "r",
+            "--resume",
+            "--across-machines",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        across.status.success(),
+        "{}",
+        String::from_utf8_lossy(&across.stderr)
+    );
+    assert_eq!(rows_in(&out.join("r/raw.csv")), 2 * rows);
+    let info: toml::Table = std::fs::read_to_string(&toml).unwrap().parse().unwrap();
+    assert_eq!(
+        info["software"]["git_revision"].as_str(),
+        Some("1340351a7f514792f0b65846a5a11e5d7ef5ea8f"),
+        "the run keeps the build that started it"
+    );
+    let cont = &info["resumed"].as_array().unwrap()[0];
+    assert_eq!(cont["rows_before"].as_integer(), Some(rows as i64));
+    assert!(!cont["cpu"].as_str().unwrap().is_empty());
+    assert_ne!(
+        cont["git_revision"].as_str(),
+        Some("1340351a7f514792f0b65846a5a11e5d7ef5ea8f")
+    );
 
     // A new invocation without --run-id measures into a folder of its own.
     let fresh = bench(&input, &out, &work, &["--runs", "1"])

@@ -35,7 +35,9 @@ pub struct RunInfo {
     pub timing: Option<RunTiming>,
     /// Each later invocation that continued the run (`--resume`), and where: a long run may be
     /// continued on another machine of the same kind (same CPU model and core count, same
-    /// build and libraries), e.g. the next 2-core VM of a session-bound evaluation.
+    /// build and libraries), e.g. the next 2-core VM of a session-bound evaluation, or, when
+    /// asked (`--across-machines`), on another kind or build, which is then recorded here so
+    /// that every row's machine and build stay known ([`segments`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resumed: Vec<Resumption>,
 }
@@ -48,6 +50,66 @@ pub struct Resumption {
     pub machine_id: String,
     /// Rows already in the run when this invocation began.
     pub rows_before: usize,
+    /// The CPU, cores and build of this invocation; empty in records made before they were
+    /// kept (those continuations were refused on any other kind of machine or build).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cpu: String,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cores: usize,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub git_revision: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub libraries: BTreeMap<String, String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// Rows `rows` (0-based, in raw.csv order) of a run, measured by one CPU kind and build.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    pub rows: std::ops::Range<usize>,
+    pub cpu: String,
+    pub cores: usize,
+    pub git_revision: String,
+}
+
+/// Which CPU and build measured which rows of a run of `total` rows: the run's own machine
+/// and build until the first continuation that recorded another, and so on. Adjacent
+/// continuations of the same kind and build are one segment.
+pub fn segments(info: &RunInfo, total: usize) -> Vec<Segment> {
+    let mut out = vec![Segment {
+        rows: 0..total,
+        cpu: info.machine.cpu.clone(),
+        cores: info.machine.cores,
+        git_revision: info.software.git_revision.clone(),
+    }];
+    for r in &info.resumed {
+        let last = out.last().expect("one segment at least");
+        // A continuation that recorded nothing was of the same kind and build (the rule then).
+        let cpu = if r.cpu.is_empty() { &last.cpu } else { &r.cpu };
+        let cores = if r.cores == 0 { last.cores } else { r.cores };
+        let rev = if r.git_revision.is_empty() {
+            &last.git_revision
+        } else {
+            &r.git_revision
+        };
+        if (cpu, cores, rev) == (&last.cpu, last.cores, &last.git_revision) {
+            continue;
+        }
+        let next = Segment {
+            rows: r.rows_before.min(total)..total,
+            cpu: cpu.clone(),
+            cores,
+            git_revision: rev.clone(),
+        };
+        let last = out.last_mut().expect("one segment at least");
+        last.rows.end = next.rows.start;
+        out.push(next);
+    }
+    out.retain(|s| !s.rows.is_empty());
+    out
 }
 
 /// Wall time of one `stemz bench` invocation against the sum of its timed regions.
@@ -178,7 +240,13 @@ impl Machine {
 /// machine or software field that differs, as `field: recorded X, this process Y`. A run's rows
 /// are one measurement series only when one machine and one build made them all.
 pub fn resume_mismatch(prev: &RunInfo, now: &RunInfo) -> Option<String> {
-    let fields: [(&str, String, String); 9] = [
+    data_mismatch(prev, now).or_else(|| machine_mismatch(prev, now))
+}
+
+/// The first difference of what a run measures (scale, cache, shard, datasets' bytes): never
+/// resumable, whatever the machine.
+pub fn data_mismatch(prev: &RunInfo, now: &RunInfo) -> Option<String> {
+    first_difference([
         ("scale", prev.scale.clone(), now.scale.clone()),
         ("cache", prev.cache.clone(), now.cache.clone()),
         (
@@ -191,6 +259,13 @@ pub fn resume_mismatch(prev: &RunInfo, now: &RunInfo) -> Option<String> {
             format!("{:?}", prev.datasets),
             format!("{:?}", now.datasets),
         ),
+    ])
+}
+
+/// The first difference of what measures it (CPU, cores, build, libraries): resumable only
+/// across machines (`stemz bench --across-machines`), and then recorded.
+pub fn machine_mismatch(prev: &RunInfo, now: &RunInfo) -> Option<String> {
+    first_difference([
         ("cpu", prev.machine.cpu.clone(), now.machine.cpu.clone()),
         (
             "cores",
@@ -212,7 +287,10 @@ pub fn resume_mismatch(prev: &RunInfo, now: &RunInfo) -> Option<String> {
             format!("{:?}", prev.software.libraries),
             format!("{:?}", now.software.libraries),
         ),
-    ];
+    ])
+}
+
+fn first_difference<const N: usize>(fields: [(&str, String, String); N]) -> Option<String> {
     fields
         .into_iter()
         .find(|(_, a, b)| a != b)
@@ -320,6 +398,54 @@ mod tests {
         let mut more_runs = now.clone();
         more_runs.runs = 10;
         assert_eq!(resume_mismatch(&more_runs, &now), None);
+    }
+
+    #[test]
+    fn across_machines_only_the_data_must_match_and_segments_say_who_measured_what() {
+        let now = info();
+        let mut amd = now.clone();
+        amd.machine.cpu = "AMD EPYC".into();
+        amd.software.git_revision = "82fe23f".into();
+        assert!(machine_mismatch(&amd, &now).is_some());
+        assert_eq!(data_mismatch(&amd, &now), None);
+        let mut other_data = amd.clone();
+        other_data.datasets.insert("a".into(), "ff".into());
+        assert!(data_mismatch(&other_data, &now)
+            .unwrap()
+            .starts_with("datasets"));
+
+        let resumed = |rows_before, cpu: &str, rev: &str| Resumption {
+            started: String::new(),
+            hostname: "vm".into(),
+            machine_id: String::new(),
+            rows_before,
+            cpu: cpu.into(),
+            cores: if cpu.is_empty() { 0 } else { 2 },
+            git_revision: rev.into(),
+            libraries: BTreeMap::new(),
+        };
+        let mut run = amd.clone();
+        run.machine.cores = 2;
+        // An old-style continuation (same kind, recorded nothing), then one on Intel with a
+        // newer build, then another on Intel with that build.
+        run.resumed = vec![
+            resumed(101, "", ""),
+            resumed(180, "Intel Xeon", "abc1234"),
+            resumed(250, "Intel Xeon", "abc1234"),
+        ];
+        let segs = segments(&run, 405);
+        assert_eq!(segs.len(), 2, "{segs:?}");
+        assert_eq!(
+            (segs[0].rows.clone(), segs[0].cpu.as_str()),
+            (0..180, "AMD EPYC")
+        );
+        assert_eq!(segs[0].git_revision, "82fe23f");
+        assert_eq!(
+            (segs[1].rows.clone(), segs[1].cpu.as_str()),
+            (180..405, "Intel Xeon")
+        );
+        assert_eq!(segs[1].git_revision, "abc1234");
+        assert_eq!(segments(&amd, 7).len(), 1);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use std::path::{Path, PathBuf};
-use stemz_analysis::record::{read_datasets, read_measurements};
+use stemz_analysis::record::{read_datasets, read_measurements, Measurement};
+use stemz_analysis::runinfo;
 use stemz_analysis::study;
 use stemz_report::{render_all, writer, Analysed, Catalogue, GENERATOR};
 
@@ -96,6 +97,40 @@ fn provenance(path: &Path) -> Result<Vec<(String, String)>> {
     Ok(out)
 }
 
+/// When more than one kind of machine or build measured a run (`--across-machines`), which
+/// rows (1-based, raw.csv order) and datasets each measured; `None` for a run of one.
+fn measured_by(path: &Path, rows: &[Measurement]) -> Result<Option<String>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
+    let info: runinfo::RunInfo =
+        toml::from_str(&text).with_context(|| format!("{}: not a run.toml", path.display()))?;
+    let segments = runinfo::segments(&info, rows.len());
+    if segments.len() < 2 {
+        return Ok(None);
+    }
+    let parts: Vec<String> = segments
+        .iter()
+        .map(|s| {
+            let mut datasets: Vec<&str> = Vec::new();
+            for m in &rows[s.rows.clone()] {
+                if !datasets.contains(&m.dataset.as_str()) {
+                    datasets.push(&m.dataset);
+                }
+            }
+            let rev = s.git_revision.get(..7).unwrap_or(&s.git_revision);
+            format!(
+                "rows {}–{} ({}) on {}, {} cores, revision {rev}",
+                s.rows.start + 1,
+                s.rows.end,
+                datasets.join(", "),
+                s.cpu,
+                s.cores
+            )
+        })
+        .collect();
+    Ok(Some(parts.join("; ")))
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
     let study = load_study(args.study.as_deref())?;
@@ -127,6 +162,9 @@ fn main() -> Result<()> {
             }
             let a = Analysed::new(ds, &rows, &cat)?;
             let mut prov = provenance(&dir.join("run.toml"))?;
+            if let Some(line) = measured_by(&dir.join("run.toml"), &rows)? {
+                prov.push(("measured by".into(), line));
+            }
             // The folder's name only: the report must not depend on where the checkout is.
             let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
             prov.insert(
