@@ -258,22 +258,20 @@ pub fn run(args: Args) -> Result<()> {
         ),
         None => outln!("method     {method} ({}), own file format", method.family()),
     }
-    if method.is_zarr() {
-        outln!(
-            "size       {} store in {} objects, {} of shards, ratio {:.3}",
-            size(r.file_bytes),
+    let payload = if method.is_zarr() {
+        format!(
+            "store in {} objects, {} of shards",
             r.objects,
-            size(r.payload_bytes),
-            r.ratio()
-        );
+            size(r.payload_bytes)
+        )
     } else {
-        outln!(
-            "size       {} file, {} payload, ratio {:.3}",
-            size(r.file_bytes),
-            size(r.payload_bytes),
-            r.ratio()
-        );
-    }
+        format!("file, {} payload", size(r.payload_bytes))
+    };
+    outln!(
+        "size       {} {payload}, ratio {:.3}",
+        size(r.file_bytes),
+        r.ratio()
+    );
     outln!("write      {:.3} s, {gib_s:.3} GiB/s", r.write_s);
     if method.is_zarr() {
         outln!(

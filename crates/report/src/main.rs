@@ -72,9 +72,7 @@ fn load_study(dir: Option<&Path>) -> Result<Analysed> {
 }
 
 /// Flatten run.toml into `key = value` pairs (nested tables as `a.b`), in file order.
-fn provenance(path: &Path) -> Result<Vec<(String, String)>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{}: cannot read", path.display()))?;
+fn provenance(text: &str, path: &Path) -> Result<Vec<(String, String)>> {
     let table: toml::Table = text
         .parse()
         .with_context(|| format!("{}: not valid TOML", path.display()))?;
@@ -99,11 +97,9 @@ fn provenance(path: &Path) -> Result<Vec<(String, String)>> {
 
 /// When more than one kind of machine or build measured a run (`--across-machines`), which
 /// rows (1-based, raw.csv order) and datasets each measured; `None` for a run of one.
-fn measured_by(path: &Path, rows: &[Measurement]) -> Result<Option<String>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{}: cannot read", path.display()))?;
+fn measured_by(text: &str, path: &Path, rows: &[Measurement]) -> Result<Option<String>> {
     let info: runinfo::RunInfo =
-        toml::from_str(&text).with_context(|| format!("{}: not a run.toml", path.display()))?;
+        toml::from_str(text).with_context(|| format!("{}: not a run.toml", path.display()))?;
     let segments = runinfo::segments(&info, rows.len());
     if segments.len() < 2 {
         return Ok(None);
@@ -161,8 +157,11 @@ fn main() -> Result<()> {
                 }
             }
             let a = Analysed::new(ds, &rows, &cat)?;
-            let mut prov = provenance(&dir.join("run.toml"))?;
-            if let Some(line) = measured_by(&dir.join("run.toml"), &rows)? {
+            let toml_path = dir.join("run.toml");
+            let text = std::fs::read_to_string(&toml_path)
+                .with_context(|| format!("{}: cannot read", toml_path.display()))?;
+            let mut prov = provenance(&text, &toml_path)?;
+            if let Some(line) = measured_by(&text, &toml_path, &rows)? {
                 prov.push(("measured by".into(), line));
             }
             // The folder's name only: the report must not depend on where the checkout is.
