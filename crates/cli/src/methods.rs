@@ -45,7 +45,7 @@ fn rows() -> Vec<Row> {
                 filter: f.as_ref().map(|f| f.name()),
                 stored_cd_values: f
                     .as_ref()
-                    .map(|f| f.stored_cd_values(EXAMPLE_DTYPE.itemsize(), &chunk)),
+                    .and_then(|f| f.stored_cd_values(EXAMPLE_DTYPE.itemsize(), &chunk)),
                 hdf5: m.is_hdf5(),
                 zarr_codec: m.zarr_codec().map(|c| c.metadata(EXAMPLE_DTYPE)),
                 in_study: m.in_study(),

@@ -7,7 +7,10 @@
 //! codecs know: the exact filter and its parameters.
 
 use crate::error::{CodecError, Result};
-use crate::filters::{BitshuffleCodec, BloscCompressor, FilterSpec, Shuffle};
+use crate::filters::{
+    Bitshuffle, BitshuffleCodec, Blosc, Blosc2, BloscCompressor, Deflate, FilterSpec, Lz4, Lzf,
+    Shuffle, Szip, Zstd,
+};
 use std::fmt;
 use stemz_record::catalogue::{Kind, MethodEntry, METHODS};
 
@@ -161,17 +164,21 @@ impl Method {
 
     /// The HDF5 filter, `None` for `none` and for the three non-HDF5 methods.
     pub fn filter(self) -> Option<FilterSpec> {
-        let blosc = |compressor, clevel, shuffle| FilterSpec::Blosc {
-            compressor,
-            clevel,
-            shuffle,
+        let blosc = |compressor, clevel, shuffle| {
+            FilterSpec::Blosc(Blosc {
+                compressor,
+                clevel,
+                shuffle,
+            })
         };
         // hdf5plugin.Blosc2(cname, clevel, filters): the block size stays c-blosc2's choice.
-        let blosc2 = |compressor, clevel, shuffle| FilterSpec::Blosc2 {
-            compressor,
-            clevel,
-            shuffle,
-            blocksize: 0,
+        let blosc2 = |compressor, clevel, shuffle| {
+            FilterSpec::Blosc2(Blosc2 {
+                compressor,
+                clevel,
+                shuffle,
+                blocksize: 0,
+            })
         };
         match self {
             Method::None | Method::SparseCsr | Method::Uint8Overflow | Method::SimpleGzip => None,
@@ -179,30 +186,30 @@ impl Method {
             | Method::ZarrBloscZstdBitshuffle
             | Method::ZarrBloscLz4
             | Method::ZarrZstd3 => None,
-            Method::Gzip1 => Some(FilterSpec::Deflate { level: 1 }),
-            Method::Gzip6 => Some(FilterSpec::Deflate { level: 6 }),
-            Method::Gzip9 => Some(FilterSpec::Deflate { level: 9 }),
-            Method::Lzf => Some(FilterSpec::Lzf),
-            Method::Szip => Some(FilterSpec::Szip {
+            Method::Gzip1 => Some(FilterSpec::Deflate(Deflate { level: 1 })),
+            Method::Gzip6 => Some(FilterSpec::Deflate(Deflate { level: 6 })),
+            Method::Gzip9 => Some(FilterSpec::Deflate(Deflate { level: 9 })),
+            Method::Lzf => Some(FilterSpec::Lzf(Lzf)),
+            Method::Szip => Some(FilterSpec::Szip(Szip {
                 pixels_per_block: 8,
-            }),
+            })),
             Method::BloscBloscLz => Some(blosc(BloscCompressor::BloscLz, 5, Shuffle::Byte)),
             Method::BloscLz4 => Some(blosc(BloscCompressor::Lz4, 5, Shuffle::Byte)),
             Method::BloscLz4Hc => Some(blosc(BloscCompressor::Lz4Hc, 5, Shuffle::Byte)),
             Method::BloscZlib => Some(blosc(BloscCompressor::Zlib, 5, Shuffle::Byte)),
             Method::BloscZstd => Some(blosc(BloscCompressor::Zstd, 3, Shuffle::Byte)),
-            Method::Lz4Hdf5 => Some(FilterSpec::Lz4 { block_size: 0 }),
-            Method::BitshuffleLz4 => Some(FilterSpec::Bitshuffle {
+            Method::Lz4Hdf5 => Some(FilterSpec::Lz4(Lz4 { block_size: 0 })),
+            Method::BitshuffleLz4 => Some(FilterSpec::Bitshuffle(Bitshuffle {
                 codec: BitshuffleCodec::Lz4,
                 block_size: 0,
-            }),
-            Method::Zstd3 => Some(FilterSpec::Zstd { level: 3 }),
-            Method::Zstd9 => Some(FilterSpec::Zstd { level: 9 }),
+            })),
+            Method::Zstd3 => Some(FilterSpec::Zstd(Zstd { level: 3 })),
+            Method::Zstd9 => Some(FilterSpec::Zstd(Zstd { level: 9 })),
             // hdf5plugin.Bitshuffle(cname="zstd") defaults to clevel=3.
-            Method::BitshuffleZstd => Some(FilterSpec::Bitshuffle {
+            Method::BitshuffleZstd => Some(FilterSpec::Bitshuffle(Bitshuffle {
                 codec: BitshuffleCodec::Zstd { level: 3 },
                 block_size: 0,
-            }),
+            })),
             Method::BloscZstdBitshuffle => Some(blosc(BloscCompressor::Zstd, 3, Shuffle::Bit)),
             Method::BloscZstdBitshuffle5 => Some(blosc(BloscCompressor::Zstd, 5, Shuffle::Bit)),
             Method::BloscLz4Bitshuffle => Some(blosc(BloscCompressor::Lz4, 5, Shuffle::Bit)),

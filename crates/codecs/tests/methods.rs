@@ -1,6 +1,9 @@
 //! The method table: names, order and settings exactly as the study's records spell them.
 
-use stemz_codecs::filters::{BitshuffleCodec, BloscCompressor, FilterSpec, Shuffle};
+use stemz_codecs::filters::{
+    self, Bitshuffle, BitshuffleCodec, Blosc, Blosc2, BloscCompressor, Deflate, FilterSpec, Lz4,
+    Shuffle, Zstd,
+};
 use stemz_codecs::Method;
 
 #[test]
@@ -53,13 +56,13 @@ fn zarr_methods_use_their_hdf5_twins_codec_settings() {
                     clevel,
                     shuffle,
                 },
-                FilterSpec::Blosc {
+                FilterSpec::Blosc(Blosc {
                     compressor: c,
                     clevel: l,
                     shuffle: s,
-                },
+                }),
             ) => assert_eq!((compressor, clevel, shuffle), (c, l, s), "{m}"),
-            (ZarrCodec::Zstd { level }, FilterSpec::Zstd { level: l }) => {
+            (ZarrCodec::Zstd { level }, FilterSpec::Zstd(Zstd { level: l })) => {
                 assert_eq!(level, l, "{m}")
             }
             (z, f) => panic!("{m}: {z:?} against {twin}'s {f:?}"),
@@ -90,12 +93,15 @@ fn unknown_method_error_lists_the_valid_names() {
 fn filter_settings_follow_the_study() {
     use Method::*;
     assert_eq!(Method::None.filter(), Option::None);
-    assert_eq!(Gzip9.filter(), Some(FilterSpec::Deflate { level: 9 }));
+    assert_eq!(
+        Gzip9.filter(),
+        Some(FilterSpec::Deflate(Deflate { level: 9 }))
+    );
     assert_eq!(
         Szip.filter(),
-        Some(FilterSpec::Szip {
+        Some(FilterSpec::Szip(filters::Szip {
             pixels_per_block: 8
-        })
+        }))
     );
     for (m, c) in [
         (BloscBloscLz, BloscCompressor::BloscLz),
@@ -105,28 +111,31 @@ fn filter_settings_follow_the_study() {
     ] {
         assert_eq!(
             m.filter(),
-            Some(FilterSpec::Blosc {
+            Some(FilterSpec::Blosc(Blosc {
                 compressor: c,
                 clevel: 5,
                 shuffle: Shuffle::Byte
-            })
+            }))
         );
     }
     assert_eq!(
         BloscZstd.filter(),
-        Some(FilterSpec::Blosc {
+        Some(FilterSpec::Blosc(Blosc {
             compressor: BloscCompressor::Zstd,
             clevel: 3,
             shuffle: Shuffle::Byte
-        })
+        }))
     );
-    assert_eq!(Lz4Hdf5.filter(), Some(FilterSpec::Lz4 { block_size: 0 }));
+    assert_eq!(
+        Lz4Hdf5.filter(),
+        Some(FilterSpec::Lz4(Lz4 { block_size: 0 }))
+    );
     assert_eq!(
         BitshuffleLz4.filter(),
-        Some(FilterSpec::Bitshuffle {
+        Some(FilterSpec::Bitshuffle(Bitshuffle {
             codec: BitshuffleCodec::Lz4,
             block_size: 0
-        })
+        }))
     );
     for m in [SparseCsr, Uint8Overflow, SimpleGzip] {
         assert!(!m.is_hdf5());
@@ -190,12 +199,12 @@ fn blosc2_methods_are_hdf5plugin_blosc2_settings_with_automatic_block_size() {
     for (m, compressor, clevel, shuffle) in expect {
         assert_eq!(
             m.filter(),
-            Some(FilterSpec::Blosc2 {
+            Some(FilterSpec::Blosc2(Blosc2 {
                 compressor,
                 clevel,
                 shuffle,
                 blocksize: 0
-            }),
+            })),
             "{m}"
         );
         assert_eq!(m.family(), "blosc2");
@@ -225,21 +234,21 @@ fn every_method_is_its_catalogue_entry_and_builds_the_filter_it_names() {
             Shuffle::None => "no shuffle",
         };
         let words: Vec<String> = match (m.filter(), m.zarr_codec()) {
-            (Some(FilterSpec::Deflate { level: l }), _) => vec![level(&l)],
-            (Some(FilterSpec::Zstd { level: l }), _) => vec![level(&l)],
+            (Some(FilterSpec::Deflate(Deflate { level: l })), _) => vec![level(&l)],
+            (Some(FilterSpec::Zstd(Zstd { level: l })), _) => vec![level(&l)],
             (
                 Some(
-                    FilterSpec::Blosc {
+                    FilterSpec::Blosc(Blosc {
                         compressor,
                         clevel: l,
                         shuffle: s,
-                    }
-                    | FilterSpec::Blosc2 {
+                    })
+                    | FilterSpec::Blosc2(Blosc2 {
                         compressor,
                         clevel: l,
                         shuffle: s,
                         ..
-                    },
+                    }),
                 ),
                 _,
             )

@@ -6,20 +6,131 @@
 //! block of the remaining elements rounded down to a multiple of 8, then the last `n % 8`
 //! elements copied as they are. Each block is compressed whatever its result (no raw fallback).
 
+use std::ffi::CStr;
 use std::os::raw::{c_char, c_int};
 
-use lz4::liblz4::{LZ4_compressBound, LZ4_compress_default, LZ4_decompress_safe};
+use ::lz4::liblz4::{LZ4_compressBound, LZ4_compress_default, LZ4_decompress_safe};
+use stemz_record::catalogue::filter::{self, Filter};
 use zstd::zstd_safe;
 
 use super::bitshuffle::{trans_bit_elem, untrans_bit_elem};
-use super::{BitshuffleCodec, FilterError};
+use super::h5z::{self, decode_buffer, Local, Output, Plugin, SetLocal};
+use super::{lz4, zstd as zstd_filter, BitshuffleCodec, Codec, FilterError};
 
-const NAME: &str = stemz_record::catalogue::filter::BITSHUFFLE.name;
+const NAME: &str = filter::BITSHUFFLE.name;
 
 /// BSHUF_VERSION_MAJOR / MINOR of the bitshuffle bundled in hdf5plugin 7.1 (0.4.x), which
 /// its set_local stores as cd_values[0..2].
-pub(super) const VERSION_MAJOR: u32 = 0;
-pub(super) const VERSION_MINOR: u32 = 4;
+const VERSION_MAJOR: u32 = 0;
+const VERSION_MINOR: u32 = 4;
+
+/// Bitshuffle then `codec` in blocks of `block_size` elements (0 = bitshuffle's automatic
+/// size): hdf5plugin's `Bitshuffle(nelems, cname, clevel)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bitshuffle {
+    pub codec: BitshuffleCodec,
+    pub block_size: u32,
+}
+
+impl Codec for Bitshuffle {
+    fn filter(&self) -> Filter {
+        filter::BITSHUFFLE
+    }
+
+    /// (block size, compressor code[, zstd level]).
+    fn user_cd_values(&self) -> Vec<u32> {
+        match self.codec {
+            BitshuffleCodec::Lz4 => vec![self.block_size, self.codec.code()],
+            BitshuffleCodec::Zstd { level } => {
+                vec![self.block_size, self.codec.code(), level as u32]
+            }
+        }
+    }
+
+    fn stored_cd_values(&self, typesize: usize, chunk_shape: &[usize]) -> Option<Vec<u32>> {
+        h5z::stored::<Bitshuffle>(self.user_cd_values(), typesize, chunk_shape)
+    }
+
+    fn encode(
+        &self,
+        chunk: &[u8],
+        typesize: usize,
+        _: &[usize],
+    ) -> Result<Option<Vec<u8>>, FilterError> {
+        encode(chunk, typesize, self.block_size, self.codec).map(Some)
+    }
+
+    fn decode(
+        &self,
+        stored: &[u8],
+        typesize: usize,
+        _: &[usize],
+        out: &mut [u8],
+    ) -> Result<(), FilterError> {
+        decode(stored, typesize, self.codec, out)
+    }
+}
+
+impl Plugin for Bitshuffle {
+    const FILTER: Filter = filter::BITSHUFFLE;
+    const CLASS_NAME: &'static CStr = c"bitshuffle (stemz)";
+    const SET_LOCAL: Option<SetLocal> = Some(set_local);
+
+    fn run(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Output, FilterError> {
+        let (Some(&elem_size), block) = (cd.get(2), cd.get(3).copied().unwrap_or(0)) else {
+            return Err(FilterError::unsupported(NAME, "fewer than 3 cd_values"));
+        };
+        let elem_size = elem_size as usize;
+        if elem_size == 0 {
+            return Err(FilterError::unsupported(NAME, "element size 0"));
+        }
+        let codec = match cd.get(4).copied().unwrap_or(0) {
+            0 => return shuffle_only(input, elem_size, block as usize, reverse).map(Output::from),
+            2 => BitshuffleCodec::Lz4,
+            3 => BitshuffleCodec::Zstd {
+                level: cd
+                    .get(5)
+                    .map(|&v| v as i32)
+                    .unwrap_or(zstd_filter::DEFAULT_LEVEL),
+            },
+            other => {
+                return Err(FilterError::unsupported(
+                    NAME,
+                    format!("compressor code {other}"),
+                ))
+            }
+        };
+        if reverse {
+            let ratio = match codec {
+                BitshuffleCodec::Lz4 => lz4::MAX_RATIO,
+                BitshuffleCodec::Zstd { .. } => zstd_filter::MAX_RATIO,
+            };
+            let mut out = decode_buffer(NAME, decoded_len(input)?, input.len(), ratio)?;
+            if out.len() % elem_size != 0 {
+                return Err(FilterError::decode(NAME, "non-integer number of elements"));
+            }
+            decode(input, elem_size, codec, &mut out)?;
+            Ok(Output::Hdf5(out))
+        } else {
+            if input.len() % elem_size != 0 {
+                return Err(FilterError::unsupported(
+                    NAME,
+                    "non-integer number of elements",
+                ));
+            }
+            encode(input, elem_size, block, codec).map(Output::from)
+        }
+    }
+}
+
+/// bitshuffle's `bshuf_h5_set_local`: shift the user's cd_values up by three and put the
+/// format version and the element size in front, so the file records (0, 4, size, block,
+/// codec[, level]); a block size that is not a multiple of 8 refuses the dataset.
+fn set_local(l: &Local) -> Option<Vec<u32>> {
+    let mut values = vec![VERSION_MAJOR, VERSION_MINOR, l.typesize as u32];
+    values.extend_from_slice(&l.values);
+    (values.len() <= 3 || values[3] % 8 == 0).then_some(values)
+}
 
 const TARGET_BLOCK_SIZE_B: usize = 8192;
 const BLOCKED_MULT: usize = 8;
@@ -39,7 +150,7 @@ fn blocks(n: usize, block: usize) -> (impl Iterator<Item = usize>, usize) {
     (it, n % BLOCKED_MULT)
 }
 
-pub(super) fn encode(
+fn encode(
     chunk: &[u8],
     elem_size: usize,
     block_size: u32,
@@ -119,7 +230,7 @@ fn be32(stored: &[u8], at: usize) -> Result<usize, FilterError> {
 }
 
 /// The uncompressed size a stored chunk announces in its header.
-pub(super) fn decoded_len(stored: &[u8]) -> Result<usize, FilterError> {
+fn decoded_len(stored: &[u8]) -> Result<usize, FilterError> {
     let head: [u8; 8] = stored
         .get(..8)
         .and_then(|s| s.try_into().ok())
@@ -128,7 +239,7 @@ pub(super) fn decoded_len(stored: &[u8]) -> Result<usize, FilterError> {
         .map_err(|_| FilterError::decode(NAME, "uncompressed size does not fit in memory"))
 }
 
-pub(super) fn decode(
+fn decode(
     stored: &[u8],
     elem_size: usize,
     codec: BitshuffleCodec,
@@ -199,7 +310,7 @@ pub(super) fn decode(
 
 /// The filter without a compressor (cd_values[4] absent or 0): blocks bit-shuffled (or
 /// unshuffled when `reverse`) in place of the chunk, same size, no header.
-pub(super) fn shuffle_only(
+fn shuffle_only(
     input: &[u8],
     elem_size: usize,
     block_size: usize,

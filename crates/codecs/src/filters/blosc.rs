@@ -6,21 +6,128 @@
 //! (compressor, automatic blocksize, split mode), but no global compressor state, so many
 //! threads can compress at once.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::os::raw::c_int;
 
-use super::raw_out::RawOut;
-use super::{BloscCompressor, FilterError, Shuffle};
+use stemz_record::catalogue::filter::{self, Filter};
 
-const NAME: &str = stemz_record::catalogue::filter::BLOSC.name;
+use super::h5z::{self, decode_c, H5Buf, Local, Output, Plugin, SetLocal};
+use super::raw_out::RawOut;
+use super::{BloscCompressor, Codec, FilterError, Shuffle};
+
+const NAME: &str = filter::BLOSC.name;
+
+/// hdf5-blosc with `compressor` at `clevel` (0..=9) after `shuffle`: hdf5plugin's
+/// `Blosc(cname, clevel, shuffle)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Blosc {
+    pub compressor: BloscCompressor,
+    pub clevel: u8,
+    pub shuffle: Shuffle,
+}
+
+impl Codec for Blosc {
+    fn filter(&self) -> Filter {
+        filter::BLOSC
+    }
+
+    /// hdf5plugin's filter_options (0, 0, 0, 0, clevel, shuffle, compressor).
+    fn user_cd_values(&self) -> Vec<u32> {
+        vec![
+            0,
+            0,
+            0,
+            0,
+            u32::from(self.clevel),
+            self.shuffle.code(),
+            self.compressor.code(),
+        ]
+    }
+
+    fn stored_cd_values(&self, typesize: usize, chunk_shape: &[usize]) -> Option<Vec<u32>> {
+        h5z::stored::<Blosc>(self.user_cd_values(), typesize, chunk_shape)
+    }
+
+    fn encode(
+        &self,
+        chunk: &[u8],
+        typesize: usize,
+        _: &[usize],
+    ) -> Result<Option<Vec<u8>>, FilterError> {
+        encode(chunk, typesize, self.compressor, self.clevel, self.shuffle)
+    }
+
+    fn decode(
+        &self,
+        stored: &[u8],
+        _: usize,
+        _: &[usize],
+        out: &mut [u8],
+    ) -> Result<(), FilterError> {
+        decode(stored, out)
+    }
+}
+
+impl Plugin for Blosc {
+    const FILTER: Filter = filter::BLOSC;
+    const CLASS_NAME: &'static CStr = c"blosc";
+    const SET_LOCAL: Option<SetLocal> = Some(set_local);
+
+    fn run(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Output, FilterError> {
+        if reverse {
+            let nbytes = decoded_len(input)?;
+            // Every Blosc codec expands less than zstd's RLE blocks do.
+            // SAFETY: decode_raw writes all `len` bytes or fails, and no more.
+            return unsafe {
+                decode_c(
+                    NAME,
+                    nbytes,
+                    input.len(),
+                    super::zstd::MAX_RATIO,
+                    |p, len| decode_raw(input, p, len),
+                )
+            };
+        }
+        // hdf5-blosc's defaults when the optional cd_values are absent.
+        let typesize = cd.get(2).copied().unwrap_or(0) as usize;
+        if typesize == 0 {
+            return Err(FilterError::unsupported(NAME, "typesize 0 in cd_values"));
+        }
+        let clevel = cd.get(4).copied().unwrap_or(5);
+        let shuffle = Shuffle::from_code(NAME, cd.get(5).copied().unwrap_or(1))?;
+        let compressor = BloscCompressor::from_code(NAME, cd.get(6).copied().unwrap_or(0))?;
+        let clevel = u8::try_from(clevel)
+            .map_err(|_| FilterError::unsupported(NAME, format!("clevel {clevel}")))?;
+        // Declining (HDF5 stores the chunk raw) is a failure return for the callback.
+        encode::<H5Buf>(input, typesize, compressor, clevel, shuffle)?
+            .map(Output::Hdf5)
+            .ok_or_else(|| FilterError::encode(NAME, "does not shrink"))
+    }
+}
+
+/// hdf5-blosc's `blosc_set_local`: cd_values become (2, BLOSC_VERSION_FORMAT, typesize, chunk
+/// bytes, user values from the fifth on), at least four of them; the typesize is the array
+/// base type's, 1 when wider than Blosc shuffles.
+fn set_local(l: &Local) -> Option<Vec<u32>> {
+    let mut values = l.values.clone();
+    values.resize(values.len().max(4), 0);
+    values[0] = FILTER_VERSION;
+    values[1] = VERSION_FORMAT;
+    values[2] = effective_typesize(l.base_size) as u32;
+    values[3] = l
+        .chunk
+        .iter()
+        .fold(l.typesize as u64, |acc, &d| acc.saturating_mul(d)) as u32;
+    Some(values)
+}
 
 /// hdf5-blosc's FILTER_BLOSC_VERSION, stored as cd_values[0].
-pub(super) const FILTER_VERSION: u32 = 2;
+const FILTER_VERSION: u32 = 2;
 /// BLOSC_VERSION_FORMAT of c-blosc 1.x, stored as cd_values[1].
-pub(super) const VERSION_FORMAT: u32 = blosc_src::BLOSC_VERSION_FORMAT;
+const VERSION_FORMAT: u32 = blosc_src::BLOSC_VERSION_FORMAT;
 
 /// hdf5-blosc's set_local stores typesize 1 when the type is wider than Blosc can shuffle.
-pub(super) fn effective_typesize(typesize: usize) -> usize {
+fn effective_typesize(typesize: usize) -> usize {
     if typesize > blosc_src::BLOSC_MAX_TYPESIZE as usize {
         1
     } else {
@@ -42,7 +149,7 @@ pub(super) fn library_version() -> String {
 /// (`t_blosc_do_job`), so with two threads the blocks' order, and the chunk's bytes, change
 /// from run to run. The output buffer is as long as the chunk, as hdf5-blosc's, and is never
 /// zeroed: c-blosc writes what it returns.
-pub(super) fn encode<B: RawOut>(
+fn encode<B: RawOut>(
     chunk: &[u8],
     typesize: usize,
     compressor: BloscCompressor,
@@ -94,7 +201,7 @@ pub(super) fn encode<B: RawOut>(
 
 /// The decoded size a Blosc chunk's header states, once `blosc_cbuffer_validate` has checked
 /// the header against the stored length.
-pub(super) fn decoded_len(stored: &[u8]) -> Result<usize, FilterError> {
+fn decoded_len(stored: &[u8]) -> Result<usize, FilterError> {
     let mut nbytes = 0usize;
     // SAFETY: validate reads at most `stored.len()` bytes of the header.
     let valid = unsafe {
@@ -106,7 +213,7 @@ pub(super) fn decoded_len(stored: &[u8]) -> Result<usize, FilterError> {
     Ok(nbytes)
 }
 
-pub(super) fn decode(stored: &[u8], out: &mut [u8]) -> Result<(), FilterError> {
+fn decode(stored: &[u8], out: &mut [u8]) -> Result<(), FilterError> {
     // SAFETY: `out` is valid for writes of its length.
     unsafe { decode_raw(stored, out.as_mut_ptr(), out.len()) }
 }
@@ -116,11 +223,7 @@ pub(super) fn decode(stored: &[u8], out: &mut [u8]) -> Result<(), FilterError> {
 ///
 /// # Safety
 /// `dest` must be valid for writes of `len` bytes and not overlap `stored`.
-pub(super) unsafe fn decode_raw(
-    stored: &[u8],
-    dest: *mut u8,
-    len: usize,
-) -> Result<(), FilterError> {
+unsafe fn decode_raw(stored: &[u8], dest: *mut u8, len: usize) -> Result<(), FilterError> {
     let nbytes = decoded_len(stored)?;
     if nbytes != len {
         return Err(FilterError::decode(

@@ -3,7 +3,7 @@
 //!
 //! What the filter stores, and what this module reproduces call for call on c-blosc2:
 //! - cd_values `(1, blocksize, typesize, chunk bytes, clevel, filter, compcode)`, followed for a
-//!   chunk of rank 2..=8 by `(rank, chunk dims…)` (written by set_local, see `plugins`).
+//!   chunk of rank 2..=8 by `(rank, chunk dims…)` (written by [`set_local`]).
 //! - A chunk of rank 2..=8 is stored as a **B2ND array serialised to a contiguous frame
 //!   (cframe)**: shape = chunkshape = the HDF5 chunk shape, one Blosc2 chunk holding it, an
 //!   opaque NumPy dtype `|V<typesize>`, and a block shape grown from the HDF5 chunk shape by
@@ -42,14 +42,17 @@ use std::os::raw::{c_char, c_int, c_void};
 use std::ptr;
 use std::sync::Once;
 
-use super::{BloscCompressor, FilterError, Shuffle};
+use stemz_record::catalogue::filter::{self, Filter};
 
-const NAME: &str = stemz_record::catalogue::filter::BLOSC2.name;
+use super::h5z::{self, decode_buffer, Local, Output, Plugin, SetLocal};
+use super::{zstd, BloscCompressor, Codec, FilterError, Shuffle};
+
+const NAME: &str = filter::BLOSC2.name;
 
 /// hdf5-blosc2's FILTER_BLOSC2_VERSION, stored as cd_values[0].
-pub(super) const FILTER_VERSION: u32 = 1;
+const FILTER_VERSION: u32 = 1;
 /// B2ND_MAX_DIM: chunks of rank 2..=8 are stored as B2ND arrays.
-pub(super) const MAX_DIM: usize = 8;
+const MAX_DIM: usize = 8;
 /// BLOSC_MAX_TYPESIZE: a Blosc2 header stores the type size in one byte.
 const MAX_TYPESIZE: usize = 255;
 
@@ -102,42 +105,153 @@ pub(super) fn library_version() -> String {
         .into_owned()
 }
 
-/// The parameters of one chunk's compression, as the filter reads them from cd_values.
+/// hdf5plugin's Blosc2 with `compressor` at `clevel` (0..=9) after `shuffle`, in blocks of
+/// `blocksize` bytes (0 = c-blosc2's automatic size, all `hdf5plugin.Blosc2` can ask for; any
+/// other value is written to cd_values[1], which stock hdf5plugin reads back unchanged).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Params {
+pub struct Blosc2 {
     pub compressor: BloscCompressor,
     pub clevel: u8,
     pub shuffle: Shuffle,
-    /// Block size in bytes; 0 = c-blosc2's choice.
     pub blocksize: u32,
 }
 
-/// Whether a chunk of this rank is stored as a B2ND array (else as a plain super-chunk).
-pub(super) fn is_b2nd_rank(rank: usize) -> bool {
-    (2..=MAX_DIM).contains(&rank)
+impl Codec for Blosc2 {
+    fn filter(&self) -> Filter {
+        filter::BLOSC2
+    }
+
+    /// hdf5plugin.Blosc2's filter_options (0, 0, 0, 0, clevel, filters, compression), with our
+    /// block size in slot 1 (set_local keeps it).
+    fn user_cd_values(&self) -> Vec<u32> {
+        vec![
+            0,
+            self.blocksize,
+            0,
+            0,
+            u32::from(self.clevel),
+            self.shuffle.code(),
+            self.compressor.code(),
+        ]
+    }
+
+    fn stored_cd_values(&self, typesize: usize, chunk_shape: &[usize]) -> Option<Vec<u32>> {
+        h5z::stored::<Blosc2>(self.user_cd_values(), typesize, chunk_shape)
+    }
+
+    fn encode(
+        &self,
+        chunk: &[u8],
+        typesize: usize,
+        chunk_shape: &[usize],
+    ) -> Result<Option<Vec<u8>>, FilterError> {
+        encode(chunk, typesize, chunk_shape, self).map(Some)
+    }
+
+    fn decode(
+        &self,
+        stored: &[u8],
+        _: usize,
+        _: &[usize],
+        out: &mut [u8],
+    ) -> Result<(), FilterError> {
+        decode(stored, out)
+    }
 }
 
-/// The cd_values hdf5-blosc2's set_local leaves in the file.
-pub(super) fn stored_cd_values(
-    params: &Params,
-    typesize: usize,
-    chunk_shape: &[usize],
-) -> Vec<u32> {
-    let nbytes = chunk_shape.iter().product::<usize>() * typesize;
-    let mut v = vec![
-        FILTER_VERSION,
-        params.blocksize,
-        typesize as u32,
-        nbytes as u32,
-        u32::from(params.clevel),
-        params.shuffle.code(),
-        params.compressor.code(),
-    ];
-    if is_b2nd_rank(chunk_shape.len()) {
-        v.push(chunk_shape.len() as u32);
-        v.extend(chunk_shape.iter().map(|&d| d as u32));
+/// hdf5-blosc2's defaults for cd_values the user left out: clevel 5, byte shuffle, blosclz.
+const DEFAULT_CLEVEL: u32 = 5;
+const DEFAULT_SHUFFLE: u32 = 1;
+const DEFAULT_COMPCODE: u32 = 0;
+
+impl Plugin for Blosc2 {
+    const FILTER: Filter = filter::BLOSC2;
+    const CLASS_NAME: &'static CStr = c"blosc2 (stemz)";
+    const MAX_CD_VALUES: usize = 8 + MAX_DIM;
+    const SET_LOCAL: Option<SetLocal> = Some(set_local);
+
+    fn run(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Output, FilterError> {
+        if cd.len() < 4 {
+            return Err(FilterError::unsupported(NAME, "fewer than 4 cd_values"));
+        }
+        if reverse {
+            let mut out = decode_buffer(NAME, decoded_len(input)?, input.len(), zstd::MAX_RATIO)?;
+            decode(input, &mut out)?;
+            return Ok(Output::Hdf5(out));
+        }
+        let (blocksize, typesize) = (cd[1], cd[2] as usize);
+        // The chunk shape, for B2ND, is what set_local recorded after the rank in slot 7.
+        let shape: Vec<usize> = match cd.get(7) {
+            Some(&rank) => {
+                let rank = rank as usize;
+                if !is_b2nd_rank(rank) || cd.len() < 8 + rank {
+                    return Err(FilterError::unsupported(
+                        NAME,
+                        format!("chunk rank {rank} with {} cd_values", cd.len()),
+                    ));
+                }
+                cd[8..8 + rank].iter().map(|&d| d as usize).collect()
+            }
+            None => vec![input.len() / typesize.max(1)],
+        };
+        if cd.len() < 6 {
+            return Err(FilterError::unsupported(
+                NAME,
+                "fewer than 6 cd_values for compression",
+            ));
+        }
+        let compressor =
+            BloscCompressor::from_code(NAME, cd.get(6).copied().unwrap_or(DEFAULT_COMPCODE))?;
+        // Only the lossless pre-filters are written by stemz (DELTA and TRUNC_PREC are declined,
+        // so HDF5 stores such a chunk raw; reading them works, c-blosc2 undoes any filter).
+        let shuffle = Shuffle::from_code(NAME, cd[5])?;
+        let clevel = u8::try_from(cd[4])
+            .map_err(|_| FilterError::unsupported(NAME, format!("clevel {}", cd[4])))?;
+        let params = Blosc2 {
+            compressor,
+            clevel,
+            shuffle,
+            blocksize,
+        };
+        encode(input, typesize, &shape, &params).map(Output::from)
     }
-    v
+}
+
+/// hdf5-blosc2's `blosc2_set_local`: slot 0 the filter revision, slot 2 the (base) type size,
+/// slot 3 the chunk's bytes; for a chunk of rank 2..=8 the defaults of slots 4–6 where the user
+/// gave none, then the rank and the chunk dimensions, so the file records
+/// (1, blocksize, typesize, chunk bytes, clevel, filter, compcode, rank, dims…).
+fn set_local(l: &Local) -> Option<Vec<u32>> {
+    let given = l.values.len();
+    let mut values = l.values.clone();
+    values.resize(8 + MAX_DIM, 0);
+    let mut n = given.max(4);
+    values[0] = FILTER_VERSION;
+    values[2] = l.base_size as u32;
+    values[3] = l.chunk_bytes() as u32;
+    if is_b2nd_rank(l.chunk.len()) {
+        if given < 5 {
+            values[4] = DEFAULT_CLEVEL;
+        }
+        if given < 6 {
+            values[5] = DEFAULT_SHUFFLE;
+        }
+        if given < 7 {
+            values[6] = DEFAULT_COMPCODE;
+        }
+        values[7] = l.chunk.len() as u32;
+        for (slot, &d) in values[8..].iter_mut().zip(&l.chunk) {
+            *slot = d as u32;
+        }
+        n = 8 + l.chunk.len();
+    }
+    values.truncate(n);
+    Some(values)
+}
+
+/// Whether a chunk of this rank is stored as a B2ND array (else as a plain super-chunk).
+fn is_b2nd_rank(rank: usize) -> bool {
+    (2..=MAX_DIM).contains(&rank)
 }
 
 /// The B2ND block shape for a byte budget: every dimension starts at 2 (1 where the chunk is
@@ -147,11 +261,7 @@ pub(super) fn stored_cd_values(
 ///
 /// This is the rule of hdf5-blosc2's `compute_b2nd_block_shape` (itself python-blosc2's
 /// `compute_partition`), which decides the stored bytes, so it must match it exactly.
-pub(super) fn b2nd_block_shape(
-    budget_bytes: usize,
-    typesize: usize,
-    chunk: &[usize],
-) -> (usize, Vec<usize>) {
+fn b2nd_block_shape(budget_bytes: usize, typesize: usize, chunk: &[usize]) -> (usize, Vec<usize>) {
     let target = budget_bytes / typesize.max(1);
     let mut block: Vec<usize> = chunk.iter().map(|&c| if c == 1 { 1 } else { 2 }).collect();
     let mut items: usize = block.iter().product();
@@ -181,7 +291,7 @@ pub(super) fn b2nd_block_shape(
     (items * typesize, block)
 }
 
-fn check_params(params: &Params, typesize: usize, nbytes: usize) -> Result<(), FilterError> {
+fn check_params(params: &Blosc2, typesize: usize, nbytes: usize) -> Result<(), FilterError> {
     if params.clevel > 9 {
         return Err(FilterError::unsupported(
             NAME,
@@ -227,11 +337,11 @@ unsafe fn take_frame(p: *mut u8, len: i64, what: &str) -> Result<Vec<u8>, Filter
 
 /// Compress one whole chunk (C-order bytes of `chunk_shape` elements of `typesize` bytes) as
 /// hdf5-blosc2 does. Never declines: a frame larger than the chunk is still stored.
-pub(super) fn encode(
+fn encode(
     chunk: &[u8],
     typesize: usize,
     chunk_shape: &[usize],
-    params: &Params,
+    params: &Blosc2,
 ) -> Result<Vec<u8>, FilterError> {
     init();
     check_params(params, typesize, chunk.len())?;
@@ -301,7 +411,7 @@ pub(super) fn encode(
 
 /// Decompress one stored chunk (a frame as hdf5-blosc2 writes it, B2ND or plain) into `out`,
 /// which must be exactly the size the frame holds.
-pub(super) fn decode(stored: &[u8], out: &mut [u8]) -> Result<(), FilterError> {
+fn decode(stored: &[u8], out: &mut [u8]) -> Result<(), FilterError> {
     init();
     let expected = decoded_len(stored)?;
     if expected != out.len() {
@@ -333,7 +443,7 @@ pub(super) fn decode(stored: &[u8], out: &mut [u8]) -> Result<(), FilterError> {
 }
 
 /// The decoded size a stored frame announces (for the HDF5 callback, which is not told it).
-pub(super) fn decoded_len(stored: &[u8]) -> Result<usize, FilterError> {
+fn decoded_len(stored: &[u8]) -> Result<usize, FilterError> {
     init();
     let Ok(len) = i64::try_from(stored.len()) else {
         return Err(FilterError::decode(NAME, "chunk too large"));

@@ -8,10 +8,51 @@
 use std::ffi::{c_int, c_ulong};
 use stemz_data::zlib::zlib;
 
-use super::raw_out::RawOut;
-use super::FilterError;
+use hdf5_sys::h5i::hid_t;
+use stemz_record::catalogue::filter::{self, Filter};
 
-const NAME: &str = stemz_record::catalogue::filter::DEFLATE.name;
+use super::raw_out::RawOut;
+use super::{Codec, FilterError};
+
+const NAME: &str = filter::DEFLATE.name;
+
+/// Deflate at zlib `level` (0..=9): h5py's `compression="gzip", compression_opts=level`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deflate {
+    pub level: u32,
+}
+
+impl Codec for Deflate {
+    fn filter(&self) -> Filter {
+        filter::DEFLATE
+    }
+
+    fn user_cd_values(&self) -> Vec<u32> {
+        vec![self.level]
+    }
+
+    /// `H5Pset_deflate`, HDF5's own setter (h5py's).
+    fn apply(&self, dcpl: hid_t) -> Result<(), FilterError> {
+        // SAFETY: `dcpl` is a live dataset-creation property list (the caller's contract).
+        let status =
+            hdf5::sync::sync(|| unsafe { hdf5_sys::h5p::H5Pset_deflate(dcpl, self.level) });
+        super::added(filter::DEFLATE, status)
+    }
+
+    fn encode(&self, chunk: &[u8], _: usize, _: &[usize]) -> Result<Option<Vec<u8>>, FilterError> {
+        encode(chunk, self.level).map(Some)
+    }
+
+    fn decode(
+        &self,
+        stored: &[u8],
+        _: usize,
+        _: &[usize],
+        out: &mut [u8],
+    ) -> Result<(), FilterError> {
+        decode(stored, out)
+    }
+}
 
 /// zlib's compressBound: the worst case of a single deflate call with the zlib wrapper.
 fn compress_bound(n: usize) -> usize {

@@ -3,14 +3,66 @@
 //! then per block a 4-byte big-endian length and an `LZ4_compress_default` block — or the raw
 //! block when compression did not shrink it (length == block size tells the decoder).
 
+use std::ffi::CStr;
 use std::os::raw::{c_char, c_int};
 
 use lz4::liblz4::{LZ4_compressBound, LZ4_compress_default, LZ4_decompress_safe};
+use stemz_record::catalogue::filter::{self, Filter};
 
+use super::h5z::{decode_buffer, H5Buf, Output, Plugin};
 use super::raw_out::RawOut;
-use super::FilterError;
+use super::{Codec, FilterError};
 
-const NAME: &str = stemz_record::catalogue::filter::LZ4.name;
+const NAME: &str = filter::LZ4.name;
+
+/// LZ4's largest expansion: a match length grows by 255 per extra length byte.
+pub(super) const MAX_RATIO: usize = 256;
+
+/// hdf5plugin's LZ4 in blocks of `block_size` bytes; 0 = the filter's default (1 GiB, i.e.
+/// one block per chunk).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lz4 {
+    pub block_size: u32,
+}
+
+impl Codec for Lz4 {
+    fn filter(&self) -> Filter {
+        filter::LZ4
+    }
+
+    fn user_cd_values(&self) -> Vec<u32> {
+        vec![self.block_size]
+    }
+
+    fn encode(&self, chunk: &[u8], _: usize, _: &[usize]) -> Result<Option<Vec<u8>>, FilterError> {
+        encode::<Vec<u8>>(chunk, self.block_size).map(Some)
+    }
+
+    fn decode(
+        &self,
+        stored: &[u8],
+        _: usize,
+        _: &[usize],
+        out: &mut [u8],
+    ) -> Result<(), FilterError> {
+        decode(stored, out)
+    }
+}
+
+impl Plugin for Lz4 {
+    const FILTER: Filter = filter::LZ4;
+    const CLASS_NAME: &'static CStr = c"HDF5 lz4 filter (stemz)";
+
+    fn run(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Output, FilterError> {
+        if reverse {
+            let mut out = decode_buffer(NAME, decoded_len(input)?, input.len(), MAX_RATIO)?;
+            decode(input, &mut out)?;
+            Ok(Output::Hdf5(out))
+        } else {
+            encode::<H5Buf>(input, cd.first().copied().unwrap_or(0)).map(Output::Hdf5)
+        }
+    }
+}
 
 /// H5Zlz4.c's DEFAULT_BLOCK_SIZE (1 << 30).
 const DEFAULT_BLOCK_SIZE: usize = 1 << 30;
@@ -30,7 +82,7 @@ pub(super) fn library_version() -> String {
 /// it when compression did not shrink it. No zeroed scratch block, no copy into a `Vec` and from
 /// it into HDF5's memory (the serial `single_frame` writes of 16 KiB chunks took the same time
 /// with and without those copies, profiled in the README's speed section).
-pub(super) fn encode<B: RawOut>(chunk: &[u8], block_size: u32) -> Result<B, FilterError> {
+fn encode<B: RawOut>(chunk: &[u8], block_size: u32) -> Result<B, FilterError> {
     let nbytes = chunk.len();
     if nbytes > i32::MAX as usize {
         return Err(FilterError::unsupported(NAME, "chunks of 2 GiB or more"));
@@ -97,7 +149,7 @@ pub(super) fn encode<B: RawOut>(chunk: &[u8], block_size: u32) -> Result<B, Filt
 }
 
 /// The uncompressed size a stored chunk announces in its header.
-pub(super) fn decoded_len(stored: &[u8]) -> Result<usize, FilterError> {
+fn decoded_len(stored: &[u8]) -> Result<usize, FilterError> {
     let head: [u8; 8] = stored
         .get(..8)
         .and_then(|s| s.try_into().ok())
@@ -114,7 +166,7 @@ fn be32(stored: &[u8], at: usize) -> Result<usize, FilterError> {
         .ok_or_else(|| FilterError::decode(NAME, format!("truncated at byte {at}")))
 }
 
-pub(super) fn decode(stored: &[u8], out: &mut [u8]) -> Result<(), FilterError> {
+fn decode(stored: &[u8], out: &mut [u8]) -> Result<(), FilterError> {
     let total = decoded_len(stored)?;
     if total != out.len() {
         return Err(FilterError::decode(

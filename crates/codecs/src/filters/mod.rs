@@ -1,13 +1,15 @@
 //! The HDF5 filters of the study, each producing the very bytes h5py + hdf5plugin 7.1 store.
 //!
-//! This module owns one [`FilterSpec`] per filter (deflate, lzf, szip, blosc, lz4, bitshuffle,
-//! zstd, blosc2): how it is added to a dataset-creation property list ([`FilterSpec::apply`]), which
-//! cd_values end up stored in the file ([`FilterSpec::stored_cd_values`]), and a chunk codec
+//! Each filter (deflate, lzf, szip, blosc, lz4, bitshuffle, zstd, blosc2) is one file: its
+//! parameters type, how it is added to a dataset-creation property list
+//! ([`FilterSpec::apply`]), which cd_values end up stored in the file
+//! ([`FilterSpec::stored_cd_values`], from the filter's own set_local), a chunk codec
 //! ([`FilterSpec::encode`] / [`FilterSpec::decode`]) that reproduces the HDF5 filter byte for
 //! byte, so the engines can compress chunks in parallel outside HDF5 and write them with
-//! `H5Dwrite_chunk`. [`register_all`] makes the same filters available to libhdf5 itself
-//! (32004, 32008, 32015 are implemented here in Rust, 32026 is Rust glue over c-blosc2, 32000
-//! and 32001 come from hdf5-metno).
+//! `H5Dwrite_chunk`, and, for the six filters stemz registers with libhdf5 itself
+//! ([`register_all`]: 32000, 32001, 32004, 32008, 32015, 32026), the HDF5 callback over that
+//! codec (`h5z` holds what the callbacks share). This file holds [`FilterSpec`], the shared
+//! parameter enums and the errors.
 //!
 //! Why our own codec and not HDF5's pipeline: the pipeline runs under HDF5's global lock, one
 //! chunk at a time; `encode`/`decode` are pure functions of the chunk, safe to call from many
@@ -19,15 +21,24 @@ mod blosc;
 mod blosc2;
 mod deflate;
 pub mod fletcher32;
+mod h5z;
 mod lz4;
 mod lzf;
-mod plugins;
 mod raw_out;
 mod szip;
 mod zstd;
 
 use std::os::raw::c_uint;
 use stemz_record::catalogue::filter::{self, Filter};
+
+pub use bitshuffle_h5::Bitshuffle;
+pub use blosc::Blosc;
+pub use blosc2::Blosc2;
+pub use deflate::Deflate;
+pub use lz4::Lz4;
+pub use lzf::Lzf;
+pub use szip::Szip;
+pub use zstd::Zstd;
 
 use hdf5_sys::h5i::hid_t;
 
@@ -51,6 +62,20 @@ impl BloscCompressor {
             BloscCompressor::Zlib => 4,
             BloscCompressor::Zstd => 5,
         }
+    }
+
+    /// The compressor of c-blosc code `code` (as a filter reads it from cd_values).
+    fn from_code(filter: &'static str, code: u32) -> Result<Self, FilterError> {
+        [
+            BloscCompressor::BloscLz,
+            BloscCompressor::Lz4,
+            BloscCompressor::Lz4Hc,
+            BloscCompressor::Zlib,
+            BloscCompressor::Zstd,
+        ]
+        .into_iter()
+        .find(|c| c.code() == code)
+        .ok_or_else(|| FilterError::unsupported(filter, format!("compressor code {code}")))
     }
 
     /// The compressor name c-blosc's `blosc_compress_ctx` takes (and hdf5plugin's `cname`).
@@ -82,6 +107,14 @@ impl Shuffle {
             Shuffle::Bit => 2,
         }
     }
+
+    /// The pre-filter of Blosc code `code` (as a filter reads it from cd_values).
+    fn from_code(filter: &'static str, code: u32) -> Result<Self, FilterError> {
+        [Shuffle::None, Shuffle::Byte, Shuffle::Bit]
+            .into_iter()
+            .find(|s| s.code() == code)
+            .ok_or_else(|| FilterError::unsupported(filter, format!("shuffle code {code}")))
+    }
 }
 
 /// The compressor applied to each bit-shuffled block of the Bitshuffle filter.
@@ -101,39 +134,122 @@ impl BitshuffleCodec {
     }
 }
 
-/// One HDF5 filter with its user parameters, as hdf5plugin / h5py spell them.
-#[derive(Debug, Clone, PartialEq)]
-pub enum FilterSpec {
-    /// id 1, zlib `compress2` at `level` (h5py's `compression="gzip"`).
-    Deflate { level: u32 },
+/// One HDF5 filter with its parameters: the job of one filter file, behind [`FilterSpec`].
+///
+/// Adding a codec is its file (this trait and, for a filter stemz registers with libhdf5,
+/// [`h5z::Plugin`]), one line in [`filter_specs!`] below, its catalogue entry
+/// (`stemz_record::catalogue::filter`) and its methods in `method.rs`.
+trait Codec {
+    /// Its catalogue entry: HDF5 filter id and short name.
+    fn filter(&self) -> Filter;
+
+    /// The cd_values the user hands to `H5Pset_filter`, as hdf5plugin's `filter_options`
+    /// (h5py's `compression_opts`).
+    fn user_cd_values(&self) -> Vec<u32>;
+
+    /// The cd_values h5py + hdf5plugin leave in the file: what the filter's set_local makes of
+    /// [`Codec::user_cd_values`] on this chunk (None: it refuses the dataset). Unchanged by
+    /// default (filters without a set_local).
+    fn stored_cd_values(&self, _typesize: usize, _chunk_shape: &[usize]) -> Option<Vec<u32>> {
+        Some(self.user_cd_values())
+    }
+
+    /// Add the filter to a dataset-creation property list as h5py + hdf5plugin do. By default
+    /// `H5Pset_filter` with H5Z_FLAG_OPTIONAL and [`Codec::user_cd_values`], after registering
+    /// stemz's plugins.
+    fn apply(&self, dcpl: hid_t) -> Result<(), FilterError> {
+        register_all()?;
+        let values = self.user_cd_values();
+        let id = self.filter().id as hdf5_sys::h5z::H5Z_filter_t;
+        // SAFETY: `dcpl` is live (the caller's contract) and `values` holds `values.len()`
+        // cd_values.
+        let status = hdf5::sync::sync(|| unsafe {
+            hdf5_sys::h5p::H5Pset_filter(dcpl, id, FLAG_OPTIONAL, values.len(), values.as_ptr())
+        });
+        added(self.filter(), status)
+    }
+
+    /// Compress one whole chunk (C-order bytes of the full, padded chunk) exactly as the HDF5
+    /// filter would, byte for byte; Ok(None) when the filter declines.
+    fn encode(
+        &self,
+        chunk: &[u8],
+        typesize: usize,
+        chunk_shape: &[usize],
+    ) -> Result<Option<Vec<u8>>, FilterError>;
+
+    /// Decompress one stored chunk into `out` (exactly the chunk's uncompressed byte size).
+    fn decode(
+        &self,
+        stored: &[u8],
+        typesize: usize,
+        chunk_shape: &[usize],
+        out: &mut [u8],
+    ) -> Result<(), FilterError>;
+}
+
+/// The error for a failed `H5Pset_*` of filter `f` (`status` < 0), Ok otherwise.
+fn added(f: Filter, status: i32) -> Result<(), FilterError> {
+    if status < 0 {
+        return Err(FilterError::hdf5(
+            f.name,
+            format!(
+                "adding filter {} to the dataset-creation property list failed",
+                f.id
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// [`FilterSpec`], one variant per filter type, and its dispatch to the [`Codec`] inside.
+macro_rules! filter_specs {
+    ($($(#[$doc:meta])* $variant:ident($ty:ty),)*) => {
+        /// One HDF5 filter with its user parameters, as hdf5plugin / h5py spell them.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum FilterSpec {
+            $($(#[$doc])* $variant($ty),)*
+        }
+
+        impl FilterSpec {
+            fn codec(&self) -> &dyn Codec {
+                match self {
+                    $(FilterSpec::$variant(c) => c,)*
+                }
+            }
+        }
+    };
+}
+
+filter_specs! {
+    /// id 1, zlib `compress2` (h5py's `compression="gzip"`).
+    Deflate(Deflate),
     /// id 32000 (h5py's `compression="lzf"`).
-    Lzf,
+    Lzf(Lzf),
     /// id 4, HDF5's szip through libaec, nearest-neighbour coding.
-    Szip { pixels_per_block: u32 },
+    Szip(Szip),
     /// id 32001, hdf5-blosc.
-    Blosc {
-        compressor: BloscCompressor,
-        clevel: u8,
-        shuffle: Shuffle,
-    },
-    /// id 32004; `block_size` 0 = the filter's default (1 GiB, i.e. one block per chunk).
-    Lz4 { block_size: u32 },
-    /// id 32008; `block_size` in elements, 0 = bitshuffle's automatic size.
-    Bitshuffle {
-        codec: BitshuffleCodec,
-        block_size: u32,
-    },
+    Blosc(Blosc),
+    /// id 32004, hdf5plugin's LZ4.
+    Lz4(Lz4),
+    /// id 32008, bitshuffle with LZ4 or zstd.
+    Bitshuffle(Bitshuffle),
     /// id 32015, one zstd frame per chunk.
-    Zstd { level: i32 },
-    /// id 32026, hdf5plugin's Blosc2: a B2ND frame per chunk (see `blosc2`). `blocksize` in
-    /// bytes, 0 = c-blosc2's automatic size (all `hdf5plugin.Blosc2` can ask for; any other
-    /// value is written to cd_values[1], which stock hdf5plugin reads back unchanged).
-    Blosc2 {
-        compressor: BloscCompressor,
-        clevel: u8,
-        shuffle: Shuffle,
-        blocksize: u32,
-    },
+    Zstd(Zstd),
+    /// id 32026, hdf5plugin's Blosc2: a B2ND frame per chunk.
+    Blosc2(Blosc2),
+}
+
+/// The classes of the filters stemz registers with libhdf5 (the [`h5z::Plugin`]s).
+fn plugin_classes() -> Vec<hdf5_sys::h5z::H5Z_class2_t> {
+    vec![
+        h5z::class::<Lz4>(),
+        h5z::class::<Bitshuffle>(),
+        h5z::class::<Zstd>(),
+        h5z::class::<Lzf>(),
+        h5z::class::<Blosc2>(),
+        h5z::class::<Blosc>(),
+    ]
 }
 
 /// Everything that can go wrong in a filter; each variant names the filter.
@@ -211,24 +327,10 @@ pub const BLOSC2_ID: u32 = filter::BLOSC2.id;
 /// declines is stored raw with its filter-mask bit set instead of failing the write.
 const FLAG_OPTIONAL: c_uint = 0x0001;
 
-/// Bytes of one whole chunk.
-fn chunk_bytes(typesize: usize, chunk_shape: &[usize]) -> usize {
-    chunk_shape.iter().product::<usize>() * typesize
-}
-
 impl FilterSpec {
     /// The registered HDF5 filter (id and name) of the catalogue.
     pub fn registered(&self) -> Filter {
-        match self {
-            FilterSpec::Deflate { .. } => filter::DEFLATE,
-            FilterSpec::Lzf => filter::LZF,
-            FilterSpec::Szip { .. } => filter::SZIP,
-            FilterSpec::Blosc { .. } => filter::BLOSC,
-            FilterSpec::Lz4 { .. } => filter::LZ4,
-            FilterSpec::Bitshuffle { .. } => filter::BITSHUFFLE,
-            FilterSpec::Zstd { .. } => filter::ZSTD,
-            FilterSpec::Blosc2 { .. } => filter::BLOSC2,
-        }
+        self.codec().filter()
     }
 
     /// The HDF5 filter id.
@@ -241,107 +343,10 @@ impl FilterSpec {
         self.registered().name
     }
 
-    /// The cd_values the user hands to `H5Pset_filter`, as hdf5plugin's `filter_options`
-    /// (h5py's `compression_opts`). Deflate and szip use their own HDF5 setters instead.
-    fn user_cd_values(&self) -> Vec<u32> {
-        match *self {
-            FilterSpec::Deflate { level } => vec![level],
-            // h5py passes none; set_local (ours, h5py's logic) fills (4, 261, chunk bytes).
-            FilterSpec::Lzf => vec![],
-            FilterSpec::Szip { pixels_per_block } => vec![szip::NN_OPTION_MASK, pixels_per_block],
-            FilterSpec::Blosc {
-                compressor,
-                clevel,
-                shuffle,
-            } => vec![
-                0,
-                0,
-                0,
-                0,
-                u32::from(clevel),
-                shuffle.code(),
-                compressor.code(),
-            ],
-            FilterSpec::Lz4 { block_size } => vec![block_size],
-            FilterSpec::Bitshuffle { codec, block_size } => match codec {
-                BitshuffleCodec::Lz4 => vec![block_size, codec.code()],
-                BitshuffleCodec::Zstd { level } => vec![block_size, codec.code(), level as u32],
-            },
-            // cd_values are unsigned: a negative level travels as its two's complement, and
-            // the zstd plugin casts it back to int.
-            FilterSpec::Zstd { level } => vec![level as u32],
-            // hdf5plugin.Blosc2's filter_options (0, 0, 0, 0, clevel, filters, compression),
-            // with our block size in slot 1 (set_local keeps it).
-            FilterSpec::Blosc2 {
-                compressor,
-                clevel,
-                shuffle,
-                blocksize,
-            } => vec![
-                0,
-                blocksize,
-                0,
-                0,
-                u32::from(clevel),
-                shuffle.code(),
-                compressor.code(),
-            ],
-        }
-    }
-
-    /// cd_values as h5py + hdf5plugin leave them stored in the file (after the filter's set_local).
-    pub fn stored_cd_values(&self, typesize: usize, chunk_shape: &[usize]) -> Vec<u32> {
-        let nbytes = chunk_bytes(typesize, chunk_shape) as u32;
-        match *self {
-            FilterSpec::Deflate { level } => vec![level],
-            FilterSpec::Lzf => vec![lzf::H5PY_FILTER_VERSION, lzf::H5PY_LZF_VERSION, nbytes],
-            FilterSpec::Szip { pixels_per_block } => {
-                szip::Params::new(pixels_per_block, typesize, chunk_shape).cd_values()
-            }
-            FilterSpec::Blosc {
-                compressor,
-                clevel,
-                shuffle,
-            } => vec![
-                blosc::FILTER_VERSION,
-                blosc::VERSION_FORMAT,
-                blosc::effective_typesize(typesize) as u32,
-                nbytes,
-                u32::from(clevel),
-                shuffle.code(),
-                compressor.code(),
-            ],
-            FilterSpec::Lz4 { block_size } => vec![block_size],
-            FilterSpec::Bitshuffle { codec, block_size } => {
-                let mut v = vec![
-                    bitshuffle_h5::VERSION_MAJOR,
-                    bitshuffle_h5::VERSION_MINOR,
-                    typesize as u32,
-                    block_size,
-                    codec.code(),
-                ];
-                if let BitshuffleCodec::Zstd { level } = codec {
-                    v.push(level as u32);
-                }
-                v
-            }
-            FilterSpec::Zstd { level } => vec![level as u32],
-            FilterSpec::Blosc2 {
-                compressor,
-                clevel,
-                shuffle,
-                blocksize,
-            } => blosc2::stored_cd_values(
-                &blosc2::Params {
-                    compressor,
-                    clevel,
-                    shuffle,
-                    blocksize,
-                },
-                typesize,
-                chunk_shape,
-            ),
-        }
+    /// cd_values as h5py + hdf5plugin leave them stored in the file, computed by the filter's
+    /// own set_local; None when that set_local refuses such a dataset.
+    pub fn stored_cd_values(&self, typesize: usize, chunk_shape: &[usize]) -> Option<Vec<u32>> {
+        self.codec().stored_cd_values(typesize, chunk_shape)
     }
 
     /// Add the filter to a dataset-creation property list exactly as h5py + hdf5plugin do
@@ -355,42 +360,7 @@ impl FilterSpec {
         _typesize: usize,
         _chunk_shape: &[usize],
     ) -> Result<(), FilterError> {
-        let name = self.name();
-        let status = match self {
-            FilterSpec::Deflate { level } => {
-                // SAFETY: `dcpl` is a live dataset-creation property list (the caller's contract).
-                hdf5::sync::sync(|| unsafe { hdf5_sys::h5p::H5Pset_deflate(dcpl, *level) })
-            }
-            // SAFETY: `dcpl` is a live dataset-creation property list (the caller's contract).
-            FilterSpec::Szip { pixels_per_block } => hdf5::sync::sync(|| unsafe {
-                hdf5_sys::h5p::H5Pset_szip(dcpl, szip::NN_OPTION_MASK, *pixels_per_block)
-            }),
-            _ => {
-                register_all()?;
-                let values = self.user_cd_values();
-                let id = self.id() as hdf5_sys::h5z::H5Z_filter_t;
-                // SAFETY: `dcpl` is live (the caller's contract) and `values` is a live Vec of `values.len()` cd_values.
-                hdf5::sync::sync(|| unsafe {
-                    hdf5_sys::h5p::H5Pset_filter(
-                        dcpl,
-                        id,
-                        FLAG_OPTIONAL,
-                        values.len(),
-                        values.as_ptr(),
-                    )
-                })
-            }
-        };
-        if status < 0 {
-            return Err(FilterError::hdf5(
-                name,
-                format!(
-                    "adding filter {} to the dataset-creation property list failed",
-                    self.id()
-                ),
-            ));
-        }
-        Ok(())
+        self.codec().apply(dcpl)
     }
 
     /// Compress one whole chunk (C-order bytes of the full, padded chunk) exactly as the HDF5
@@ -403,41 +373,7 @@ impl FilterSpec {
         chunk_shape: &[usize],
     ) -> Result<Option<Vec<u8>>, FilterError> {
         check_typesize(self.name(), chunk.len(), typesize)?;
-        match *self {
-            FilterSpec::Deflate { level } => deflate::encode(chunk, level).map(Some),
-            FilterSpec::Lzf => lzf::encode(chunk),
-            FilterSpec::Szip { pixels_per_block } => szip::encode(
-                chunk,
-                &szip::Params::new(pixels_per_block, typesize, chunk_shape),
-            ),
-            FilterSpec::Blosc {
-                compressor,
-                clevel,
-                shuffle,
-            } => blosc::encode(chunk, typesize, compressor, clevel, shuffle),
-            FilterSpec::Lz4 { block_size } => lz4::encode::<Vec<u8>>(chunk, block_size).map(Some),
-            FilterSpec::Bitshuffle { codec, block_size } => {
-                bitshuffle_h5::encode(chunk, typesize, block_size, codec).map(Some)
-            }
-            FilterSpec::Zstd { level } => zstd::encode(chunk, level).map(Some),
-            FilterSpec::Blosc2 {
-                compressor,
-                clevel,
-                shuffle,
-                blocksize,
-            } => blosc2::encode(
-                chunk,
-                typesize,
-                chunk_shape,
-                &blosc2::Params {
-                    compressor,
-                    clevel,
-                    shuffle,
-                    blocksize,
-                },
-            )
-            .map(Some),
-        }
+        self.codec().encode(chunk, typesize, chunk_shape)
     }
 
     /// Decompress one stored chunk into `out` (exactly the chunk's uncompressed byte size).
@@ -449,22 +385,7 @@ impl FilterSpec {
         out: &mut [u8],
     ) -> Result<(), FilterError> {
         check_typesize(self.name(), out.len(), typesize)?;
-        match *self {
-            FilterSpec::Deflate { .. } => deflate::decode(stored, out),
-            FilterSpec::Lzf => lzf::decode(stored, out),
-            FilterSpec::Szip { pixels_per_block } => szip::decode(
-                stored,
-                &szip::Params::new(pixels_per_block, typesize, chunk_shape),
-                out,
-            ),
-            FilterSpec::Blosc { .. } => blosc::decode(stored, out),
-            FilterSpec::Lz4 { .. } => lz4::decode(stored, out),
-            FilterSpec::Bitshuffle { codec, .. } => {
-                bitshuffle_h5::decode(stored, typesize, codec, out)
-            }
-            FilterSpec::Zstd { .. } => zstd::decode(stored, out),
-            FilterSpec::Blosc2 { .. } => blosc2::decode(stored, out),
-        }
+        self.codec().decode(stored, typesize, chunk_shape, out)
     }
 }
 
@@ -482,12 +403,12 @@ fn check_typesize(filter: &'static str, nbytes: usize, typesize: usize) -> Resul
 /// 32004, 32008, 32015 implemented in Rust here, 32026 over c-blosc2, and 32001 and 32000 with
 /// our decoders around c-blosc and liblzf (replacing hdf5-metno's classes).
 ///
-/// Note: 32000 is re-registered with this module's class (h5py's set_local, see `plugins`),
+/// Note: 32000 is re-registered with this module's class (h5py's set_local, see `lzf`),
 /// replacing hdf5-metno's, so files record h5py's cd_values (4, 261, chunk bytes).
 pub fn register_all() -> Result<(), FilterError> {
     // hdf5-metno registers blosc and lzf when its library handle is first initialised, which
-    // `sync` inside `plugins::register` forces first; then we check they are really there.
-    plugins::register()?;
+    // `sync` inside `h5z::register` forces first; then we check they are really there.
+    h5z::register(plugin_classes)?;
     for filter::Filter { id, name } in [filter::BLOSC, filter::LZF] {
         if !available(id) {
             return Err(FilterError::hdf5(

@@ -8,12 +8,15 @@
 
 use std::os::raw::c_int;
 
-use super::FilterError;
+use hdf5_sys::h5i::hid_t;
+use stemz_record::catalogue::filter::{self, Filter};
 
-const NAME: &str = stemz_record::catalogue::filter::SZIP.name;
+use super::{Codec, FilterError};
+
+const NAME: &str = filter::SZIP.name;
 
 /// H5_SZIP_NN_OPTION_MASK: h5py's default coding ("nn").
-pub(super) const NN_OPTION_MASK: u32 = 32;
+const NN_OPTION_MASK: u32 = 32;
 const ALLOW_K13_OPTION_MASK: u32 = 1;
 const CHIP_OPTION_MASK: u32 = 2;
 const LSB_OPTION_MASK: u32 = 8;
@@ -50,10 +53,67 @@ extern "C" {
     ) -> c_int;
 }
 
+/// szip with nearest-neighbour coding and `pixels_per_block` (even, 2..=32): h5py's
+/// `compression="szip", compression_opts=("nn", ppb)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Szip {
+    pub pixels_per_block: u32,
+}
+
+impl Codec for Szip {
+    fn filter(&self) -> Filter {
+        filter::SZIP
+    }
+
+    fn user_cd_values(&self) -> Vec<u32> {
+        vec![NN_OPTION_MASK, self.pixels_per_block]
+    }
+
+    /// HDF5's own szip set_local ([`Params::new`]).
+    fn stored_cd_values(&self, typesize: usize, chunk_shape: &[usize]) -> Option<Vec<u32>> {
+        Some(Params::new(self.pixels_per_block, typesize, chunk_shape).cd_values())
+    }
+
+    /// `H5Pset_szip`, HDF5's own setter (h5py's).
+    fn apply(&self, dcpl: hid_t) -> Result<(), FilterError> {
+        // SAFETY: `dcpl` is a live dataset-creation property list (the caller's contract).
+        let status = hdf5::sync::sync(|| unsafe {
+            hdf5_sys::h5p::H5Pset_szip(dcpl, NN_OPTION_MASK, self.pixels_per_block)
+        });
+        super::added(filter::SZIP, status)
+    }
+
+    fn encode(
+        &self,
+        chunk: &[u8],
+        typesize: usize,
+        chunk_shape: &[usize],
+    ) -> Result<Option<Vec<u8>>, FilterError> {
+        encode(
+            chunk,
+            &Params::new(self.pixels_per_block, typesize, chunk_shape),
+        )
+    }
+
+    fn decode(
+        &self,
+        stored: &[u8],
+        typesize: usize,
+        chunk_shape: &[usize],
+        out: &mut [u8],
+    ) -> Result<(), FilterError> {
+        decode(
+            stored,
+            &Params::new(self.pixels_per_block, typesize, chunk_shape),
+            out,
+        )
+    }
+}
+
 /// The four cd_values HDF5 stores for szip: options mask, pixels per block, bits per pixel,
 /// pixels per scanline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Params {
+struct Params {
     mask: u32,
     pixels_per_block: u32,
     bits_per_pixel: u32,
@@ -63,7 +123,7 @@ pub(super) struct Params {
 impl Params {
     /// What `H5Pset_szip(NN, ppb)` followed by HDF5's set_local gives for a little-endian,
     /// full-precision type of `typesize` bytes and this chunk shape.
-    pub(super) fn new(pixels_per_block: u32, typesize: usize, chunk_shape: &[usize]) -> Params {
+    fn new(pixels_per_block: u32, typesize: usize, chunk_shape: &[usize]) -> Params {
         // H5Pset_szip: CHIP off, K13 and RAW on, LSB/MSB left to set_local.
         let mut mask = NN_OPTION_MASK;
         mask &= !CHIP_OPTION_MASK;
@@ -93,7 +153,7 @@ impl Params {
         }
     }
 
-    pub(super) fn cd_values(&self) -> Vec<u32> {
+    fn cd_values(&self) -> Vec<u32> {
         vec![
             self.mask,
             self.pixels_per_block,
@@ -129,7 +189,7 @@ impl Params {
     }
 }
 
-pub(super) fn encode(chunk: &[u8], params: &Params) -> Result<Option<Vec<u8>>, FilterError> {
+fn encode(chunk: &[u8], params: &Params) -> Result<Option<Vec<u8>>, FilterError> {
     params.check()?;
     let nbytes = u32::try_from(chunk.len())
         .map_err(|_| FilterError::unsupported(NAME, "chunks of 4 GiB or more"))?;
@@ -161,7 +221,7 @@ pub(super) fn encode(chunk: &[u8], params: &Params) -> Result<Option<Vec<u8>>, F
     }
 }
 
-pub(super) fn decode(stored: &[u8], params: &Params, out: &mut [u8]) -> Result<(), FilterError> {
+fn decode(stored: &[u8], params: &Params, out: &mut [u8]) -> Result<(), FilterError> {
     params.check()?;
     let head: [u8; 4] = stored
         .get(..4)

@@ -1,11 +1,70 @@
 //! Zstandard (HDF5 filter 32015), hdf5plugin's `zstd_h5plugin.c`: one `ZSTD_compress` frame per
 //! chunk at the level of cd_values[0] (read back as a signed int and clamped to zstd's range).
 
+use std::ffi::CStr;
+
+use stemz_record::catalogue::filter::{self, Filter};
 use zstd::zstd_safe;
 
-use super::FilterError;
+use super::h5z::{decode_buffer, Output, Plugin};
+use super::{Codec, FilterError};
 
-const NAME: &str = stemz_record::catalogue::filter::ZSTD.name;
+const NAME: &str = filter::ZSTD.name;
+
+/// zstd's ZSTD_CLEVEL_DEFAULT, used by the plugin when no level is given.
+pub(super) const DEFAULT_LEVEL: i32 = 3;
+
+/// zstd's largest expansion: an RLE block of 4 bytes stands for up to 128 KiB.
+pub(super) const MAX_RATIO: usize = 1 << 15;
+
+/// hdf5plugin's Zstd at `level` (negative levels allowed; clamped to zstd's range as the
+/// plugin does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Zstd {
+    pub level: i32,
+}
+
+impl Codec for Zstd {
+    fn filter(&self) -> Filter {
+        filter::ZSTD
+    }
+
+    /// cd_values are unsigned: a negative level travels as its two's complement, and the
+    /// plugin casts it back to int.
+    fn user_cd_values(&self) -> Vec<u32> {
+        vec![self.level as u32]
+    }
+
+    fn encode(&self, chunk: &[u8], _: usize, _: &[usize]) -> Result<Option<Vec<u8>>, FilterError> {
+        encode(chunk, self.level).map(Some)
+    }
+
+    fn decode(
+        &self,
+        stored: &[u8],
+        _: usize,
+        _: &[usize],
+        out: &mut [u8],
+    ) -> Result<(), FilterError> {
+        decode(stored, out)
+    }
+}
+
+impl Plugin for Zstd {
+    const FILTER: Filter = filter::ZSTD;
+    const CLASS_NAME: &'static CStr = c"HDF5 zstd filter (stemz)";
+
+    fn run(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Output, FilterError> {
+        if reverse {
+            let mut out = decode_buffer(NAME, decoded_len(input)?, input.len(), MAX_RATIO)?;
+            decode(input, &mut out)?;
+            Ok(Output::Hdf5(out))
+        } else {
+            let level = cd.first().map(|&v| v as i32).unwrap_or(DEFAULT_LEVEL);
+            encode(input, level).map(Output::from)
+        }
+    }
+}
 
 /// The libzstd version this crate links, e.g. "1.5.7".
 pub(super) fn library_version() -> String {
@@ -18,7 +77,7 @@ fn effective_level(level: i32) -> i32 {
     level.clamp(zstd_safe::min_c_level(), zstd_safe::max_c_level())
 }
 
-pub(super) fn encode(chunk: &[u8], level: i32) -> Result<Vec<u8>, FilterError> {
+fn encode(chunk: &[u8], level: i32) -> Result<Vec<u8>, FilterError> {
     let mut out = Vec::with_capacity(zstd_safe::compress_bound(chunk.len()));
     // zstd_safe::compress is ZSTD_compress itself (content size in the frame, no checksum),
     // not the streaming API, so the frame is the plugin's.
@@ -28,7 +87,7 @@ pub(super) fn encode(chunk: &[u8], level: i32) -> Result<Vec<u8>, FilterError> {
 }
 
 /// The uncompressed size the frame header records, if it does.
-pub(super) fn decoded_len(stored: &[u8]) -> Result<usize, FilterError> {
+fn decoded_len(stored: &[u8]) -> Result<usize, FilterError> {
     match zstd_safe::get_frame_content_size(stored) {
         Ok(Some(n)) => usize::try_from(n)
             .map_err(|_| FilterError::decode(NAME, "frame content size does not fit in memory")),
@@ -37,7 +96,7 @@ pub(super) fn decoded_len(stored: &[u8]) -> Result<usize, FilterError> {
     }
 }
 
-pub(super) fn decode(stored: &[u8], out: &mut [u8]) -> Result<(), FilterError> {
+fn decode(stored: &[u8], out: &mut [u8]) -> Result<(), FilterError> {
     match zstd_safe::decompress(out, stored) {
         Ok(n) if n == out.len() => Ok(()),
         Ok(n) => Err(FilterError::decode(
