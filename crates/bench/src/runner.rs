@@ -65,6 +65,20 @@ pub fn load_existing(raw: &Path) -> Result<Vec<Measurement>> {
     })
 }
 
+/// The header of an existing `raw.csv` (None when the file is missing or empty).
+fn read_header(raw: &Path) -> Result<Option<Vec<String>>> {
+    let file = match std::fs::File::open(raw) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(BenchError::io(raw, e)),
+    };
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(file), &mut line)
+        .map_err(|e| BenchError::io(raw, e))?;
+    let line = line.trim_end_matches(['\n', '\r']);
+    Ok((!line.is_empty()).then(|| line.split(',').map(str::to_string).collect()))
+}
+
 /// Cut a half-written last line off the run's `raw.csv` (a crash mid-row) before appending;
 /// `_owner` proves this process holds the run folder.
 pub fn drop_torn_tail(_owner: &RunLock, raw: &Path) -> Result<()> {
@@ -91,6 +105,9 @@ pub struct Outcome {
     pub skipped: usize,
     pub not_lossless: usize,
     pub chunks_stored_raw: u64,
+    /// Columns of this build the run's `raw.csv` does not have (it was started by an older
+    /// one), so its rows leave them out.
+    pub columns_left_out: &'static [&'static str],
 }
 
 /// Run `configs` × runs `1..=runs` into `raw.csv` of the run folder `owner` holds, skipping
@@ -106,16 +123,21 @@ pub fn run_loop(
     drop_torn_tail(owner, &raw)?;
     let existing = load_existing(&raw)?;
     let mut done: HashSet<String> = existing.iter().map(measurement_key).collect();
-    let has_header = raw.metadata().map(|m| m.len() > 0).unwrap_or(false);
+    let header = read_header(&raw)?;
     let file = OpenOptions::new()
         .create(true)
         .append(true)
         .open(&raw)
         .map_err(|e| BenchError::io(&raw, e))?;
-    let mut writer = if has_header {
-        MeasurementWriter::append(file)
-    } else {
-        MeasurementWriter::new(file)
+    // A run keeps the columns it started with, whichever build continues it.
+    let mut writer = match header {
+        Some(header) => {
+            MeasurementWriter::append(file, &header).map_err(|source| BenchError::Record {
+                path: raw.clone(),
+                source,
+            })?
+        }
+        None => MeasurementWriter::new(file),
     };
 
     let total = configs.len() * runs as usize;
@@ -125,6 +147,7 @@ pub fn run_loop(
         skipped: 0,
         not_lossless: 0,
         chunks_stored_raw: 0,
+        columns_left_out: writer.dropped(),
     };
     for run in 1..=runs {
         for config in configs {
@@ -315,5 +338,37 @@ mod tests {
         // More runs later continue where the first invocation stopped.
         let out = run_loop(&lock(&dir), &configs(), 3, &mut again, &mut no_progress()).unwrap();
         assert_eq!(out.measured, 5);
+    }
+
+    #[test]
+    fn a_run_started_by_an_older_build_is_continued_in_its_own_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut first = Fake {
+            calls: vec![],
+            warmups: 0,
+            fail_after: Some(3),
+        };
+        let _ = run_loop(&lock(&dir), &configs(), 1, &mut first, &mut no_progress());
+        // What a build before the last column wrote: the same rows without it.
+        let raw = dir.path().join("raw.csv");
+        let old: String = std::fs::read_to_string(&raw)
+            .unwrap()
+            .lines()
+            .map(|l| format!("{}\n", &l[..l.rfind(',').unwrap()]))
+            .collect();
+        std::fs::write(&raw, old).unwrap();
+
+        let mut fake = Fake {
+            calls: vec![],
+            warmups: 0,
+            fail_after: None,
+        };
+        let out = run_loop(&lock(&dir), &configs(), 1, &mut fake, &mut no_progress()).unwrap();
+        assert_eq!((out.measured, out.skipped), (2, 3));
+        assert_eq!(out.columns_left_out, ["objects"]);
+        let text = std::fs::read_to_string(&raw).unwrap();
+        let widths: HashSet<usize> = text.lines().map(|l| l.split(',').count()).collect();
+        assert_eq!(widths, HashSet::from([crate::record::COLUMNS.len() - 1]));
+        assert_eq!(load_existing(&raw).unwrap().len(), 5);
     }
 }

@@ -499,6 +499,13 @@ pub fn run(args: Args) -> Result<()> {
         outcome.not_lossless,
         outcome.chunks_stored_raw
     );
+    if !outcome.columns_left_out.is_empty() {
+        outln!(
+            "{}: raw.csv was started by an older build: its rows, the new ones too, have no {} column",
+            dir.display(),
+            outcome.columns_left_out.join(", ")
+        );
+    }
     outln!(
         "{}: wall {:.1} s, timed regions {:.1} s, overhead {:.0} % (recorded in run.toml)",
         dir.display(),

@@ -57,6 +57,12 @@ pub enum RecordError {
     /// The CSV text is malformed or a cell does not parse as its column's type.
     #[error("record CSV: {0}")]
     Csv(#[from] csv::Error),
+    /// A `raw.csv` to append to whose header is not the start of this build's columns.
+    #[error(
+        "its columns ({found}) are not this build's ({expected}) or a start of them: made by \
+         another version of stemz, it cannot be continued by this one"
+    )]
+    Columns { found: String, expected: String },
 }
 
 /// Who compressed the chunks.
@@ -128,6 +134,31 @@ pub struct Measurement {
     pub objects: Option<u64>,
 }
 
+/// The columns of `raw.csv`, in order: [`Measurement`]'s fields (a test holds them equal).
+pub const COLUMNS: [&str; 21] = [
+    "dataset",
+    "method",
+    "chunking",
+    "chunk_shape",
+    "engine",
+    "threads",
+    "cache",
+    "run",
+    "uncompressed_bytes",
+    "file_bytes",
+    "payload_bytes",
+    "ratio",
+    "write_s",
+    "fsync_s",
+    "read_s",
+    "write_gib_s",
+    "read_gib_s",
+    "lossless",
+    "chunks",
+    "chunks_stored_raw",
+    "objects",
+];
+
 /// The chunking value of methods that do not write HDF5 chunks.
 pub const NO_CHUNKING: &str = crate::catalogue::NONE;
 
@@ -185,7 +216,9 @@ pub fn format_shape(dims: &[u64]) -> String {
         .join("x")
 }
 
-fn read_all<T: for<'de> Deserialize<'de>>(reader: impl Read) -> Result<Vec<T>, RecordError> {
+pub(crate) fn read_all<T: for<'de> Deserialize<'de>>(
+    reader: impl Read,
+) -> Result<Vec<T>, RecordError> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .comment(Some(b'#'))
@@ -211,6 +244,8 @@ pub fn read_datasets(reader: impl Read) -> Result<Vec<DatasetRecord>, RecordErro
 /// row so a crash loses at most the row being written.
 pub struct MeasurementWriter<W: Write> {
     inner: csv::Writer<W>,
+    /// Appending to a file with fewer columns (an older build's): how many it has.
+    kept: Option<usize>,
 }
 
 impl<W: Write> MeasurementWriter<W> {
@@ -220,21 +255,59 @@ impl<W: Write> MeasurementWriter<W> {
             inner: csv::WriterBuilder::new()
                 .has_headers(true)
                 .from_writer(writer),
+            kept: None,
         }
     }
 
-    /// Continue an existing file that already has its header.
-    pub fn append(writer: W) -> Self {
-        MeasurementWriter {
+    /// Continue an existing file whose header is `header`. A run keeps the columns it was
+    /// started with: when `header` is an older build's (a start of [`COLUMNS`]), rows are
+    /// written with those columns only (see [`MeasurementWriter::dropped`]); any other header
+    /// is [`RecordError::Columns`].
+    pub fn append(writer: W, header: &[String]) -> Result<Self, RecordError> {
+        let fits = header.len() <= COLUMNS.len() && header.iter().zip(COLUMNS).all(|(h, c)| h == c);
+        if !fits {
+            return Err(RecordError::Columns {
+                found: header.join(","),
+                expected: COLUMNS.join(","),
+            });
+        }
+        Ok(MeasurementWriter {
             inner: csv::WriterBuilder::new()
                 .has_headers(false)
                 .from_writer(writer),
-        }
+            kept: (header.len() < COLUMNS.len()).then_some(header.len()),
+        })
+    }
+
+    /// The columns of this build that the file being continued does not have, so its rows
+    /// leave them out (none for a new file or one of this build).
+    pub fn dropped(&self) -> &'static [&'static str] {
+        self.kept.map_or(&[], |n| &COLUMNS[n..])
     }
 
     /// Write one row and flush it.
     pub fn write(&mut self, m: &Measurement) -> Result<(), RecordError> {
-        self.inner.serialize(m)?;
+        match self.kept {
+            None => self.inner.serialize(m)?,
+            Some(n) => {
+                let mut one = csv::WriterBuilder::new()
+                    .has_headers(false)
+                    .from_writer(Vec::new());
+                one.serialize(m)?;
+                let text = one
+                    .into_inner()
+                    .map_err(|e| csv::Error::from(e.into_error()))?;
+                let mut fields = csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .from_reader(text.as_slice());
+                let record = fields
+                    .byte_records()
+                    .next()
+                    .transpose()?
+                    .unwrap_or_default();
+                self.inner.write_record(record.iter().take(n))?;
+            }
+        }
         self.inner.flush().map_err(csv::Error::from)?;
         Ok(())
     }
@@ -324,10 +397,49 @@ mod tests {
     }
 
     #[test]
+    fn columns_are_the_header_this_build_writes() {
+        let mut buf = Vec::new();
+        write_measurement(&mut buf, &sample()).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        assert_eq!(text.lines().next().unwrap(), COLUMNS.join(","));
+    }
+
+    #[test]
+    fn a_run_continued_by_a_newer_build_keeps_its_columns_and_reads_back() {
+        let old_header: Vec<String> = COLUMNS[..20].iter().map(|c| c.to_string()).collect();
+        let mut buf = format!("{}\n", old_header.join(",")).into_bytes();
+        let mut w = MeasurementWriter::append(&mut buf, &old_header).unwrap();
+        assert_eq!(w.dropped(), ["objects"]);
+        w.write(&sample()).unwrap();
+        drop(w);
+        let text = String::from_utf8(buf.clone()).unwrap();
+        let row = text.lines().nth(1).unwrap();
+        assert_eq!(row.split(',').count(), 20, "{row}");
+        let back = read_measurements(buf.as_slice()).unwrap();
+        assert_eq!(back[0].objects, None);
+        assert_eq!(back[0].chunks_stored_raw, sample().chunks_stored_raw);
+    }
+
+    #[test]
+    fn a_header_that_is_not_a_start_of_the_columns_is_refused() {
+        let mut header: Vec<String> = COLUMNS.iter().map(|c| c.to_string()).collect();
+        header.swap(0, 1);
+        let err = MeasurementWriter::append(Vec::new(), &header)
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("cannot be continued"), "{err}");
+        let current: Vec<String> = COLUMNS.iter().map(|c| c.to_string()).collect();
+        let w = MeasurementWriter::append(Vec::new(), &current).unwrap();
+        assert!(w.dropped().is_empty());
+    }
+
+    #[test]
     fn appended_rows_have_no_second_header() {
         let mut buf = Vec::new();
         write_measurement(&mut buf, &sample()).unwrap();
-        MeasurementWriter::append(&mut buf)
+        let header: Vec<String> = COLUMNS.iter().map(|c| c.to_string()).collect();
+        MeasurementWriter::append(&mut buf, &header)
+            .unwrap()
             .write(&sample())
             .unwrap();
         assert_eq!(read_measurements(buf.as_slice()).unwrap().len(), 2);
