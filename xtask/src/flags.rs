@@ -120,10 +120,10 @@ pub struct PerfArgs {
     #[arg(long, default_value = "method")]
     pub interleave: String,
     /// Another stemz binary to measure in the same run, in the same turns (e.g. a build of the
-    /// previous revision: before and after, side by side); `perf.md` then compares the two.
+    /// previous revision: before and after, side by side); paper/PERF.md then compares the two.
     #[arg(long, value_name = "STEMZ")]
     pub baseline: Option<std::path::PathBuf>,
-    /// What the baseline is, for `perf.md` (e.g. "HDF5 1.10.8 (system)").
+    /// What the baseline is, for paper/PERF.md (e.g. "HDF5 1.10.8 (system)").
     #[arg(long, default_value = "baseline")]
     pub baseline_label: String,
 }

@@ -14,44 +14,34 @@
 //! time, and peak RSS where `/usr/bin/time` exists), so the wall-time comparison is what a user
 //! waits for: loading the data, every write, read and verification.
 //!
-//! Results in `data/runs/<id>/`: `perf.csv` (long format, one row per measurement),
-//! `invocations.csv` (one row per process: wall time, peak RSS, stemz's timed regions) and
-//! `perf.md`: per method and per configuration, throughputs and stemz/peer ratios with the
+//! Results in `data/runs/<id>/` (the record's types: `stemz_record::perf`): `perf.csv` (long
+//! format, one row per measurement), `invocations.csv` (one row per process: wall time, peak
+//! RSS, stemz's timed regions) and `perf.toml` (dataset, scale, interleaving, scratch, baseline).
+//!
+//! The tables (per method and per configuration, throughputs and stemz/peer ratios with the
 //! issue's targets marked, the Blosc methods against the `BLOSC_NTHREADS` peer, the wall times,
-//! and the check that every implementation produced the same compression ratio.
+//! the check that every implementation produced the same compression ratio) are not written
+//! here: `stemz-report` renders them from those files into `paper/PERF.md` (`cargo xtask
+//! report`, kept fresh by `cargo xtask check`), and this command prints the record's section
+//! through `stemz-report --perf-record`. The record keeps no rendered copy of its own: a
+//! `perf.md` per record would repeat `paper/PERF.md` and need a freshness check of its own, and
+//! rendering it here would pull the renderer (and polars) into xtask.
 
 use crate::flags::PerfArgs;
 use crate::stages::{generated_dir, release_bin};
 use crate::util::{exec, root};
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 use stemz_record::catalogue;
+use stemz_record::perf::{self as record, implementation as imp, Invocation, PerfInfo, PerfRow};
 
 const ENGINES: [&str; 2] = ["serial", "parallel"];
 
-/// One process of the run, timed from outside.
-#[derive(Debug, Clone)]
-struct Invocation {
-    implementation: &'static str,
-    rep: u32,
-    wall_s: f64,
-    /// Peak resident set in bytes (`/usr/bin/time`'s maximum RSS), when measurable.
-    peak_rss: Option<u64>,
-    /// stemz only: the sum of its timed regions, from its `run.toml`.
-    timed_s: Option<f64>,
-}
-
 /// Run `cmd` as one timed invocation; under `/usr/bin/time` when present, for its peak RSS.
-fn timed(
-    mut cmd: Command,
-    implementation: &'static str,
-    rep: u32,
-    work: &Path,
-) -> Result<Invocation> {
+fn timed(mut cmd: Command, implementation: &str, rep: u32, work: &Path) -> Result<Invocation> {
     let gnu_time = Path::new("/usr/bin/time");
     let rss_file = work.join("peak-rss.txt");
     let _ = std::fs::remove_file(&rss_file);
@@ -75,11 +65,11 @@ fn timed(
         .and_then(|s| s.lines().last().and_then(|l| l.trim().parse::<u64>().ok()))
         .map(|kib| kib * 1024);
     Ok(Invocation {
-        implementation,
+        implementation: implementation.into(),
         rep,
         wall_s,
-        peak_rss,
         timed_s: None,
+        peak_rss_bytes: peak_rss,
     })
 }
 
@@ -128,12 +118,8 @@ pub fn run(args: &PerfArgs) -> Result<()> {
         None => default_workdir(input_bytes),
     };
     std::fs::create_dir_all(&work).with_context(|| work.display().to_string())?;
-    let scratch = format!(
-        "`{}` ({})",
-        work.display(),
-        crate::util::output(Command::new("stat").args(["-f", "-c", "%T"]).arg(&work))
-            .map_or_else(|| "filesystem unknown".into(), |t| t.trim().to_string())
-    );
+    let scratch_fs = crate::util::output(Command::new("stat").args(["-f", "-c", "%T"]).arg(&work))
+        .map(|t| t.trim().to_string());
     let peer_csv = dir.join("peer.csv");
     let peer_mt_csv = dir.join("peer-blosc-nthreads.csv");
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -198,14 +184,14 @@ pub fn run(args: &PerfArgs) -> Result<()> {
                 match turn {
                     0 => invocations.push(timed(
                         peer(&group_arg, &peer_csv, "h5py", rep),
-                        IMPLS[0],
+                        imp::PEER,
                         rep,
                         &work,
                     )?),
                     3 if !group_blosc.is_empty() => {
                         let mut c = peer(&group_blosc.join(","), &peer_mt_csv, "h5py-mt", rep);
                         c.env("BLOSC_NTHREADS", cores.to_string());
-                        invocations.push(timed(c, IMPLS[3], rep, &work)?);
+                        invocations.push(timed(c, imp::PEER_MT, rep, &work)?);
                     }
                     3 => {}
                     _ => {
@@ -229,7 +215,8 @@ pub fn run(args: &PerfArgs) -> Result<()> {
                             .arg(&work)
                             .arg("--quiet");
                         engine_started[turn] = true;
-                        let mut inv = timed(c, IMPLS[turn], rep, &work)?;
+                        // `implementation::ALL` lists the implementations in turn order.
+                        let mut inv = timed(c, imp::ALL[turn], rep, &work)?;
                         inv.timed_s =
                             Some(invocation_timed_s(&dir.join(&run_id).join("run.toml"))?);
                         invocations.push(inv);
@@ -238,7 +225,7 @@ pub fn run(args: &PerfArgs) -> Result<()> {
             }
         }
     }
-    let mut rows = peer_rows(&peer_csv, IMPLS[0])?;
+    let mut rows = peer_rows(&peer_csv, imp::PEER)?;
     for engine in ENGINES {
         rows.extend(stemz_rows(
             &dir.join(format!("stemz-{engine}/raw.csv")),
@@ -252,7 +239,7 @@ pub fn run(args: &PerfArgs) -> Result<()> {
         }
     }
     if peer_mt_csv.exists() {
-        rows.extend(peer_rows(&peer_mt_csv, IMPLS[3])?);
+        rows.extend(peer_rows(&peer_mt_csv, imp::PEER_MT)?);
     }
     // The records are what is kept; the tables and figures `stemz bench` rendered from them
     // (megabytes of PNG) are not committed.
@@ -269,23 +256,41 @@ pub fn run(args: &PerfArgs) -> Result<()> {
             }
         }
     }
-    write_csv(&dir.join("perf.csv"), &rows)?;
-    write_invocations(&dir.join("invocations.csv"), &invocations)?;
-    let table = render(
-        &rows,
-        &invocations,
-        &RunLabels {
-            id: &id,
-            dataset: &args.dataset,
-            scale: &args.scale,
-            scratch: &scratch,
-            interleave: &args.interleave,
-            baseline: args.baseline.as_ref().map(|_| args.baseline_label.as_str()),
-        },
-    );
-    std::fs::write(dir.join("perf.md"), &table)?;
-    println!("{table}");
+    let info = PerfInfo {
+        dataset: args.dataset.clone(),
+        scale: args.scale.clone(),
+        interleave: args.interleave.clone(),
+        scratch_dir: work.display().to_string(),
+        scratch_fs,
+        baseline: args.baseline.as_ref().map(|_| args.baseline_label.clone()),
+    };
+    write_record(&dir, &rows, &invocations, &info)?;
+    // Built with `stemz` by `release_bin` above.
+    exec(
+        Command::new(root().join("target/release/stemz-report"))
+            .arg("--perf-record")
+            .arg(&dir),
+    )?;
+    eprintln!("perf: records in data/runs/{id}/; run `cargo xtask report` to render them into paper/PERF.md, and commit");
     Ok(())
+}
+
+/// The record's three files (`stemz_record::perf`).
+fn write_record(
+    dir: &Path,
+    rows: &[PerfRow],
+    invocations: &[Invocation],
+    info: &PerfInfo,
+) -> Result<()> {
+    let create = |name: &str| {
+        let path = dir.join(name);
+        std::fs::File::create(&path).with_context(|| path.display().to_string())
+    };
+    record::write_rows(create(record::PERF_CSV)?, rows).context(record::PERF_CSV)?;
+    record::write_invocations(create(record::INVOCATIONS_CSV)?, invocations)
+        .context(record::INVOCATIONS_CSV)?;
+    let path = dir.join(record::PERF_TOML);
+    std::fs::write(&path, info.to_toml()?).with_context(|| path.display().to_string())
 }
 
 /// The scratch directory when none is given: a tmpfs, so the timed writes measure the codecs
@@ -316,19 +321,6 @@ fn invocation_timed_s(run_toml: &Path) -> Result<f64> {
         .with_context(|| format!("{}: no [timing] section", run_toml.display()))
 }
 
-#[derive(Debug, Clone)]
-struct Row {
-    implementation: String,
-    method: String,
-    chunking: String,
-    rep: u32,
-    write_s: f64,
-    read_s: f64,
-    uncompressed_bytes: u64,
-    ratio: f64,
-    lossless: bool,
-}
-
 fn read_table(path: &Path) -> Result<Vec<BTreeMap<String, String>>> {
     let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
     let mut lines = text.lines();
@@ -351,10 +343,10 @@ fn num<T: std::str::FromStr>(row: &BTreeMap<String, String>, col: &str) -> Resul
         .with_context(|| format!("column `{col}` missing or not a number in {row:?}"))
 }
 
-fn peer_rows(peer: &Path, implementation: &str) -> Result<Vec<Row>> {
+fn peer_rows(peer: &Path, implementation: &str) -> Result<Vec<PerfRow>> {
     let mut rows = Vec::new();
     for r in read_table(peer)? {
-        rows.push(Row {
+        rows.push(PerfRow {
             implementation: implementation.into(),
             method: r["method"].clone(),
             chunking: r["chunking"].clone(),
@@ -369,10 +361,10 @@ fn peer_rows(peer: &Path, implementation: &str) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
-fn stemz_rows(raw: &Path, prefix: &str) -> Result<Vec<Row>> {
+fn stemz_rows(raw: &Path, prefix: &str) -> Result<Vec<PerfRow>> {
     let mut rows = Vec::new();
     for r in read_table(raw)? {
-        rows.push(Row {
+        rows.push(PerfRow {
             implementation: format!("{prefix}-{}", r["engine"]),
             method: r["method"].clone(),
             chunking: r["chunking"].clone(),
@@ -385,403 +377,4 @@ fn stemz_rows(raw: &Path, prefix: &str) -> Result<Vec<Row>> {
         });
     }
     Ok(rows)
-}
-
-fn write_csv(path: &Path, rows: &[Row]) -> Result<()> {
-    let mut s = String::from(
-        "implementation,method,chunking,rep,write_s,read_s,uncompressed_bytes,ratio,lossless\n",
-    );
-    for r in rows {
-        writeln!(
-            s,
-            "{},{},{},{},{:.6},{:.6},{},{:.6},{}",
-            r.implementation,
-            r.method,
-            r.chunking,
-            r.rep,
-            r.write_s,
-            r.read_s,
-            r.uncompressed_bytes,
-            r.ratio,
-            r.lossless
-        )?;
-    }
-    std::fs::write(path, s).with_context(|| path.display().to_string())
-}
-
-fn write_invocations(path: &Path, invocations: &[Invocation]) -> Result<()> {
-    let mut s = String::from("implementation,rep,wall_s,timed_s,peak_rss_bytes\n");
-    for i in invocations {
-        writeln!(
-            s,
-            "{},{},{:.3},{},{}",
-            i.implementation,
-            i.rep,
-            i.wall_s,
-            i.timed_s.map(|t| format!("{t:.3}")).unwrap_or_default(),
-            i.peak_rss.map(|b| b.to_string()).unwrap_or_default()
-        )?;
-    }
-    std::fs::write(path, s).with_context(|| path.display().to_string())
-}
-
-const GIB: f64 = (1u64 << 30) as f64;
-const IMPLS: [&str; 6] = [
-    "h5py+hdf5plugin",
-    "stemz-serial",
-    "stemz-parallel",
-    "h5py+hdf5plugin BLOSC_NTHREADS",
-    "baseline-serial",
-    "baseline-parallel",
-];
-
-/// The issue's targets, as ratios stemz / peer.
-const SERIAL_MIN: f64 = 0.97;
-const PARALLEL_WRITE_MIN: f64 = 1.0;
-/// Where the peer writes below `SLOW_PEER_GIB_S`, parallel must reach this.
-const PARALLEL_WRITE_SLOW_PEER_MIN: f64 = 1.8;
-const SLOW_PEER_GIB_S: f64 = 0.5;
-const PARALLEL_READ_MIN: f64 = 1.8;
-const PARALLEL_VS_MT_MIN: f64 = 1.0;
-
-/// One implementation's totals for one method (or one configuration).
-#[derive(Debug, Default)]
-struct Totals {
-    bytes: f64,
-    write_s: f64,
-    read_s: f64,
-    ratios: Vec<f64>,
-    lossy: bool,
-}
-
-impl Totals {
-    fn add(&mut self, r: &Row) {
-        self.bytes += r.uncompressed_bytes as f64;
-        self.write_s += r.write_s;
-        self.read_s += r.read_s;
-        self.ratios.push(r.ratio);
-        self.lossy |= !r.lossless;
-    }
-    fn write_gib_s(&self) -> f64 {
-        self.bytes / GIB / self.write_s
-    }
-    fn read_gib_s(&self) -> f64 {
-        self.bytes / GIB / self.read_s
-    }
-    fn mean_ratio(&self) -> f64 {
-        self.ratios.iter().sum::<f64>() / self.ratios.len().max(1) as f64
-    }
-}
-
-fn implementation(r: &Row) -> &'static str {
-    IMPLS
-        .iter()
-        .find(|i| **i == r.implementation)
-        .copied()
-        .unwrap_or("?")
-}
-
-/// A ratio, marked ✗ when below its target.
-fn mark(ratio: f64, min: f64) -> String {
-    if ratio < min {
-        format!("{ratio:.2}× ✗")
-    } else {
-        format!("{ratio:.2}×")
-    }
-}
-
-/// Counts of configurations meeting one target.
-#[derive(Default)]
-struct Tally {
-    met: usize,
-    of: usize,
-}
-
-impl Tally {
-    fn count(&mut self, ratio: f64, min: f64) {
-        self.of += 1;
-        self.met += usize::from(ratio >= min);
-    }
-}
-
-impl std::fmt::Display for Tally {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.met, self.of)
-    }
-}
-
-/// What `render` says about the run besides its measurements.
-struct RunLabels<'a> {
-    id: &'a str,
-    dataset: &'a str,
-    scale: &'a str,
-    scratch: &'a str,
-    interleave: &'a str,
-    /// The baseline build's label, when one was measured.
-    baseline: Option<&'a str>,
-}
-
-/// Per method (summed over chunkings and averaged over repetitions) and per configuration: write
-/// and read GiB/s of each implementation and stemz/peer ratios with the targets marked; then the
-/// Blosc methods against the `BLOSC_NTHREADS` peer and each invocation's wall time.
-fn render(rows: &[Row], invocations: &[Invocation], ctx: &RunLabels) -> String {
-    let RunLabels {
-        id,
-        dataset,
-        scale,
-        scratch,
-        interleave,
-        baseline,
-    } = *ctx;
-    let mut by_method: BTreeMap<(String, &str), Totals> = BTreeMap::new();
-    let mut by_config: BTreeMap<(String, String, &str), Totals> = BTreeMap::new();
-    let mut order: Vec<String> = Vec::new();
-    let mut configs: Vec<(String, String)> = Vec::new();
-    for r in rows {
-        if !order.contains(&r.method) {
-            order.push(r.method.clone());
-        }
-        let c = (r.method.clone(), r.chunking.clone());
-        if !configs.contains(&c) {
-            configs.push(c);
-        }
-        let imp = implementation(r);
-        by_method.entry((r.method.clone(), imp)).or_default().add(r);
-        by_config
-            .entry((r.method.clone(), r.chunking.clone(), imp))
-            .or_default()
-            .add(r);
-    }
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "<!-- generated by `cargo xtask perf --scale {scale} --dataset {dataset} --interleave {interleave}`, do not edit -->"
-    );
-    let _ = writeln!(
-        s,
-        "### `{id}`: stemz vs h5py + hdf5plugin on {dataset} ({scale} scale), GiB/s; ratio = stemz / peer\n"
-    );
-    let _ = writeln!(
-        s,
-        "Targets: serial ≥ {SERIAL_MIN}× write and read; parallel write ≥ {PARALLEL_WRITE_MIN}× \
-         (≥ {PARALLEL_WRITE_SLOW_PEER_MIN}× where the peer writes below {SLOW_PEER_GIB_S} GiB/s); \
-         parallel read ≥ {PARALLEL_READ_MIN}×; parallel write ≥ {PARALLEL_VS_MT_MIN}× the \
-         `BLOSC_NTHREADS` peer on the Blosc methods. ✗ marks a ratio below its target. \
-         Scratch files: {scratch}. {}\n",
-        if interleave == "method" {
-            "The implementations took turns one method at a time (every chunking), \
-             alternating their order from one method, and one repetition, to the next."
-        } else {
-            "Each implementation measured the whole matrix in one process per repetition."
-        }
-    );
-    let _ = writeln!(s, "Per method, summed over chunkings:\n");
-    let _ = writeln!(
-        s,
-        "| method | peer write | serial write | parallel write | serial/peer | parallel/peer | peer read | serial read | parallel read | serial/peer | parallel/peer | same ratio |"
-    );
-    let _ = writeln!(
-        s,
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
-    );
-    for m in &order {
-        let get = |imp: &'static str| by_method.get(&(m.clone(), imp));
-        let (Some(p), Some(se), Some(pa)) = (get(IMPLS[0]), get(IMPLS[1]), get(IMPLS[2])) else {
-            continue;
-        };
-        let tol = if m == catalogue::name::LZF {
-            0.02
-        } else {
-            0.005
-        };
-        let same = [se, pa]
-            .iter()
-            .all(|x| (x.mean_ratio() / p.mean_ratio() - 1.0).abs() <= tol);
-        let lossy = p.lossy || se.lossy || pa.lossy;
-        let _ = writeln!(
-            s,
-            "| {m} | {:.3} | {:.3} | {:.3} | {:.2}× | {:.2}× | {:.3} | {:.3} | {:.3} | {:.2}× | {:.2}× | {}{} |",
-            p.write_gib_s(),
-            se.write_gib_s(),
-            pa.write_gib_s(),
-            se.write_gib_s() / p.write_gib_s(),
-            pa.write_gib_s() / p.write_gib_s(),
-            p.read_gib_s(),
-            se.read_gib_s(),
-            pa.read_gib_s(),
-            se.read_gib_s() / p.read_gib_s(),
-            pa.read_gib_s() / p.read_gib_s(),
-            if same { "yes" } else { "NO" },
-            if lossy { " (NOT lossless)" } else { "" }
-        );
-    }
-
-    let _ = writeln!(s, "\nPer configuration:\n");
-    let _ = writeln!(
-        s,
-        "| method | chunking | peer write | serial/peer | parallel/peer | parallel/peer-mt | peer read | serial/peer | parallel/peer |"
-    );
-    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
-    let (mut sw, mut sr, mut pw, mut pr, mut mt) = Default::default();
-    for (m, c) in &configs {
-        let get = |imp: &'static str| by_config.get(&(m.clone(), c.clone(), imp));
-        let (Some(p), Some(se), Some(pa)) = (get(IMPLS[0]), get(IMPLS[1]), get(IMPLS[2])) else {
-            continue;
-        };
-        let serial_w = se.write_gib_s() / p.write_gib_s();
-        let serial_r = se.read_gib_s() / p.read_gib_s();
-        let par_w = pa.write_gib_s() / p.write_gib_s();
-        let par_r = pa.read_gib_s() / p.read_gib_s();
-        let par_w_min = if p.write_gib_s() < SLOW_PEER_GIB_S {
-            PARALLEL_WRITE_SLOW_PEER_MIN
-        } else {
-            PARALLEL_WRITE_MIN
-        };
-        Tally::count(&mut sw, serial_w, SERIAL_MIN);
-        Tally::count(&mut sr, serial_r, SERIAL_MIN);
-        Tally::count(&mut pw, par_w, par_w_min);
-        Tally::count(&mut pr, par_r, PARALLEL_READ_MIN);
-        let vs_mt = get(IMPLS[3]).map(|q| pa.write_gib_s() / q.write_gib_s());
-        if let Some(v) = vs_mt {
-            Tally::count(&mut mt, v, PARALLEL_VS_MT_MIN);
-        }
-        let _ = writeln!(
-            s,
-            "| {m} | {c} | {:.3} | {} | {} | {} | {:.3} | {} | {} |",
-            p.write_gib_s(),
-            mark(serial_w, SERIAL_MIN),
-            mark(par_w, par_w_min),
-            vs_mt.map_or_else(|| "–".to_string(), |v| mark(v, PARALLEL_VS_MT_MIN)),
-            p.read_gib_s(),
-            mark(serial_r, SERIAL_MIN),
-            mark(par_r, PARALLEL_READ_MIN),
-        );
-    }
-    let _ = writeln!(
-        s,
-        "\nConfigurations meeting each target: serial write {sw}, serial read {sr}, parallel write {pw}, parallel read {pr}, parallel write vs the `BLOSC_NTHREADS` peer {mt}."
-    );
-
-    if let Some(label) = baseline {
-        let _ = writeln!(
-            s,
-            "\nThe baseline ({label}) in the same turns, per configuration: each build's ratio to the peer, and after/before = this build / the baseline:\n"
-        );
-        let _ = writeln!(
-            s,
-            "| method | chunking | serial write: baseline | this | after/before | serial read: baseline | this | after/before | parallel write: baseline | this | parallel read: baseline | this |"
-        );
-        let _ = writeln!(
-            s,
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-        );
-        let (mut bsw, mut bsr, mut bpw, mut bpr) = Default::default();
-        for (m, c) in &configs {
-            let get = |imp: &'static str| by_config.get(&(m.clone(), c.clone(), imp));
-            let (Some(p), Some(se), Some(pa), Some(bse), Some(bpa)) = (
-                get(IMPLS[0]),
-                get(IMPLS[1]),
-                get(IMPLS[2]),
-                get(IMPLS[4]),
-                get(IMPLS[5]),
-            ) else {
-                continue;
-            };
-            let par_w_min = if p.write_gib_s() < SLOW_PEER_GIB_S {
-                PARALLEL_WRITE_SLOW_PEER_MIN
-            } else {
-                PARALLEL_WRITE_MIN
-            };
-            let r = |x: &Totals, w: bool| {
-                if w {
-                    x.write_gib_s() / p.write_gib_s()
-                } else {
-                    x.read_gib_s() / p.read_gib_s()
-                }
-            };
-            Tally::count(&mut bsw, r(bse, true), SERIAL_MIN);
-            Tally::count(&mut bsr, r(bse, false), SERIAL_MIN);
-            Tally::count(&mut bpw, r(bpa, true), par_w_min);
-            Tally::count(&mut bpr, r(bpa, false), PARALLEL_READ_MIN);
-            let _ = writeln!(
-                s,
-                "| {m} | {c} | {} | {} | {:.2}× | {} | {} | {:.2}× | {} | {} | {} | {} |",
-                mark(r(bse, true), SERIAL_MIN),
-                mark(r(se, true), SERIAL_MIN),
-                se.write_gib_s() / bse.write_gib_s(),
-                mark(r(bse, false), SERIAL_MIN),
-                mark(r(se, false), SERIAL_MIN),
-                se.read_gib_s() / bse.read_gib_s(),
-                mark(r(bpa, true), par_w_min),
-                mark(r(pa, true), par_w_min),
-                mark(r(bpa, false), PARALLEL_READ_MIN),
-                mark(r(pa, false), PARALLEL_READ_MIN),
-            );
-        }
-        let _ = writeln!(
-            s,
-            "\nThe baseline's configurations meeting each target: serial write {bsw}, serial read {bsr}, parallel write {bpw}, parallel read {bpr}."
-        );
-    }
-
-    let wall = |imp: &str| -> f64 {
-        invocations
-            .iter()
-            .filter(|i| i.implementation == imp)
-            .map(|i| i.wall_s)
-            .sum()
-    };
-    let peer_wall = wall(IMPLS[0]);
-    let _ = writeln!(
-        s,
-        "\nEach implementation's invocations as a whole (all repetitions{}; wall time includes loading the data and, for stemz, verifying every read and rendering its tables):\n",
-        if interleave == "method" {
-            ", one process per method: each loads the data once per method"
-        } else {
-            ""
-        }
-    );
-    let _ = writeln!(
-        s,
-        "| invocation | wall s | wall / peer's | timed regions s | outside timed regions | peak RSS GiB |"
-    );
-    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
-    for imp in IMPLS {
-        let of: Vec<&Invocation> = invocations
-            .iter()
-            .filter(|i| i.implementation == imp)
-            .collect();
-        if of.is_empty() {
-            continue;
-        }
-        let w = wall(imp);
-        let timed: Option<f64> = of.iter().map(|i| i.timed_s).sum();
-        let rss = of.iter().filter_map(|i| i.peak_rss).max();
-        let name = match imp {
-            "stemz-serial" => "`stemz bench --engines serial`",
-            "stemz-parallel" => "`stemz bench --engines parallel`",
-            "baseline-serial" => "the baseline, `--engines serial`",
-            "baseline-parallel" => "the baseline, `--engines parallel`",
-            "h5py+hdf5plugin" => {
-                "h5py + hdf5plugin; zarr-python 3 for `zarr_*` methods (`xtask/perf/peer.py`)"
-            }
-            _ => "h5py + hdf5plugin, `BLOSC_NTHREADS` = cores (Blosc methods only)",
-        };
-        let _ = writeln!(
-            s,
-            "| {name} | {w:.1} | {} | {} | {} | {} |",
-            if imp == IMPLS[3] {
-                "–".to_string()
-            } else {
-                format!("{:.2}", w / peer_wall)
-            },
-            timed.map_or_else(|| "–".to_string(), |t| format!("{t:.1}")),
-            timed.map_or_else(
-                || "–".to_string(),
-                |t| format!("{:.0} %", (1.0 - t / w).max(0.0) * 100.0)
-            ),
-            rss.map_or_else(|| "–".to_string(), |b| format!("{:.2}", b as f64 / GIB)),
-        );
-    }
-    s
 }

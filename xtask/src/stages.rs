@@ -181,7 +181,7 @@ fn report_cmd(check: bool) -> Result<()> {
         cargo()
             .args(["run", "--quiet", "-p", "stemz-report", "--"])
             .args(["--study", STUDY, "--run", &run, "--out", "."])
-            .args(["--perf", "data/runs"])
+            .args(["--perf", "data/runs", "--blosc2", "data/runs"])
             .args(
                 fidelity
                     .is_dir()

@@ -26,6 +26,8 @@ pub mod study;
 pub mod tables;
 
 pub use stemz_record::catalogue;
+/// The `cargo xtask perf` record types (from `stemz-record`), for `paper/PERF.md`.
+pub use stemz_record::perf;
 /// The record types this stage consumes (from `stemz-record`), re-exported for the renderers.
 pub use stemz_record::record;
 pub use stemz_record::runinfo;

@@ -7,6 +7,7 @@
 //! on every machine.
 
 pub mod beyond;
+pub mod blosc2;
 pub mod calibration;
 pub mod figures;
 pub mod markdown;

@@ -36,10 +36,18 @@ struct Args {
     /// `paper/calibration.md` is rendered from it.
     #[arg(long)]
     calibration: Option<PathBuf>,
-    /// A folder of run folders (`data/runs`): every `<id>/perf.md` in it, by name, is rendered
-    /// into `paper/PERF.md`.
+    /// A folder of run folders (`data/runs`): every `cargo xtask perf` record in it (a folder
+    /// with a `perf.csv`), by name, is rendered into `paper/PERF.md`.
     #[arg(long)]
     perf: Option<PathBuf>,
+    /// A folder of run folders (`data/runs`): every `blosc2-*` `stemz bench` run in it
+    /// (`raw.csv`, `datasets.csv`, `run.toml`), by name, is rendered into `paper/BLOSC2.md`.
+    #[arg(long)]
+    blosc2: Option<PathBuf>,
+    /// Print the `paper/PERF.md` section of one `cargo xtask perf` record folder and exit
+    /// (what `cargo xtask perf` shows when it has measured); nothing else is rendered.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["run", "check", "summary"])]
+    perf_record: Option<PathBuf>,
     /// After writing, print where the artifacts are, the headline numbers, and every claim or
     /// fit that does not hold on the run's data.
     #[arg(long)]
@@ -129,6 +137,10 @@ fn measured_by(text: &str, path: &Path, rows: &[Measurement]) -> Result<Option<S
 
 fn main() -> Result<()> {
     let args = Args::parse();
+    if let Some(dir) = &args.perf_record {
+        print!("{}", stemz_report::perf::section(&perf_record(dir)?));
+        return Ok(());
+    }
     let study = load_study(args.study.as_deref())?;
     let (ours, prov) = match &args.run {
         None => (
@@ -192,6 +204,9 @@ fn main() -> Result<()> {
     if let Some(dir) = &args.perf {
         files.push((PathBuf::from("paper/PERF.md"), perf_journal(dir)?));
     }
+    if let Some(dir) = &args.blosc2 {
+        files.push((PathBuf::from("paper/BLOSC2.md"), blosc2(dir)?));
+    }
     let summary = args.summary.then(|| summarize(&study, &ours));
     let root = args
         .out
@@ -215,27 +230,80 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// `paper/PERF.md` from every `perf.md` under `dir`'s run folders, in name order.
-fn perf_journal(dir: &Path) -> Result<Vec<u8>> {
-    use stemz_report::perf::{journal, PerfRecord};
-    let mut records = Vec::new();
+/// The folder name of `dir`, as its record id.
+fn folder_name(dir: &Path) -> String {
+    dir.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn read_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))
+}
+
+/// One `cargo xtask perf` record folder, parsed.
+fn perf_record(dir: &Path) -> Result<stemz_report::perf::PerfRecord> {
+    use stemz_analysis::perf::{self, PerfInfo};
+    let path = |name: &str| dir.join(name);
+    let rows = perf::read_rows(open(&path(perf::PERF_CSV))?)
+        .with_context(|| path(perf::PERF_CSV).display().to_string())?;
+    let invocations = perf::read_invocations(open(&path(perf::INVOCATIONS_CSV))?)
+        .with_context(|| path(perf::INVOCATIONS_CSV).display().to_string())?;
+    let info = PerfInfo::from_toml(&read_text(&path(perf::PERF_TOML))?)
+        .with_context(|| path(perf::PERF_TOML).display().to_string())?;
+    Ok(stemz_report::perf::PerfRecord {
+        id: folder_name(dir),
+        info,
+        rows,
+        invocations,
+    })
+}
+
+/// The run folders under `dir` that hold `file`, in name order.
+fn folders_with(dir: &Path, file: &str) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
     for entry in
         std::fs::read_dir(dir).with_context(|| format!("{}: cannot list", dir.display()))?
     {
-        let path = entry?.path().join("perf.md");
-        if path.is_file() {
-            let id = path
-                .parent()
-                .and_then(|p| p.file_name())
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("{}: cannot read", path.display()))?;
-            records.push(PerfRecord { id, text });
+        let path = entry?.path();
+        if path.join(file).is_file() {
+            out.push(path);
         }
     }
-    records.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(journal(&records).into_bytes())
+    out.sort();
+    Ok(out)
+}
+
+/// `paper/PERF.md` from every perf record under `dir`, in name order.
+fn perf_journal(dir: &Path) -> Result<Vec<u8>> {
+    let records = folders_with(dir, stemz_analysis::perf::PERF_CSV)?
+        .iter()
+        .map(|d| perf_record(d))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(stemz_report::perf::journal(&records).into_bytes())
+}
+
+/// `paper/BLOSC2.md` from every `blosc2-*` run folder under `dir`, in name order.
+fn blosc2(dir: &Path) -> Result<Vec<u8>> {
+    use stemz_report::blosc2::{render, Blosc2Record};
+    let mut records = Vec::new();
+    for run in folders_with(dir, "raw.csv")? {
+        let id = folder_name(&run);
+        if !id.starts_with("blosc2-") {
+            continue;
+        }
+        let raw = run.join("raw.csv");
+        let dsf = run.join("datasets.csv");
+        let toml_path = run.join("run.toml");
+        records.push(Blosc2Record {
+            rows: read_measurements(open(&raw)?).with_context(|| raw.display().to_string())?,
+            datasets: read_datasets(open(&dsf)?).with_context(|| dsf.display().to_string())?,
+            info: toml::from_str(&read_text(&toml_path)?)
+                .with_context(|| format!("{}: not a run.toml", toml_path.display()))?,
+            id,
+        });
+    }
+    Ok(render(&records).into_bytes())
 }
 
 /// `paper/calibration.md` from a calibration record and the study's published files.

@@ -37,6 +37,8 @@ fn committed_artifacts_equal_what_the_committed_records_render() {
         )
         .arg("--perf")
         .arg(root.join("data/runs"))
+        .arg("--blosc2")
+        .arg(root.join("data/runs"))
         .arg("--check")
         .output()
         .unwrap();

@@ -267,3 +267,347 @@ fn zarr_stores_are_compared_with_their_hdf5_twin_and_never_called_hdf5_bests() {
     stemz_report::markdown::hdf5_vs_zarr(&mut none, &base);
     assert!(none.is_empty());
 }
+
+mod perf_journal {
+    //! `paper/PERF.md` from hand-built perf records: 1 GiB per row, so a write of `s` seconds
+    //! is `1/s` GiB/s and every ratio below is exact.
+
+    use super::snapshot_settings;
+    use stemz_analysis::perf::{implementation as imp, Invocation, PerfInfo, PerfRow};
+    use stemz_report::perf::{journal, section, PerfRecord};
+
+    fn row(
+        implementation: &str,
+        method: &str,
+        chunking: &str,
+        w: f64,
+        r: f64,
+        ratio: f64,
+    ) -> PerfRow {
+        PerfRow {
+            implementation: implementation.into(),
+            method: method.into(),
+            chunking: chunking.into(),
+            rep: 1,
+            write_s: w,
+            read_s: r,
+            uncompressed_bytes: 1 << 30,
+            ratio,
+            lossless: true,
+        }
+    }
+
+    fn inv(implementation: &str, wall_s: f64, timed_s: Option<f64>) -> Invocation {
+        Invocation {
+            implementation: implementation.into(),
+            rep: 1,
+            wall_s,
+            timed_s,
+            peak_rss_bytes: timed_s.map(|_| 1 << 29),
+        }
+    }
+
+    fn info(interleave: &str, baseline: Option<&str>) -> PerfInfo {
+        PerfInfo {
+            dataset: "4D_EELS".into(),
+            scale: "small".into(),
+            interleave: interleave.into(),
+            scratch_dir: "/dev/shm/stemz-perf".into(),
+            scratch_fs: Some("tmpfs".into()),
+            baseline: baseline.map(str::to_string),
+        }
+    }
+
+    /// Three configurations: gzip_1 `balanced` with a slow peer (0.25 GiB/s: parallel must
+    /// reach 1.8×, reaches 1.6×), gzip_1 `real_space` with serial writes at 0.8×, and
+    /// blosc_zstd with the `BLOSC_NTHREADS` peer faster than parallel stemz and a ratio 5 %
+    /// off the peer's.
+    fn record_a() -> PerfRecord {
+        let mut rows = Vec::new();
+        for (chunking, peer_w, serial_w, par_w) in [
+            ("balanced", 4.0, 4.0, 2.5),
+            ("real_space", 1.0, 1.25, 0.625),
+        ] {
+            rows.push(row(imp::PEER, "gzip_1", chunking, peer_w, 1.0, 10.0));
+            rows.push(row(
+                imp::STEMZ_SERIAL,
+                "gzip_1",
+                chunking,
+                serial_w,
+                0.8,
+                10.0,
+            ));
+            rows.push(row(
+                imp::STEMZ_PARALLEL,
+                "gzip_1",
+                chunking,
+                par_w,
+                0.5,
+                10.0,
+            ));
+        }
+        rows.push(row(imp::PEER, "blosc_zstd", "balanced", 1.0, 1.0, 20.0));
+        rows.push(row(
+            imp::STEMZ_SERIAL,
+            "blosc_zstd",
+            "balanced",
+            1.0,
+            1.0,
+            21.0,
+        ));
+        rows.push(row(
+            imp::STEMZ_PARALLEL,
+            "blosc_zstd",
+            "balanced",
+            0.5,
+            0.5,
+            21.0,
+        ));
+        rows.push(row(imp::PEER_MT, "blosc_zstd", "balanced", 0.4, 0.4, 20.0));
+        PerfRecord {
+            id: "perf-a".into(),
+            info: info("method", None),
+            rows,
+            invocations: vec![
+                inv(imp::PEER, 10.0, None),
+                inv(imp::STEMZ_SERIAL, 8.0, Some(6.0)),
+                inv(imp::STEMZ_PARALLEL, 5.0, Some(4.5)),
+                inv(imp::PEER_MT, 3.0, None),
+            ],
+        }
+    }
+
+    /// One configuration measured by this build and a baseline (serial twice as fast as this
+    /// build), plus a Zarr method the baseline did not run.
+    fn record_b() -> PerfRecord {
+        let mut rows = Vec::new();
+        for (i, w) in [
+            (imp::PEER, 1.0),
+            (imp::STEMZ_SERIAL, 1.0),
+            (imp::STEMZ_PARALLEL, 0.5),
+            (imp::BASELINE_SERIAL, 0.5),
+            (imp::BASELINE_PARALLEL, 0.5),
+        ] {
+            rows.push(row(i, "lz4_hdf5", "balanced", w, w, 4.0));
+        }
+        for (i, w) in [
+            (imp::PEER, 1.0),
+            (imp::STEMZ_SERIAL, 0.5),
+            (imp::STEMZ_PARALLEL, 0.25),
+        ] {
+            rows.push(row(i, "zarr_blosc_zstd", "balanced", w, w, 30.0));
+        }
+        PerfRecord {
+            id: "perf-b".into(),
+            info: info("matrix", Some("the previous build")),
+            rows,
+            invocations: vec![
+                inv(imp::PEER, 4.0, None),
+                inv(imp::STEMZ_SERIAL, 4.0, Some(3.0)),
+                inv(imp::STEMZ_PARALLEL, 2.0, Some(1.0)),
+                inv(imp::BASELINE_SERIAL, 3.0, Some(2.0)),
+                inv(imp::BASELINE_PARALLEL, 2.0, Some(1.5)),
+            ],
+        }
+    }
+
+    fn line<'a>(md: &'a str, start: &str) -> &'a str {
+        md.lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("no line starting {start:?} in\n{md}"))
+    }
+
+    #[test]
+    fn targets_are_counted_and_marked_per_configuration() {
+        let md = section(&record_a());
+        assert_eq!(
+            line(&md, "Configurations meeting each target: "),
+            "Configurations meeting each target: serial write 2/3, serial read 3/3, parallel write 2/3, parallel read 3/3, parallel write vs the `BLOSC_NTHREADS` peer 0/1."
+        );
+        // A slow peer asks 1.8× of parallel writes; a fast one 1×.
+        assert_eq!(
+            line(&md, "| gzip_1 | balanced |"),
+            "| gzip_1 | balanced | 0.250 | 1.00× | 1.60× ✗ | – | 1.000 | 1.25× | 2.00× |"
+        );
+        assert_eq!(
+            line(&md, "| gzip_1 | real_space |"),
+            "| gzip_1 | real_space | 1.000 | 0.80× ✗ | 1.60× | – | 1.000 | 1.25× | 2.00× |"
+        );
+        assert_eq!(
+            line(&md, "| blosc_zstd | balanced |"),
+            "| blosc_zstd | balanced | 1.000 | 1.00× | 2.00× | 0.80× ✗ | 1.000 | 1.00× | 2.00× |"
+        );
+        // Per method, summed over chunkings: 2 GiB in 5 s by the peer, 5.25 s serial.
+        assert!(
+            line(&md, "| gzip_1 | 0.400 | 0.381 | 0.640 |").ends_with("| yes |"),
+            "{md}"
+        );
+        assert!(line(&md, "| blosc_zstd |").ends_with("| NO |"), "{md}");
+        assert_eq!(
+            line(&md, "| `stemz bench --engines serial` |"),
+            "| `stemz bench --engines serial` | 8.0 | 0.80 | 6.0 | 25 % | 0.50 |"
+        );
+        assert!(md.contains("took turns one method at a time"), "{md}");
+        assert!(!md.contains("baseline"), "no baseline measured: {md}");
+    }
+
+    #[test]
+    fn a_baseline_is_compared_where_both_builds_measured() {
+        let md = section(&record_b());
+        assert_eq!(
+            line(&md, "| lz4_hdf5 | balanced | 2.00× |"),
+            "| lz4_hdf5 | balanced | 2.00× | 1.00× | 0.50× | 2.00× | 1.00× | 0.50× | 2.00× | 2.00× | 2.00× | 2.00× |"
+        );
+        // The Zarr configuration has no baseline: counted for this build only.
+        assert_eq!(
+            line(&md, "The baseline's configurations"),
+            "The baseline's configurations meeting each target: serial write 1/1, serial read 1/1, parallel write 1/1, parallel read 1/1."
+        );
+        assert!(
+            line(&md, "Configurations meeting each target: ").contains("serial write 2/2"),
+            "{md}"
+        );
+        assert!(md.contains("zarr-python 3 for `zarr_*` methods"), "{md}");
+        assert!(md.contains("whole matrix in one process"), "{md}");
+    }
+
+    #[test]
+    fn the_journal_summarises_each_record_then_renders_it() {
+        let md = journal(&[record_a(), record_b()]);
+        assert!(md.starts_with("<!-- generated by `cargo xtask report`"));
+        assert!(
+            md.contains("\n| [`perf-a`](#perf-a) | serial write 2/3, serial read 3/3, parallel write 2/3, parallel read 3/3, parallel write vs the `BLOSC_NTHREADS` peer 0/1 |\n"),
+            "{md}"
+        );
+        assert!(md.find("\n## perf-a\n").unwrap() < md.find("\n## perf-b\n").unwrap());
+        assert_eq!(md.matches("generated by").count(), 1, "{md}");
+        snapshot_settings().bind(|| insta::assert_snapshot!("PERF_md", md));
+    }
+}
+
+mod blosc2_tables {
+    //! `paper/BLOSC2.md` from hand-built `stemz bench` records.
+
+    use super::{m, snapshot_settings};
+    use stemz_analysis::record::{DatasetRecord, Engine, Measurement};
+    use stemz_report::blosc2::{render, Blosc2Record};
+
+    const RUN_TOML: &str = r#"
+run_id = "blosc2-test"
+command = ["stemz", "bench", "--methods", "blosc_zstd,blosc_zstd_bitshuffle_5,blosc2_zstd_bitshuffle_1", "--runs", "2"]
+scale = "user"
+seed = 0
+runs = 2
+cache = "warm"
+started = "2026-01-01T00:00:00Z"
+
+[datasets]
+
+[software]
+stemz = "0.1.0"
+git_revision = "0123456789abcdef0123456789abcdef01234567"
+rustc = "rustc"
+
+[software.libraries]
+
+[machine]
+cpu = "Test CPU"
+cores = 2
+ram_bytes = 1
+os = "test"
+hostname = "test"
+"#;
+
+    fn dataset(name: &str, dtype: &str) -> DatasetRecord {
+        DatasetRecord {
+            dataset: name.into(),
+            shape: "2x2x16x16".into(),
+            dtype: dtype.into(),
+            itemsize: 2,
+            uncompressed_bytes: 1 << 24,
+            zero_count: 0,
+            sparsity: 0.0,
+            min: Some(0.0),
+            max: 1.0,
+            bits_used: None,
+            count_gt_4095: 0,
+            count_gt_16383: 0,
+            h0_bits: None,
+            sha256: None,
+        }
+    }
+
+    /// `blosc_zstd` at ratio 10, 0.1 s per write; a Blosc 1 method listed first in the record,
+    /// a Blosc2 one after it; two runs each.
+    fn record() -> Blosc2Record {
+        let mut rows: Vec<Measurement> = Vec::new();
+        for (d, bitshuffle_5) in [("d_one", 13.0), ("d_two", 11.0)] {
+            for run in 1..=2 {
+                rows.push(m(
+                    d,
+                    "blosc_zstd",
+                    "balanced",
+                    run,
+                    10.0,
+                    0.1,
+                    Engine::Serial,
+                ));
+                let mut b5 = m(
+                    d,
+                    "blosc_zstd_bitshuffle_5",
+                    "balanced",
+                    run,
+                    bitshuffle_5,
+                    0.2,
+                    Engine::Serial,
+                );
+                b5.lossless = Some(d == "d_one");
+                rows.push(b5);
+                // 0.05 s then 0.1 s: the mean GiB/s is 1.5× the baseline's, the mean time 1.33×.
+                let w = if run == 1 { 0.05 } else { 0.1 };
+                rows.push(m(
+                    d,
+                    "blosc2_zstd_bitshuffle_1",
+                    "balanced",
+                    run,
+                    12.5,
+                    w,
+                    Engine::Serial,
+                ));
+            }
+        }
+        Blosc2Record {
+            id: "blosc2-test".into(),
+            info: toml::from_str(RUN_TOML).unwrap(),
+            datasets: vec![dataset("d_one", "uint16"), dataset("d_two", "float32")],
+            rows,
+        }
+    }
+
+    #[test]
+    fn methods_are_relative_to_blosc_zstd_with_the_best_ratio_in_bold() {
+        let md = render(&[record()]);
+        assert!(md.starts_with("<!-- generated by `cargo xtask report`"));
+        let header = md.lines().find(|l| l.starts_with("| dataset |")).unwrap();
+        assert_eq!(
+            header,
+            "| dataset | blosc_zstd ratio, write GiB/s | blosc2_zstd_bitshuffle_1 | blosc_zstd_bitshuffle_5 |",
+            "the Blosc2 methods first"
+        );
+        let one = md.lines().find(|l| l.starts_with("| d_one ")).unwrap();
+        assert_eq!(
+            one,
+            "| d_one (2×2×16×16, uint16) | 10.00, 0.156 | 1.250×, write 1.50× | **1.300×, write 0.50×** |"
+        );
+        let two = md.lines().find(|l| l.starts_with("| d_two ")).unwrap();
+        assert_eq!(
+            two,
+            "| d_two (2×2×16×16, float32) | 10.00, 0.156 | **1.250×, write 1.50×** | 1.100×, write 0.50× (NOT lossless) |"
+        );
+        assert!(
+            md.contains("2 datasets × 3 methods, balanced chunking, serial engine, 2 runs each, on Test CPU (2 cores), revision 0123456; 1 configuration NOT lossless."),
+            "{md}"
+        );
+        snapshot_settings().bind(|| insta::assert_snapshot!("BLOSC2_md", md));
+    }
+}
