@@ -11,10 +11,15 @@
 //! finite-population correction (a sample of every unit has no sampling error), and the 95 %
 //! interval is `c ± t₀.₉₇₅,n−1·se` (Student t, conservative for small samples). Systematic
 //! samples are treated as simple random ones, which overstates the error when the data vary
-//! smoothly over the scan. The file adds HDF5 metadata: the sample file's own overhead
+//! smoothly over the scan. An HDF5 file adds its metadata: the sample file's own overhead
 //! (`file − payload`, superblock, object headers, chunk index) plus
-//! [`INDEX_BYTES_PER_CHUNK`] for each chunk the full file has beyond the sample's. Projected
-//! ratio = `B / (P + overhead)`, projected times = `B / measured throughput`.
+//! [`INDEX_BYTES_PER_CHUNK`] for each chunk the full file has beyond the sample's. A Zarr store
+//! adds what its layout fixes ([`SampleRun::store`]): the whole store's `zarr.json` and one
+//! shard index per shard (16 bytes per inner chunk slot, empty or not, and a crc32c), exact for
+//! the store `stemz compress` writes, so only the payload carries sampling error; the sample
+//! store's own overhead says nothing about the full store's, whose shards are laid out over
+//! the file's scan, not the sample's. Projected ratio = `B / (P + overhead)`, projected times =
+//! `B / measured throughput`.
 //!
 //! **Goals** ([`Goal::pick`]): `smallest` = highest projected ratio. The others consider only
 //! methods whose ratio keeps at least half of the best ratio's gain over uncompressed,
@@ -49,6 +54,9 @@ pub struct Projection {
     pub ratio: f64,
     pub ratio_lo: f64,
     pub ratio_hi: f64,
+    /// The bytes besides the stored chunks: HDF5 metadata (projected), or a Zarr store's
+    /// `zarr.json` and shard indexes (exact).
+    pub overhead_bytes: u64,
     pub write_s: f64,
     pub read_s: f64,
 }
@@ -165,13 +173,17 @@ pub fn project(run: &SampleRun, population: Population) -> Candidate {
     let (c, half) = compressed_fraction(stored, real, run.units_total);
 
     let b = population.bytes as f64;
-    let overhead = run
-        .sample_file_bytes
-        .saturating_sub(run.sample_payload_bytes)
-        + INDEX_BYTES_PER_CHUNK
-            * population
-                .chunks(run.chunk_shape)
-                .saturating_sub(run.sample_chunks);
+    let overhead = match run.store {
+        Some(store) => store.bytes(),
+        None => {
+            run.sample_file_bytes
+                .saturating_sub(run.sample_payload_bytes)
+                + INDEX_BYTES_PER_CHUNK
+                    * population
+                        .chunks(run.chunk_shape)
+                        .saturating_sub(run.sample_chunks)
+        }
+    };
     // The full file stores at least the sampled chunks: the hard floor of the interval.
     let p = b * c;
     let p_lo = (b * (c - half)).max(payload as f64);
@@ -203,6 +215,7 @@ pub fn project(run: &SampleRun, population: Population) -> Candidate {
             ratio: b / file_bytes.max(1) as f64,
             ratio_lo: b / file_hi.max(1) as f64,
             ratio_hi: b / file_lo.max(1) as f64,
+            overhead_bytes: overhead,
             write_s: b / GIB / write_gib_s,
             read_s: b / GIB / read_gib_s,
         },
@@ -415,6 +428,7 @@ mod tests {
                 ratio,
                 ratio_lo: ratio,
                 ratio_hi: ratio,
+                overhead_bytes: 0,
                 write_s: 0.0,
                 read_s: 0.0,
             },
@@ -496,6 +510,7 @@ mod tests {
             sample_chunks: 4,
             write_s: 1.0,
             read_s: 0.5,
+            store: None,
         };
         let population = Population {
             shape: [2, 2, 2, 2],
@@ -526,5 +541,55 @@ mod tests {
         assert_eq!(c.projection.file_bytes_hi, u64::MAX, "no spread, no bound");
         assert!(c.projection.ratio_lo < 1e-10);
         assert!(c.projection.file_bytes < c.projection.file_bytes_hi);
+    }
+
+    #[test]
+    fn a_zarr_store_adds_its_metadata_and_shard_indexes_not_the_sample_stores_overhead() {
+        let store = stemz_record::sample::StoreOverhead {
+            metadata_bytes: 1500,
+            shards: 3,
+            index_bytes_per_shard: 16 * 8 + 4,
+        };
+        let run = SampleRun {
+            method: "zarr_m".into(),
+            chunking: "balanced".into(),
+            chunk_shape: [1, 1, 2, 2],
+            unit: "chunk column".into(),
+            units_total: 8,
+            unit_bytes: vec![100; 4],
+            unit_stored: vec![10, 20, 30, 40],
+            // The sample store's overhead (here 9000 bytes) is not the whole store's.
+            sample_file_bytes: 9100,
+            sample_payload_bytes: 100,
+            sample_chunks: 4,
+            write_s: 1.0,
+            read_s: 0.5,
+            store: Some(store),
+        };
+        let population = Population {
+            shape: [2, 4, 2, 2],
+            bytes: 800,
+        };
+        let c = project(&run, population);
+        assert_eq!(c.projection.overhead_bytes, 1500 + 3 * 132);
+        // Payload 800 x 100/400 = 200, plus the store's fixed bytes.
+        assert_eq!(c.projection.file_bytes, 200 + 1896);
+        assert!(
+            c.projection.file_bytes_lo >= 100 + 1896,
+            "at least the sampled chunks"
+        );
+        let census = SampleRun {
+            units_total: 4,
+            ..run
+        };
+        let c = project(
+            &census,
+            Population {
+                shape: [2, 2, 2, 2],
+                bytes: 400,
+            },
+        );
+        assert_eq!(c.projection.file_bytes, 100 + 1896, "a census is exact");
+        assert_eq!(c.projection.file_bytes_lo, c.projection.file_bytes_hi);
     }
 }

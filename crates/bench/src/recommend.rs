@@ -17,7 +17,12 @@
 //! into an in-memory cube ([`MemCube`]) with the chunk's own shape, edge units zero-padded
 //! exactly as HDF5 pads edge chunks. Writing that cube with the same chunking therefore stores
 //! *the very chunks* the full file would store, through the real engine (`stemz compress`'s
-//! code path): the chunk bytes, filter and per-chunk HDF5 work are the real ones.
+//! code path): the chunk bytes, filter and per-chunk HDF5 work are the real ones. A Zarr
+//! method writes the cube into a sharded store with the real Zarr writer, inner chunks of the
+//! same shape: its inner chunks are the full store's own (each is encoded alone, so its bytes
+//! do not depend on which shard holds it); the sample's shards are laid out over the sample,
+//! so what the whole store adds besides its inner chunks (`zarr.json`, one index per shard) is
+//! computed for the file's own layout ([`StoreOverhead`]), not sampled.
 //!
 //! **Measurement** (per method × chunking, like [`crate::measure`]): the sample is written and
 //! read back (file open excluded) up to `repeats` times; the fastest of each is kept, because on
@@ -26,16 +31,17 @@
 //! repeating a slow codec (gzip 9 on a large sample) would triple the longest measurements for
 //! nothing. Verification compares the buffer the timed read decoded with the in-memory sample,
 //! after the clock stops (one decode per measurement, as the benchmark runner does). The stored
-//! size of every chunk is read from the written file's chunk index.
+//! size of every chunk is read from the written file's chunk index (a Zarr store: each shard's
+//! index).
 
 use crate::error::{BenchError, Result};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use stemz_codecs::engine::{copy_region, open_written, raw_chunks};
-use stemz_codecs::{Chunking, Engine, Layout, Method, WriteOptions};
+use stemz_codecs::{zarr, Chunking, Engine, Layout, Method, WriteOptions};
 pub use stemz_data::mem::MemCube;
-use stemz_data::{CubeReader, Hyperslab, Shape4};
-pub use stemz_record::sample::SampleRun;
+use stemz_data::{CubeReader, DType, Hyperslab, Shape4};
+pub use stemz_record::sample::{SampleRun, StoreOverhead};
 
 /// Default cap on one chunking's sample (`Options::max_sample_bytes`): 256 MiB keeps a 5 %
 /// sample of files up to 5 GiB whole, and the sample plus the buffer its read decodes into
@@ -117,6 +123,8 @@ impl Unit {
 #[derive(Debug, Clone)]
 pub struct Sample {
     pub chunking: Chunking,
+    /// The whole file's shape.
+    pub shape: Shape4,
     /// The chunk shape (clipped to the file's shape).
     pub chunk: Shape4,
     pub unit: Unit,
@@ -211,6 +219,7 @@ pub fn gather(
     }
     Ok(Sample {
         chunking,
+        shape,
         chunk,
         unit,
         grid,
@@ -238,7 +247,8 @@ pub struct Options {
 }
 
 impl Options {
-    /// Check the user-controlled parts: fraction, non-empty lists, HDF5 methods only.
+    /// Check the user-controlled parts: fraction, non-empty lists, chunked (HDF5 and Zarr)
+    /// methods only.
     pub fn validate(&self) -> Result<()> {
         if !(self.fraction > 0.0 && self.fraction <= 1.0) {
             return Err(BenchError::Invalid(format!(
@@ -251,16 +261,10 @@ impl Options {
                 "nothing to compare: no methods or no chunkings".into(),
             ));
         }
-        if let Some(m) = self.methods.iter().find(|m| m.is_zarr()) {
-            return Err(BenchError::Invalid(format!(
-                "method `{m}` writes a Zarr store; recommend samples HDF5 chunks only (measure \
-                 Zarr stores with `stemz bench --methods zarr`)"
-            )));
-        }
-        if let Some(m) = self.methods.iter().find(|m| !m.is_hdf5()) {
+        if let Some(m) = self.methods.iter().find(|m| !m.is_chunked()) {
             return Err(BenchError::Invalid(format!(
                 "method `{m}` writes a whole-file format of its own, which cannot be sampled by \
-                 chunks; recommend compares HDF5 methods only"
+                 chunks; recommend compares HDF5 and Zarr methods only"
             )));
         }
         Ok(())
@@ -271,14 +275,24 @@ impl Options {
 pub fn measure(sample: &mut Sample, method: Method, opts: &Options) -> Result<SampleRun> {
     let layout = Layout::hdf5_default();
     let out = opts.workdir.join(format!(
-        "sample__{}__{}.h5",
+        "sample__{}__{}.{}",
         method.name(),
-        sample.chunking.name()
+        sample.chunking.name(),
+        if method.is_zarr() { "zarr" } else { "h5" }
     ));
     let result = measure_file(sample, method, opts, &layout, &out);
     // Scratch: remove whatever happened.
-    let _ = std::fs::remove_file(&out);
+    remove_output(&out);
     result
+}
+
+/// Remove a written file or Zarr store (a directory), if there is one.
+pub fn remove_output(out: &Path) {
+    if out.is_dir() {
+        let _ = std::fs::remove_dir_all(out);
+    } else {
+        let _ = std::fs::remove_file(out);
+    }
 }
 
 fn measure_file(
@@ -298,7 +312,7 @@ fn measure_file(
     let mut decoded = Vec::new();
     let mut spent = 0.0;
     for _ in 0..repeats {
-        let _ = std::fs::remove_file(out);
+        remove_output(out);
         let r = stemz_codecs::write(&mut sample.cube, out, &wopts)?;
         let read = timed_read(out, method, layout, opts.engine, &mut decoded)?;
         spent += r.write_s + read;
@@ -330,12 +344,30 @@ fn measure_file(
 
     // Stored bytes per sampled unit, from the chunk index: unit `j` is scan_x chunk `j`.
     let mut stored = vec![0u64; sample.units.len()];
-    for c in raw_chunks(out, layout.dataset_path())? {
-        let j = c.offset.get(1).copied().unwrap_or(0) as usize / sample.chunk[1];
-        if let Some(s) = stored.get_mut(j) {
-            *s += c.bytes.len() as u64;
+    let mut add = |scan_x: usize, bytes: u64| {
+        if let Some(s) = stored.get_mut(scan_x / sample.chunk[1]) {
+            *s += bytes;
         }
-    }
+    };
+    let (payload, store) = if method.is_zarr() {
+        let cube = sample.cube.shape();
+        let shard = zarr::shard_shape(cube, sample.chunk, item);
+        let mut payload = 0;
+        for c in zarr::stored_chunks(out, cube, sample.chunk, shard)? {
+            add(c.origin[1], c.bytes);
+            payload += c.bytes;
+        }
+        let store = whole_store(sample.shape, sample.cube.dtype(), method, sample.chunking)?;
+        (payload, Some(store))
+    } else {
+        for c in raw_chunks(out, layout.dataset_path())? {
+            add(
+                c.offset.get(1).copied().unwrap_or(0) as usize,
+                c.bytes.len() as u64,
+            );
+        }
+        (report.payload_bytes, None)
+    };
     Ok(SampleRun {
         method: method.name().to_string(),
         chunking: sample.chunking.name(),
@@ -345,10 +377,31 @@ fn measure_file(
         unit_bytes: sample.unit_bytes.clone(),
         unit_stored: stored,
         sample_file_bytes: report.file_bytes,
-        sample_payload_bytes: report.payload_bytes,
+        sample_payload_bytes: payload,
         sample_chunks: report.chunks,
         write_s,
         read_s,
+        store,
+    })
+}
+
+/// What the Zarr store `stemz compress` writes of a whole `shape`/`dtype` file with `method`
+/// and `chunking` holds besides its inner chunks: its `zarr.json` (SHA-256 attribute included)
+/// and one index per shard of its own layout.
+pub fn whole_store(
+    shape: Shape4,
+    dtype: DType,
+    method: Method,
+    chunking: Chunking,
+) -> Result<StoreOverhead> {
+    let mut opts = WriteOptions::new(method, chunking, Engine::Serial, Layout::hdf5_default());
+    opts.digest = true;
+    let inner = chunking.shape(shape);
+    let shard = zarr::shard_shape(shape, inner, dtype.itemsize());
+    Ok(StoreOverhead {
+        metadata_bytes: zarr::metadata_len(shape, dtype, &opts)?,
+        shards: (0..4).map(|i| shape[i].div_ceil(shard[i]) as u64).product(),
+        index_bytes_per_shard: zarr::index_bytes(inner, shard),
     })
 }
 
@@ -542,6 +595,74 @@ mod tests {
         assert_eq!(s.unit_bytes, real, "real bytes exclude the padding");
         let rows: std::collections::BTreeSet<usize> = s.units.iter().map(|u| u[0]).collect();
         assert_eq!(rows.len(), 2, "both scan rows: {:?}", s.units);
+    }
+
+    #[test]
+    fn a_zarr_sample_stores_the_full_stores_own_inner_chunks() {
+        // 6x9 scan, 20x12 u16 detector, density varying by frame; single_frame-like chunks of
+        // half the detector (units: columns of 2 chunks), and scan-edge-clipped 4x4 columns.
+        let shape = [6, 9, 20, 12];
+        let frame = 20 * 12;
+        let data: Vec<u16> = (0..shape.iter().product::<usize>())
+            .map(|i| {
+                let h = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;
+                if h % 50 < (i / frame % 7) as u64 + 1 {
+                    (h % 4096) as u16
+                } else {
+                    0
+                }
+            })
+            .collect();
+        let mut cube = MemCube::new(shape, stemz_data::DType::U16, bytemuck_bytes(&data))
+            .expect("cube matches shape");
+        let dir = tempfile::tempdir().unwrap();
+        for chunk in [[1, 1, 10, 12], [4, 4, 20, 12]] {
+            let chunking = Chunking::Explicit(chunk);
+            let method = Method::ZarrBloscZstd;
+            let full = dir.path().join(format!("full{}.zarr", chunk[0]));
+            let mut wopts =
+                WriteOptions::new(method, chunking, Engine::Serial, Layout::hdf5_default());
+            wopts.digest = true;
+            let written = stemz_codecs::write(&mut cube, &full, &wopts).unwrap();
+            let shard = zarr::shard_shape(shape, chunk, 2);
+            // Stored bytes of the whole store's chunk columns, by scan-plane chunk position.
+            let grid = [shape[0].div_ceil(chunk[0]), shape[1].div_ceil(chunk[1])];
+            let mut by_column = vec![0u64; grid[0] * grid[1]];
+            for c in zarr::stored_chunks(&full, shape, chunk, shard).unwrap() {
+                by_column[c.origin[0] / chunk[0] * grid[1] + c.origin[1] / chunk[1]] += c.bytes;
+            }
+            let opts = Options {
+                fraction: 0.3,
+                methods: vec![method],
+                chunkings: vec![chunking],
+                engine: Engine::Parallel { threads: 2 },
+                repeats: 1,
+                max_sample_bytes: u64::MAX,
+                workdir: dir.path().to_path_buf(),
+            };
+            let mut sample = gather(&mut cube, chunking, opts.fraction, u64::MAX).unwrap();
+            let run = measure(&mut sample, method, &opts).unwrap();
+            assert!(
+                run.unit_stored.len() < by_column.len(),
+                "{chunk:?}: a sample"
+            );
+            for (u, stored) in sample.units.iter().zip(&run.unit_stored) {
+                assert_eq!(
+                    *stored,
+                    by_column[u[0] * grid[1] + u[1]],
+                    "{chunk:?} unit {u:?}"
+                );
+            }
+            let store = run
+                .store
+                .expect("a Zarr run says what its whole store adds");
+            let payload: u64 = by_column.iter().sum();
+            assert_eq!(payload + store.bytes(), written.file_bytes, "{chunk:?}");
+            assert!(!dir
+                .path()
+                .join(format!("sample__{method}__{}.zarr", chunking.name()))
+                .exists());
+        }
     }
 
     fn u16s(bytes: &[u8]) -> Vec<u16> {

@@ -1,6 +1,8 @@
 //! `stemz recommend`: which method and chunking to use for one file, measured on a stratified
 //! sample of its own chunks and projected to the whole file, per goal (smallest,
 //! fastest-write, fastest-read, balanced), with the `stemz compress` command that applies it.
+//! HDF5 and Zarr methods compete alike: a Zarr candidate's sample is a sharded store with the
+//! same inner chunks, and its winner's command writes a `.zarr` store.
 //!
 //! The sampling and measuring live in `stemz_bench::recommend`, the projection, confidence
 //! interval and goal rules in `stemz_analysis::recommend` (both documented there); this module
@@ -24,11 +26,13 @@ Sample: for each chunking, about FRACTION of the file's sampling units (chunk co
 chunk position with the whole detector under it; or single chunks when fewer than 5 columns \
 fit --sample-max-mib), at least 5, at most all, and no more than --sample-max-mib hold, though \
 at least one, stratified over scan_y and spread over scan_x and the detector, are gathered \
-into an in-memory cube and written with the real engine, so the stored chunks are the file's \
-own.
-Projection: file size = uncompressed bytes x (sampled stored bytes / sampled bytes) + HDF5 \
-metadata; the 95 % interval comes from the spread of the per-unit ratios (ratio estimator, \
-Student t, finite-population corrected: sampling everything gives a zero-width interval).
+into an in-memory cube and written with the real engine (a Zarr method: the real Zarr writer, \
+a sharded store with the same inner chunks), so the stored chunks are the file's own.
+Projection: file size = uncompressed bytes x (sampled stored bytes / sampled bytes) + metadata: \
+HDF5's projected from the sample file's; a Zarr store's zarr.json and one shard index per shard \
+computed exactly for the store `stemz compress` writes. The 95 % interval comes from the spread \
+of the per-unit ratios (ratio estimator, Student t, finite-population corrected: sampling \
+everything gives a zero-width interval).
 Goals: smallest = highest projected ratio. The other goals only consider methods with \
 ratio >= 1 + (best - 1)/2 (at least half of the best ratio's gain), so `none` cannot win by \
 doing nothing. fastest-write / fastest-read = highest throughput; balanced = highest \
@@ -44,7 +48,9 @@ pub struct Args {
     /// Only this goal: smallest, fastest-write, fastest-read or balanced (default: all four).
     #[arg(long)]
     pub goal: Option<String>,
-    /// Methods to compare (HDF5 methods only; default: every HDF5 method).
+    /// Methods to compare: names, or `hdf5` (every HDF5 method), `zarr` (every Zarr method);
+    /// default: both. The study's own file formats (sparse_csr, uint8_overflow, simple_gzip)
+    /// cannot be sampled by chunks.
     #[arg(long, value_delimiter = ',', num_args = 1..)]
     pub methods: Vec<String>,
     /// Chunkings: real_space, balanced, single_frame, or SYxSXxQYxQX.
@@ -54,7 +60,8 @@ pub struct Args {
         default_value = "real_space,balanced,single_frame"
     )]
     pub chunkings: Vec<String>,
-    /// serial (HDF5's pipeline, as h5py) or parallel (chunks compressed on all threads).
+    /// serial (HDF5's pipeline, as h5py; Zarr: one thread) or parallel (chunks compressed on
+    /// all threads).
     #[arg(long, default_value = "parallel", value_parser = ["serial", "parallel"])]
     pub engine: String,
     /// Threads of the parallel engine (default: one per core).
@@ -68,8 +75,9 @@ pub struct Args {
     /// memory and time on large files, which then get a wider interval.
     #[arg(long, default_value_t = stemz_bench::recommend::DEFAULT_MAX_SAMPLE_BYTES >> 20)]
     pub sample_max_mib: u64,
-    /// Compress the whole file with each recommendation (to a scratch file, deleted after) and
-    /// compare the actual ratio with the projection.
+    /// Compress the whole file with each recommendation (to a scratch file or Zarr store, as
+    /// `stemz compress` writes it, deleted after), check it bitwise and compare the actual ratio
+    /// with the projection.
     #[arg(long)]
     pub verify_full: bool,
     /// Scratch folder for sample files (default: the system's temporary folder).
@@ -126,14 +134,23 @@ struct Report {
 }
 
 fn parse_methods(names: &[String]) -> Result<Vec<Method>> {
-    if names.is_empty() {
-        return Ok(Method::hdf5());
-    }
+    let default = ["hdf5".to_string(), "zarr".to_string()];
+    let names = if names.is_empty() {
+        &default[..]
+    } else {
+        names
+    };
     let mut out: Vec<Method> = Vec::new();
     for n in names {
-        let m = Method::parse(n)?;
-        if !out.contains(&m) {
-            out.push(m);
+        let add = match n.trim().to_ascii_lowercase().as_str() {
+            "hdf5" => Method::hdf5(),
+            "zarr" => Method::zarr().to_vec(),
+            _ => vec![Method::parse(n)?],
+        };
+        for m in add {
+            if !out.contains(&m) {
+                out.push(m);
+            }
         }
     }
     Ok(out)
@@ -157,9 +174,14 @@ fn compress_command(args: &Args, c: &Candidate) -> String {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
+    let ext = if Method::parse(&c.method).is_ok_and(|m| m.is_zarr()) {
+        "zarr"
+    } else {
+        "h5"
+    };
     let out = args
         .file
-        .with_file_name(format!("{stem}_{}_{}.h5", c.method, c.chunking));
+        .with_file_name(format!("{stem}_{}_{}.{ext}", c.method, c.chunking));
     let mut cmd = format!(
         "stemz compress {} {} --method {} --chunking {} --engine {}",
         shell_word(&args.file.to_string_lossy()),
@@ -342,7 +364,9 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// Compress the whole file with `c` into the scratch folder, verified, and compare.
+/// Compress the whole file with `c` into the scratch folder, verified, and compare. A Zarr
+/// store is written as `stemz compress` writes it (with the SHA-256 attribute, which its
+/// projection counts).
 fn verify_full(
     args: &Args,
     reader: &mut dyn stemz_data::CubeReader,
@@ -352,8 +376,10 @@ fn verify_full(
 ) -> Result<FullCheck> {
     let method = Method::parse(&c.method)?;
     let chunking = Chunking::parse(&c.chunking)?;
-    let out = dir.join(format!("full__{}__{}.h5", c.method, c.chunking));
-    let opts = WriteOptions::new(method, chunking, engine, Layout::hdf5_default());
+    let ext = if method.is_zarr() { "zarr" } else { "h5" };
+    let out = dir.join(format!("full__{}__{}.{ext}", c.method, c.chunking));
+    let mut opts = WriteOptions::new(method, chunking, engine, Layout::hdf5_default());
+    opts.digest = method.is_zarr();
     let r = engine::write(reader, &out, &opts).with_context(|| {
         format!(
             "compressing all of {} with {} {}",
@@ -362,7 +388,7 @@ fn verify_full(
             c.chunking
         )
     });
-    let _ = std::fs::remove_file(&out);
+    stemz_bench::recommend::remove_output(&out);
     let r = r?;
     let ratio = r.ratio();
     Ok(FullCheck {
@@ -488,6 +514,18 @@ fn print_text(r: &Report) -> Result<()> {
 #[cfg(test)]
 mod default_candidates {
     use super::*;
+
+    #[test]
+    fn recommend_considers_every_hdf5_and_every_zarr_method_by_default() {
+        let methods = parse_methods(&[]).unwrap();
+        let mut want = Method::hdf5();
+        want.extend_from_slice(Method::zarr());
+        assert_eq!(methods, want);
+        let named = parse_methods(&["zarr".into(), "blosc_zstd".into(), "ZARR_ZSTD_3".into()]);
+        let mut want = Method::zarr().to_vec();
+        want.push(Method::BloscZstd);
+        assert_eq!(named.unwrap(), want, "groups, names, no repeats");
+    }
 
     #[test]
     fn recommend_considers_the_blosc2_methods_by_default() {

@@ -38,6 +38,8 @@ use zarrs::array::{
     Array, ArrayBytes, ArrayMetadata, ArraySubset, CodecOptions, CodecSpecificOptions,
 };
 use zarrs::filesystem::FilesystemStore;
+use zarrs::storage::store::MemoryStore;
+use zarrs::storage::{ReadableStorageTraits, StoreKey};
 
 /// Uncompressed bytes a shard grows to (see the module's note on the shard shape).
 pub const SHARD_TARGET_BYTES: usize = 64 << 20;
@@ -206,12 +208,62 @@ pub fn metadata_bytes(dir: &Path) -> Result<u64> {
 pub fn store_attributes(dir: &Path, attributes: Value) -> Result<()> {
     let p = metadata_path(dir);
     let text = std::fs::read(&p).map_err(|e| CodecError::io(&p, e))?;
-    let mut meta: Value = serde_json::from_slice(&text)
-        .map_err(|e| CodecError::Invalid(format!("{}: {e}", p.display())))?;
-    meta["attributes"] = attributes;
-    let text = serde_json::to_vec_pretty(&meta)
+    let text = with_attributes(&text, attributes)
         .map_err(|e| CodecError::Invalid(format!("{}: {e}", p.display())))?;
     std::fs::write(&p, text).map_err(|e| CodecError::io(&p, e))
+}
+
+/// `zarr.json` text with its attributes replaced, as [`store_attributes`] writes it.
+fn with_attributes(text: &[u8], attributes: Value) -> serde_json::Result<Vec<u8>> {
+    let mut meta: Value = serde_json::from_slice(text)?;
+    meta["attributes"] = attributes;
+    serde_json::to_vec_pretty(&meta)
+}
+
+/// The `zarr.json` of a store of a `shape`/`dtype` cube written with `opts`, and its inner
+/// chunk and shard shapes.
+fn layout(
+    shape: Shape4,
+    dtype: DType,
+    opts: &WriteOptions,
+    attributes: Value,
+) -> Result<(Value, Shape4, Shape4)> {
+    let codec = opts.method.zarr_codec().ok_or_else(|| {
+        CodecError::Invalid(format!("{} does not write a Zarr store", opts.method))
+    })?;
+    let inner = opts.chunking.shape(shape);
+    let shard = shard_shape(shape, inner, dtype.itemsize());
+    let meta = array_metadata(shape, dtype, inner, shard, codec, opts.checksum, attributes);
+    Ok((meta, inner, shard))
+}
+
+/// Size of the `zarr.json` that [`crate::engine::write`] leaves in a store of a `shape`/`dtype`
+/// cube written with `opts` (zarrs's own serialisation, and with `opts.digest` the SHA-256
+/// attribute added after the data: every SHA-256 is 64 hex digits), found without writing the
+/// store: the metadata goes through the same zarrs call into memory.
+pub fn metadata_len(shape: Shape4, dtype: DType, opts: &WriteOptions) -> Result<u64> {
+    let zerr = |what: &str, e: &dyn std::fmt::Display| {
+        CodecError::Invalid(format!("Zarr {what} of a {shape:?} store: {e}"))
+    };
+    let (meta, _, _) = layout(shape, dtype, opts, attributes(opts, None))?;
+    let metadata: ArrayMetadata = serde_json::from_value(meta).map_err(|e| zerr("metadata", &e))?;
+    let store = Arc::new(MemoryStore::new());
+    Array::new_with_metadata(store.clone(), "/", metadata)
+        .map_err(|e| zerr("array", &e))?
+        .store_metadata()
+        .map_err(|e| zerr("metadata", &e))?;
+    let key = StoreKey::new(stemz_data::zarr::METADATA).map_err(|e| zerr("key", &e))?;
+    let text = store
+        .get(&key)
+        .map_err(|e| zerr("metadata", &e))?
+        .ok_or_else(|| zerr("metadata", &"not stored"))?;
+    if !opts.digest {
+        return Ok(text.len() as u64);
+    }
+    let sha = "0".repeat(64);
+    let text =
+        with_attributes(&text, attributes(opts, Some(&sha))).map_err(|e| zerr("metadata", &e))?;
+    Ok(text.len() as u64)
 }
 
 /// What [`write_store`] wrote.
@@ -228,14 +280,9 @@ pub fn write_store(
     opts: &WriteOptions,
     attributes: Value,
 ) -> Result<StoreReport> {
-    let codec = opts.method.zarr_codec().ok_or_else(|| {
-        CodecError::Invalid(format!("{} does not write a Zarr store", opts.method))
-    })?;
     let (shape, dtype) = (reader.shape(), reader.dtype());
     let itemsize = dtype.itemsize();
-    let inner = opts.chunking.shape(shape);
-    let shard = shard_shape(shape, inner, itemsize);
-    let meta = array_metadata(shape, dtype, inner, shard, codec, opts.checksum, attributes);
+    let (meta, inner, shard) = layout(shape, dtype, opts, attributes)?;
     let zerr = |what: &str, e: &dyn std::fmt::Display| {
         CodecError::Invalid(format!("{}: Zarr {what}: {e}", dir.display()))
     };
@@ -315,8 +362,7 @@ fn pad_into(src: &[u8], extent: Shape4, dst: &mut [u8], region: Shape4, itemsize
 /// object) counts the inner chunks it holds; `u64::MAX` pairs are chunks left empty (all fill
 /// value). Only each object's index is read.
 pub fn account(dir: &Path, inner: Shape4, shard: Shape4) -> Result<StoreAccount> {
-    let per_shard: usize = (0..4).map(|i| shard[i] / inner[i]).product();
-    let index_bytes = per_shard * 16 + 4;
+    let index_bytes = index_bytes(inner, shard);
     let mut acc = StoreAccount::default();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -337,25 +383,98 @@ pub fn account(dir: &Path, inner: Shape4, shard: Shape4) -> Result<StoreAccount>
                 continue;
             }
             acc.shard_bytes += meta.len();
-            if meta.len() < index_bytes as u64 {
-                return Err(CodecError::Invalid(format!(
-                    "{}: shard of {} bytes is shorter than its index ({index_bytes} bytes)",
-                    p.display(),
-                    meta.len()
-                )));
-            }
-            let mut index = vec![0u8; index_bytes];
-            let mut f = std::fs::File::open(&p).map_err(|e| CodecError::io(&p, e))?;
-            f.seek(SeekFrom::End(-(index_bytes as i64)))
-                .and_then(|_| f.read_exact(&mut index))
-                .map_err(|e| CodecError::io(&p, e))?;
-            acc.chunks += index[..index_bytes - 4]
-                .chunks_exact(16)
-                .filter(|pair| pair.iter().any(|&b| b != 0xff))
+            acc.chunks += shard_index(&p, meta.len(), index_bytes)?
+                .iter()
+                .filter(|e| e.is_some())
                 .count() as u64;
         }
     }
     Ok(acc)
+}
+
+/// Bytes of one shard's index in a store written by [`write_store`]: an `(offset, nbytes)` pair
+/// of little-endian u64 per inner chunk of the shard, then a crc32c.
+pub fn index_bytes(inner: Shape4, shard: Shape4) -> u64 {
+    let per_shard: u64 = (0..4).map(|i| (shard[i] / inner[i]) as u64).product();
+    per_shard * 16 + 4
+}
+
+/// The index at the end of the shard object `p` of `len` bytes: per inner chunk (C order within
+/// the shard) its stored `(offset, nbytes)`, `None` for a chunk left empty (all fill value,
+/// `u64::MAX` twice).
+fn shard_index(p: &Path, len: u64, index_bytes: u64) -> Result<Vec<Option<(u64, u64)>>> {
+    if len < index_bytes {
+        return Err(CodecError::Invalid(format!(
+            "{}: shard of {len} bytes is shorter than its index ({index_bytes} bytes)",
+            p.display()
+        )));
+    }
+    let mut index = vec![0u8; index_bytes as usize];
+    let mut f = std::fs::File::open(p).map_err(|e| CodecError::io(p, e))?;
+    f.seek(SeekFrom::End(-(index_bytes as i64)))
+        .and_then(|_| f.read_exact(&mut index))
+        .map_err(|e| CodecError::io(p, e))?;
+    let word = |b: &[u8]| u64::from_le_bytes(b.try_into().expect("8 bytes"));
+    Ok(index[..index.len() - 4]
+        .chunks_exact(16)
+        .map(|pair| {
+            let (offset, nbytes) = (word(&pair[..8]), word(&pair[8..]));
+            (offset != u64::MAX || nbytes != u64::MAX).then_some((offset, nbytes))
+        })
+        .collect())
+}
+
+/// One inner chunk a store holds: its first element and its stored bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredChunk {
+    pub origin: Shape4,
+    pub bytes: u64,
+}
+
+/// Every inner chunk stored in a store of a `shape` cube written by [`write_store`] with inner
+/// chunks `inner` and shards `shard`, from each shard object's index (chunks left empty and
+/// shards not written are not listed). Only the indexes are read.
+pub fn stored_chunks(
+    dir: &Path,
+    shape: Shape4,
+    inner: Shape4,
+    shard: Shape4,
+) -> Result<Vec<StoredChunk>> {
+    let index_bytes = index_bytes(inner, shard);
+    let grid: Shape4 = std::array::from_fn(|i| shape[i].div_ceil(shard[i]));
+    let per: Shape4 = std::array::from_fn(|i| shard[i] / inner[i]);
+    let mut out = Vec::new();
+    for s in 0..grid.iter().product::<usize>() {
+        let g = unravel(s, grid);
+        // The `default` chunk key encoding with separator `/`: c/i/j/k/l.
+        let mut p = dir.join("c");
+        for i in g {
+            p.push(i.to_string());
+        }
+        let len = match std::fs::metadata(&p) {
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(CodecError::io(&p, e)),
+        };
+        for (k, entry) in shard_index(&p, len, index_bytes)?.into_iter().enumerate() {
+            if let Some((_, bytes)) = entry {
+                let c = unravel(k, per);
+                let origin = std::array::from_fn(|i| g[i] * shard[i] + c[i] * inner[i]);
+                out.push(StoredChunk { origin, bytes });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The C-order coordinates of flat index `k` in a grid of `grid`.
+fn unravel(mut k: usize, grid: Shape4) -> Shape4 {
+    let mut c = [0; 4];
+    for i in (0..4).rev() {
+        c[i] = k % grid[i];
+        k /= grid[i];
+    }
+    c
 }
 
 /// What a store holds, by [`account`].
@@ -388,6 +507,83 @@ mod tests {
         assert_eq!(s, [16, 32, 128, 384]);
         let s = shard_shape([3, 5, 4, 4], [1, 1, 4, 4], 4);
         assert_eq!(s, [3, 5, 4, 4]);
+    }
+
+    /// A 5x7x12x10 u16 cube, sparse with a few runs of counts, zero in detector rows 10 and 11.
+    fn cube() -> stemz_data::mem::MemCube {
+        let shape = [5, 7, 12, 10];
+        let n: usize = shape.iter().product();
+        let data: Vec<u8> = (0..n)
+            .map(|i| {
+                let det_y = (i / 10) % 12;
+                if det_y < 10 && i % 31 < 3 {
+                    (i % 1000) as u16
+                } else {
+                    0
+                }
+            })
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        stemz_data::mem::MemCube::new(shape, DType::U16, data).unwrap()
+    }
+
+    #[test]
+    fn metadata_len_is_the_size_of_the_zarr_json_a_write_leaves() {
+        use crate::engine::{write, Engine, Layout};
+        let dir = tempfile::tempdir().unwrap();
+        let mut cube = cube();
+        for (k, digest) in [false, true].into_iter().enumerate() {
+            let method = crate::Method::ZarrBloscZstd;
+            let mut opts = WriteOptions::new(
+                method,
+                crate::Chunking::Explicit([2, 3, 12, 10]),
+                Engine::Serial,
+                Layout::hdf5_default(),
+            );
+            opts.digest = digest;
+            let out = dir.path().join(format!("{k}.zarr"));
+            write(&mut cube, &out, &opts).unwrap();
+            assert_eq!(
+                metadata_len(cube.shape(), DType::U16, &opts).unwrap(),
+                metadata_bytes(&out).unwrap(),
+                "digest {digest}"
+            );
+        }
+    }
+
+    #[test]
+    fn stored_chunks_and_one_index_per_shard_are_every_byte_of_the_shards() {
+        use crate::engine::{write, Engine, Layout};
+        let dir = tempfile::tempdir().unwrap();
+        let mut cube = cube();
+        let inner = [1, 2, 5, 4];
+        let opts = WriteOptions::new(
+            crate::Method::ZarrZstd3,
+            crate::Chunking::Explicit(inner),
+            Engine::Parallel { threads: 2 },
+            Layout::hdf5_default(),
+        );
+        let out = dir.path().join("s.zarr");
+        write(&mut cube, &out, &opts).unwrap();
+        let shape = cube.shape();
+        let shard = shard_shape(shape, inner, 2);
+        let acc = account(&out, inner, shard).unwrap();
+        let chunks = stored_chunks(&out, shape, inner, shard).unwrap();
+        assert_eq!(chunks.len() as u64, acc.chunks);
+        // Detector rows 10..15 (12..15 padding) are all zero: those inner chunks are left empty.
+        let grid: u64 = (0..4).map(|i| shape[i].div_ceil(inner[i]) as u64).product();
+        assert!(acc.chunks < grid, "{} of {grid}", acc.chunks);
+        let shards = acc.objects - 1;
+        let payload: u64 = chunks.iter().map(|c| c.bytes).sum();
+        assert_eq!(
+            payload + shards * index_bytes(inner, shard),
+            acc.shard_bytes
+        );
+        for c in &chunks {
+            assert!(
+                (0..4).all(|i| c.origin[i] % inner[i] == 0 && c.origin[i] < shape[i] + inner[i])
+            );
+        }
     }
 
     #[test]

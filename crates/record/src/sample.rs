@@ -26,6 +26,28 @@ pub struct SampleRun {
     /// Fastest timed write and read of the sample, seconds.
     pub write_s: f64,
     pub read_s: f64,
+    /// A Zarr method's whole store besides its inner chunks (`None`: an HDF5 file, whose
+    /// metadata is projected from the sample file's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<StoreOverhead>,
+}
+
+/// What the whole Zarr store of a candidate holds besides its inner chunks: fixed by the
+/// file's shape and dtype, the chunking and the method, so computed, not sampled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreOverhead {
+    /// Its `zarr.json`, as `stemz compress` writes it (with the SHA-256 attribute).
+    pub metadata_bytes: u64,
+    /// Its shard objects, and the index each one ends with.
+    pub shards: u64,
+    pub index_bytes_per_shard: u64,
+}
+
+impl StoreOverhead {
+    /// Bytes of the whole store that are not inner chunks.
+    pub fn bytes(&self) -> u64 {
+        self.metadata_bytes + self.shards * self.index_bytes_per_shard
+    }
 }
 
 impl SampleRun {
