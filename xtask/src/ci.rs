@@ -19,6 +19,7 @@ pub fn run(args: &CiArgs) -> Result<()> {
     crate::setup::run()?;
     // The committed reference must be one a reader can trust (a clean build, no local paths).
     crate::stages::reference_run()?;
+    crate::stages::paper_reference_run()?;
     let realdata = crate::util::root().join(REALDATA).is_dir();
     let skip: &[&str] = if realdata {
         &[]

@@ -110,6 +110,21 @@ pub fn reference_run() -> Result<String> {
     Ok(run)
 }
 
+/// The committed paper-scale reference run (`data/runs/REFERENCE-paper` holds its folder name)
+/// when there is one, refused unless [`check_reference`] accepts it.
+pub fn paper_reference_run() -> Result<Option<String>> {
+    let pointer = root().join(PAPER_REFERENCE);
+    let Ok(id) = std::fs::read_to_string(&pointer) else {
+        return Ok(None);
+    };
+    let run = format!("data/runs/{}", id.trim());
+    check_reference(&run)?;
+    Ok(Some(run))
+}
+
+/// Names the paper-scale reference run beside `data/runs/REFERENCE`'s small one.
+pub const PAPER_REFERENCE: &str = "data/runs/REFERENCE-paper";
+
 /// A reference run must say which sources made it and where, in words another machine can
 /// use: a committed revision (not `+dirty`, not `unknown`) and no absolute path of the machine
 /// that ran it in its `run.toml`.
@@ -173,6 +188,7 @@ const CALIBRATION: &str = "data/calibration/small.toml";
 
 fn report_cmd(check: bool) -> Result<()> {
     let run = reference_run()?;
+    let paper = paper_reference_run()?;
     if !root().join(STUDY).is_dir() {
         bail!("{STUDY}: the study's published measurements are missing from the checkout (see data/study/PROVENANCE.md)");
     }
@@ -181,6 +197,7 @@ fn report_cmd(check: bool) -> Result<()> {
         cargo()
             .args(["run", "--quiet", "-p", "stemz-report", "--"])
             .args(["--study", STUDY, "--run", &run, "--out", "."])
+            .args(paper.iter().flat_map(|p| ["--paper-run", p.as_str()]))
             .args(["--perf", "data/runs", "--blosc2", "data/runs"])
             .args(
                 fidelity
@@ -364,6 +381,13 @@ pub fn reproduce(args: &ReproduceArgs) -> Result<()> {
                 ".",
             ])
             .args(["--fidelity", &fidelity_dir])
+            // The committed paper-scale run, when there is one, as the report's main columns
+            // (this run is then its quick check).
+            .args(
+                paper_reference_run()?
+                    .iter()
+                    .flat_map(|p| ["--paper-run".to_string(), p.clone()]),
+            )
             .arg("--summary"),
     )?;
     eprintln!(

@@ -90,11 +90,7 @@ impl ClaimNumbers {
                 a.read_s.map(|s| s.mean)
             })),
             lz4_vs_gzip9_write_speedup: Range::of(&lz4),
-            lz4_vs_gzip9_write_speedup_geomean: if lz4.is_empty() {
-                None
-            } else {
-                Some((lz4.iter().map(|v| v.ln()).sum::<f64>() / lz4.len() as f64).exp())
-            },
+            lz4_vs_gzip9_write_speedup_geomean: geomean(lz4.iter().copied()),
             best_ratio_method: {
                 let study: Vec<String> = catalogue::study_hdf5()
                     .map(|m| m.name.to_string())
@@ -253,4 +249,206 @@ pub fn compare(study: &ClaimNumbers, ours: &ClaimNumbers) -> Vec<Claim> {
         holds,
     );
     out
+}
+
+/// Which side of a claim a measurement stands on: its numerator or denominator method.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WhyRow {
+    pub dataset: String,
+    /// Sparsity fraction of the study's dataset and of ours.
+    pub sparsity: (Option<f64>, Option<f64>),
+    /// The numerator method's quantity: (study, ours).
+    pub num: (Option<f64>, Option<f64>),
+    /// The denominator method's quantity: (study, ours).
+    pub den: (Option<f64>, Option<f64>),
+    /// The two methods' compression ratios, (study, ours) each: how alike the data are.
+    pub num_ratio: (Option<f64>, Option<f64>),
+    pub den_ratio: (Option<f64>, Option<f64>),
+}
+
+impl WhyRow {
+    /// The claim's quotient here over the study's on this dataset (ours / study's of
+    /// numerator / denominator).
+    pub fn quotient_factor(&self) -> Option<f64> {
+        let f = |(s, o): (Option<f64>, Option<f64>)| Some(o? / s?);
+        Some(f(self.num)? / f(self.den)?).filter(|x| x.is_finite())
+    }
+}
+
+/// The measurements behind a claim, per dataset, ours beside the study's, and what they say
+/// about why the claim's numbers differ: the machine (throughputs) or the data (ratios).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Why {
+    pub claim_id: String,
+    /// The quantity compared, with its unit (`write GiB/s`, `ratio`).
+    pub quantity: &'static str,
+    /// The methods whose quotient the claim is (numerator / denominator of `quantity`).
+    pub numerator: String,
+    pub denominator: String,
+    pub rows: Vec<WhyRow>,
+    /// Geometric means over datasets of ours / study's, for the numerator and denominator.
+    pub num_factor: Option<f64>,
+    pub den_factor: Option<f64>,
+}
+
+fn geomean(v: impl Iterator<Item = f64>) -> Option<f64> {
+    let logs: Vec<f64> = v
+        .filter(|x| x.is_finite() && *x > 0.0)
+        .map(f64::ln)
+        .collect();
+    (!logs.is_empty()).then(|| (logs.iter().sum::<f64>() / logs.len() as f64).exp())
+}
+
+/// The evidence behind claim `id` from the study's and our (primary) aggregates and dataset
+/// sparsities (`(dataset, sparsity fraction)`); `None` for a claim without a per-dataset
+/// quotient.
+pub fn why(
+    id: &str,
+    study: (&[Aggregate], &[(String, f64)]),
+    ours: (&[Aggregate], &[(String, f64)]),
+    best_methods: (Option<&str>, Option<&str>),
+) -> Option<Why> {
+    let write = |a: &Aggregate| a.write_gib_s.map(|s| s.mean);
+    let read = |a: &Aggregate| a.read_gib_s.map(|s| s.mean);
+    let ratio = |a: &Aggregate| Some(a.ratio.mean);
+    type Get = fn(&Aggregate) -> Option<f64>;
+    let (quantity, num, den, get): (&'static str, String, String, Get) = match id {
+        "zstd-write-speedup-abstract" | "zstd-write-speedup" => {
+            ("write GiB/s", n::BLOSC_ZSTD.into(), n::GZIP_9.into(), write)
+        }
+        "zstd-read-speedup" => ("read GiB/s", n::BLOSC_ZSTD.into(), n::GZIP_9.into(), read),
+        "lz4-write-speedup" | "lz4-write-speedup-geomean" => {
+            ("write GiB/s", n::BLOSC_LZ4.into(), n::GZIP_9.into(), write)
+        }
+        "zstd-ratio-vs-gzip9" => ("ratio", n::BLOSC_ZSTD.into(), n::GZIP_9.into(), ratio),
+        "best-ratio-method" => {
+            let (s, o) = best_methods;
+            ("ratio", o?.to_string(), s?.to_string(), ratio)
+        }
+        _ => return None,
+    };
+    let value_of = |aggs: &[Aggregate], ds: &str, m: &str, get: Get| {
+        aggs.iter()
+            .find(|a| a.dataset == ds && a.method == m && a.chunking == CHUNKING)
+            .and_then(get)
+    };
+    let value = |aggs: &[Aggregate], ds: &str, m: &str| value_of(aggs, ds, m, get);
+    let sparsity = |s: &[(String, f64)], ds: &str| s.iter().find(|(d, _)| d == ds).map(|x| x.1);
+    let mut datasets: Vec<&str> = ours
+        .0
+        .iter()
+        .filter(|a| a.chunking == CHUNKING && (a.method == num || a.method == den))
+        .map(|a| a.dataset.as_str())
+        .collect();
+    datasets.sort();
+    datasets.dedup();
+    let rows: Vec<WhyRow> = datasets
+        .into_iter()
+        .map(|ds| WhyRow {
+            dataset: ds.to_string(),
+            sparsity: (sparsity(study.1, ds), sparsity(ours.1, ds)),
+            num: (value(study.0, ds, &num), value(ours.0, ds, &num)),
+            den: (value(study.0, ds, &den), value(ours.0, ds, &den)),
+            num_ratio: (
+                value_of(study.0, ds, &num, ratio),
+                value_of(ours.0, ds, &num, ratio),
+            ),
+            den_ratio: (
+                value_of(study.0, ds, &den, ratio),
+                value_of(ours.0, ds, &den, ratio),
+            ),
+        })
+        .collect();
+    let factor = |pick: fn(&WhyRow) -> (Option<f64>, Option<f64>)| {
+        geomean(rows.iter().filter_map(|r| {
+            let (s, o) = pick(r);
+            Some(o? / s?)
+        }))
+    };
+    Some(Why {
+        claim_id: id.to_string(),
+        quantity,
+        num_factor: factor(|r| r.num),
+        den_factor: factor(|r| r.den),
+        numerator: num,
+        denominator: den,
+        rows,
+    })
+}
+
+#[cfg(test)]
+mod why_tests {
+    use super::*;
+    use crate::aggregate::Summary;
+    use crate::record::{Cache, Engine};
+
+    fn agg(ds: &str, method: &str, ratio: f64, write_gib_s: f64) -> Aggregate {
+        let s = |mean: f64| Summary {
+            n: 1,
+            mean,
+            std: f64::NAN,
+            min: mean,
+            max: mean,
+            median: mean,
+            cv_percent: f64::NAN,
+        };
+        Aggregate {
+            dataset: ds.into(),
+            method: method.into(),
+            chunking: CHUNKING.into(),
+            chunk_shape: String::new(),
+            engine: Engine::Serial,
+            threads: 1,
+            cache: Cache::Warm,
+            uncompressed_bytes: 1 << 30,
+            n_runs: 1,
+            ratio: s(ratio),
+            file_mib: s(1024.0 / ratio),
+            write_s: s(1.0 / write_gib_s),
+            read_s: None,
+            write_gib_s: Some(s(write_gib_s)),
+            read_gib_s: None,
+            lossless: Some(true),
+        }
+    }
+
+    #[test]
+    fn a_speed_claim_is_traced_to_each_methods_throughput_here_and_in_the_study() {
+        let study = [
+            agg("a", "gzip_9", 10.0, 0.05),
+            agg("a", "blosc_zstd", 10.0, 2.0),
+        ];
+        // gzip-9 twice as fast here, blosc_zstd the same: the speed-up halves.
+        let ours = [
+            agg("a", "gzip_9", 10.0, 0.10),
+            agg("a", "blosc_zstd", 9.0, 2.0),
+        ];
+        let sp = [("a".to_string(), 0.9)];
+        let w = why(
+            "zstd-write-speedup",
+            (&study, &sp),
+            (&ours, &sp),
+            (None, None),
+        )
+        .unwrap();
+        assert_eq!(
+            (w.numerator.as_str(), w.denominator.as_str()),
+            ("blosc_zstd", "gzip_9")
+        );
+        assert_eq!(w.rows.len(), 1);
+        assert!((w.den_factor.unwrap() - 2.0).abs() < 1e-12);
+        assert!((w.num_factor.unwrap() - 1.0).abs() < 1e-12);
+        assert!((w.rows[0].quotient_factor().unwrap() - 0.5).abs() < 1e-12);
+        assert_eq!(w.rows[0].num_ratio, (Some(10.0), Some(9.0)));
+        let r = why(
+            "zstd-ratio-vs-gzip9",
+            (&study, &sp),
+            (&ours, &sp),
+            (None, None),
+        )
+        .unwrap();
+        assert_eq!(r.quantity, "ratio");
+        assert!((r.num_factor.unwrap() - 0.9).abs() < 1e-12);
+        assert!(why("no-such-claim", (&study, &sp), (&ours, &sp), (None, None)).is_none());
+    }
 }

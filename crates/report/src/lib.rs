@@ -175,12 +175,15 @@ pub fn render_run(ours: &Analysed, cat: &Catalogue) -> Result<Vec<(PathBuf, Vec<
 }
 
 /// Every artifact, as (path relative to the workspace root, bytes). `study` is the reference,
-/// `ours` the records being reported (the study itself when reproducing it).
+/// `ours` the records being reported (the study itself when reproducing it). With `paper` (a
+/// paper-scale run and its provenance), REPORT.md compares the study with it and keeps `ours`
+/// as the quick check; tables and figures are drawn from `ours` either way.
 pub fn render_all(
     study: &Analysed,
     ours: &Analysed,
     cat: &Catalogue,
     provenance: &[(String, String)],
+    paper: Option<(&Analysed, &[(String, String)])>,
 ) -> Result<Vec<(PathBuf, Vec<u8>)>> {
     let mut out = Vec::new();
     for t in tables::all_tables(ours, cat) {
@@ -211,7 +214,20 @@ pub fn render_all(
     let names: Vec<&str> = figs.iter().map(|f| f.name.as_str()).collect();
     out.push((
         PathBuf::from("paper/REPORT.md"),
-        markdown::report(study, ours, provenance, &names).into_bytes(),
+        match paper {
+            None => markdown::report(study, ours, provenance, &names),
+            Some((paper, paper_provenance)) => markdown::report_scales(
+                study,
+                paper,
+                paper_provenance,
+                Some(markdown::QuickCheck {
+                    run: ours,
+                    provenance,
+                }),
+                &names,
+            ),
+        }
+        .into_bytes(),
     ));
     Ok(out)
 }

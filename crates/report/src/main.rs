@@ -25,6 +25,10 @@ struct Args {
     /// Output root (artifacts go to paper/ and figures/ under it).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// A paper-scale stemz run folder: REPORT.md compares the study with it, and `--run` (the
+    /// small run) becomes its quick check.
+    #[arg(long, requires = "run")]
+    paper_run: Option<PathBuf>,
     /// Write nothing; fail when any artifact differs from what would be written.
     #[arg(long)]
     check: bool,
@@ -135,6 +139,59 @@ fn measured_by(text: &str, path: &Path, rows: &[Measurement]) -> Result<Option<S
     Ok(Some(parts.join("; ")))
 }
 
+/// A stemz run folder (raw.csv, datasets.csv, run.toml), analysed, with its provenance.
+fn load_run(dir: &Path) -> Result<(Analysed, Vec<(String, String)>)> {
+    let raw = dir.join("raw.csv");
+    let dsf = dir.join("datasets.csv");
+    let rows = read_measurements(open(&raw)?).with_context(|| raw.display().to_string())?;
+    let mut ds = read_datasets(open(&dsf)?).with_context(|| dsf.display().to_string())?;
+    let toml_path = dir.join("run.toml");
+    let text = std::fs::read_to_string(&toml_path)
+        .with_context(|| format!("{}: cannot read", toml_path.display()))?;
+    let info: runinfo::RunInfo = toml::from_str(&text)
+        .with_context(|| format!("{}: not a run.toml", toml_path.display()))?;
+    let partial = info.expected_rows.filter(|&n| rows.len() < n);
+    if partial.is_some() {
+        // A run still being measured is reported on the datasets it has reached.
+        ds.retain(|d| {
+            rows.iter().any(|r| {
+                r.dataset == d.dataset && r.chunking != stemz_analysis::record::NO_CHUNKING
+            })
+        });
+    }
+    let mut cat = Catalogue::study();
+    if !ds.iter().any(|d| d.dataset == cat.table5_dataset) {
+        // Table 5 summarises the study's 4D_Diff; otherwise use the largest dataset.
+        if let Some(d) = ds.iter().max_by_key(|d| d.uncompressed_bytes) {
+            cat.table5_dataset = d.dataset.clone();
+        }
+    }
+    let a = Analysed::new(ds, &rows, &cat)?;
+    let mut prov = provenance(&text, &toml_path)?;
+    if let Some(line) = measured_by(&text, &toml_path, &rows)? {
+        prov.push(("measured by".into(), line));
+    }
+    if let Some(expected) = partial {
+        prov.push((
+            "rows".into(),
+            format!(
+                "{} of {expected} (the run is still being measured)",
+                rows.len()
+            ),
+        ));
+    }
+    // The folder's name only: the report must not depend on where the checkout is.
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+    prov.insert(
+        0,
+        (
+            "run folder".into(),
+            format!("data/runs/{}", name.unwrap_or_default()),
+        ),
+    );
+    Ok((a, prov))
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
     if let Some(dir) = &args.perf_record {
@@ -156,39 +213,11 @@ fn main() -> Result<()> {
                 ),
             ],
         ),
-        Some(dir) => {
-            let raw = dir.join("raw.csv");
-            let dsf = dir.join("datasets.csv");
-            let rows = read_measurements(open(&raw)?).with_context(|| raw.display().to_string())?;
-            let ds = read_datasets(open(&dsf)?).with_context(|| dsf.display().to_string())?;
-            let mut cat = Catalogue::study();
-            if !ds.iter().any(|d| d.dataset == cat.table5_dataset) {
-                // Table 5 summarises the study's 4D_Diff; otherwise use the largest dataset.
-                if let Some(d) = ds.iter().max_by_key(|d| d.uncompressed_bytes) {
-                    cat.table5_dataset = d.dataset.clone();
-                }
-            }
-            let a = Analysed::new(ds, &rows, &cat)?;
-            let toml_path = dir.join("run.toml");
-            let text = std::fs::read_to_string(&toml_path)
-                .with_context(|| format!("{}: cannot read", toml_path.display()))?;
-            let mut prov = provenance(&text, &toml_path)?;
-            if let Some(line) = measured_by(&text, &toml_path, &rows)? {
-                prov.push(("measured by".into(), line));
-            }
-            // The folder's name only: the report must not depend on where the checkout is.
-            let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
-            prov.insert(
-                0,
-                (
-                    "run folder".into(),
-                    format!("data/runs/{}", name.unwrap_or_default()),
-                ),
-            );
-            (a, prov)
-        }
+        Some(dir) => load_run(dir)?,
     };
-    let mut files = render_all(&study, &ours, &Catalogue::study(), &prov)?;
+    let paper = args.paper_run.as_deref().map(load_run).transpose()?;
+    let paper_ref = paper.as_ref().map(|(a, p)| (a, p.as_slice()));
+    let mut files = render_all(&study, &ours, &Catalogue::study(), &prov, paper_ref)?;
     if let Some(dir) = &args.fidelity {
         let section = beyond_lossless(dir)?;
         if let Some((_, report)) = files.iter_mut().find(|(p, _)| p.ends_with("REPORT.md")) {

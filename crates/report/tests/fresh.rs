@@ -35,6 +35,14 @@ fn committed_artifacts_equal_what_the_committed_records_render() {
                 .flatten()
                 .collect::<Vec<std::path::PathBuf>>(),
         )
+        .args(
+            std::fs::read_to_string(root.join("data/runs/REFERENCE-paper"))
+                .ok()
+                .map(|id| ["--paper-run".into(), root.join("data/runs").join(id.trim())])
+                .into_iter()
+                .flatten()
+                .collect::<Vec<std::path::PathBuf>>(),
+        )
         .arg("--perf")
         .arg(root.join("data/runs"))
         .arg("--blosc2")
