@@ -14,8 +14,8 @@ use stemz_record::catalogue::filter::{self, Filter};
 use zstd::zstd_safe;
 
 use super::bitshuffle::{trans_bit_elem, untrans_bit_elem};
-use super::h5z::{self, decode_buffer, Local, Output, Plugin, SetLocal};
-use super::{lz4, zstd as zstd_filter, BitshuffleCodec, Codec, FilterError};
+use super::h5z::{self, decode_into, Local, Output, Plugin, SetLocal};
+use super::{lz4, zstd as zstd_filter, BitshuffleCodec, Codec, FilterError, Geometry};
 
 const NAME: &str = filter::BITSHUFFLE.name;
 
@@ -33,10 +33,6 @@ pub struct Bitshuffle {
 }
 
 impl Codec for Bitshuffle {
-    fn filter(&self) -> Filter {
-        filter::BITSHUFFLE
-    }
-
     /// (block size, compressor code[, zstd level]).
     fn user_cd_values(&self) -> Vec<u32> {
         match self.codec {
@@ -47,27 +43,16 @@ impl Codec for Bitshuffle {
         }
     }
 
-    fn stored_cd_values(&self, typesize: usize, chunk_shape: &[usize]) -> Option<Vec<u32>> {
-        h5z::stored::<Bitshuffle>(self.user_cd_values(), typesize, chunk_shape)
+    fn stored_cd_values(&self, g: Geometry) -> Option<Vec<u32>> {
+        h5z::stored::<Bitshuffle>(self.user_cd_values(), g)
     }
 
-    fn encode(
-        &self,
-        chunk: &[u8],
-        typesize: usize,
-        _: &[usize],
-    ) -> Result<Option<Vec<u8>>, FilterError> {
-        encode(chunk, typesize, self.block_size, self.codec).map(Some)
+    fn encode(&self, chunk: &[u8], g: Geometry) -> Result<Option<Vec<u8>>, FilterError> {
+        encode(chunk, g.typesize, self.block_size, self.codec).map(Some)
     }
 
-    fn decode(
-        &self,
-        stored: &[u8],
-        typesize: usize,
-        _: &[usize],
-        out: &mut [u8],
-    ) -> Result<(), FilterError> {
-        decode(stored, typesize, self.codec, out)
+    fn decode(&self, stored: &[u8], g: Geometry, out: &mut [u8]) -> Result<(), FilterError> {
+        decode(stored, g.typesize, self.codec, out)
     }
 }
 
@@ -105,12 +90,13 @@ impl Plugin for Bitshuffle {
                 BitshuffleCodec::Lz4 => lz4::MAX_RATIO,
                 BitshuffleCodec::Zstd { .. } => zstd_filter::MAX_RATIO,
             };
-            let mut out = decode_buffer(NAME, decoded_len(input)?, input.len(), ratio)?;
-            if out.len() % elem_size != 0 {
+            let claimed = decoded_len(input)?;
+            if claimed % elem_size != 0 {
                 return Err(FilterError::decode(NAME, "non-integer number of elements"));
             }
-            decode(input, elem_size, codec, &mut out)?;
-            Ok(Output::Hdf5(out))
+            decode_into(NAME, claimed, input.len(), ratio, |out| {
+                decode(input, elem_size, codec, out)
+            })
         } else {
             if input.len() % elem_size != 0 {
                 return Err(FilterError::unsupported(

@@ -13,7 +13,7 @@ use stemz_record::catalogue::filter::{self, Filter};
 
 use super::h5z::{self, decode_c, H5Buf, Local, Output, Plugin, SetLocal};
 use super::raw_out::RawOut;
-use super::{BloscCompressor, Codec, FilterError, Shuffle};
+use super::{BloscCompressor, Codec, FilterError, Geometry, Shuffle};
 
 const NAME: &str = filter::BLOSC.name;
 
@@ -27,10 +27,6 @@ pub struct Blosc {
 }
 
 impl Codec for Blosc {
-    fn filter(&self) -> Filter {
-        filter::BLOSC
-    }
-
     /// hdf5plugin's filter_options (0, 0, 0, 0, clevel, shuffle, compressor).
     fn user_cd_values(&self) -> Vec<u32> {
         vec![
@@ -44,26 +40,21 @@ impl Codec for Blosc {
         ]
     }
 
-    fn stored_cd_values(&self, typesize: usize, chunk_shape: &[usize]) -> Option<Vec<u32>> {
-        h5z::stored::<Blosc>(self.user_cd_values(), typesize, chunk_shape)
+    fn stored_cd_values(&self, g: Geometry) -> Option<Vec<u32>> {
+        h5z::stored::<Blosc>(self.user_cd_values(), g)
     }
 
-    fn encode(
-        &self,
-        chunk: &[u8],
-        typesize: usize,
-        _: &[usize],
-    ) -> Result<Option<Vec<u8>>, FilterError> {
-        encode(chunk, typesize, self.compressor, self.clevel, self.shuffle)
+    fn encode(&self, chunk: &[u8], g: Geometry) -> Result<Option<Vec<u8>>, FilterError> {
+        encode(
+            chunk,
+            g.typesize,
+            self.compressor,
+            self.clevel,
+            self.shuffle,
+        )
     }
 
-    fn decode(
-        &self,
-        stored: &[u8],
-        _: usize,
-        _: &[usize],
-        out: &mut [u8],
-    ) -> Result<(), FilterError> {
+    fn decode(&self, stored: &[u8], _: Geometry, out: &mut [u8]) -> Result<(), FilterError> {
         decode(stored, out)
     }
 }

@@ -44,8 +44,8 @@ use std::sync::Once;
 
 use stemz_record::catalogue::filter::{self, Filter};
 
-use super::h5z::{self, decode_buffer, Local, Output, Plugin, SetLocal};
-use super::{zstd, BloscCompressor, Codec, FilterError, Shuffle};
+use super::h5z::{self, decode_into, Local, Output, Plugin, SetLocal};
+use super::{zstd, BloscCompressor, Codec, FilterError, Geometry, Shuffle};
 
 const NAME: &str = filter::BLOSC2.name;
 
@@ -117,10 +117,6 @@ pub struct Blosc2 {
 }
 
 impl Codec for Blosc2 {
-    fn filter(&self) -> Filter {
-        filter::BLOSC2
-    }
-
     /// hdf5plugin.Blosc2's filter_options (0, 0, 0, 0, clevel, filters, compression), with our
     /// block size in slot 1 (set_local keeps it).
     fn user_cd_values(&self) -> Vec<u32> {
@@ -135,26 +131,15 @@ impl Codec for Blosc2 {
         ]
     }
 
-    fn stored_cd_values(&self, typesize: usize, chunk_shape: &[usize]) -> Option<Vec<u32>> {
-        h5z::stored::<Blosc2>(self.user_cd_values(), typesize, chunk_shape)
+    fn stored_cd_values(&self, g: Geometry) -> Option<Vec<u32>> {
+        h5z::stored::<Blosc2>(self.user_cd_values(), g)
     }
 
-    fn encode(
-        &self,
-        chunk: &[u8],
-        typesize: usize,
-        chunk_shape: &[usize],
-    ) -> Result<Option<Vec<u8>>, FilterError> {
-        encode(chunk, typesize, chunk_shape, self).map(Some)
+    fn encode(&self, chunk: &[u8], g: Geometry) -> Result<Option<Vec<u8>>, FilterError> {
+        encode(chunk, g.typesize, g.shape, self).map(Some)
     }
 
-    fn decode(
-        &self,
-        stored: &[u8],
-        _: usize,
-        _: &[usize],
-        out: &mut [u8],
-    ) -> Result<(), FilterError> {
+    fn decode(&self, stored: &[u8], _: Geometry, out: &mut [u8]) -> Result<(), FilterError> {
         decode(stored, out)
     }
 }
@@ -175,9 +160,10 @@ impl Plugin for Blosc2 {
             return Err(FilterError::unsupported(NAME, "fewer than 4 cd_values"));
         }
         if reverse {
-            let mut out = decode_buffer(NAME, decoded_len(input)?, input.len(), zstd::MAX_RATIO)?;
-            decode(input, &mut out)?;
-            return Ok(Output::Hdf5(out));
+            let claimed = decoded_len(input)?;
+            return decode_into(NAME, claimed, input.len(), zstd::MAX_RATIO, |out| {
+                decode(input, out)
+            });
         }
         let (blocksize, typesize) = (cd[1], cd[2] as usize);
         // The chunk shape, for B2ND, is what set_local recorded after the rank in slot 7.

@@ -12,7 +12,7 @@ use hdf5_sys::h5i::hid_t;
 use stemz_record::catalogue::filter::{self, Filter};
 
 use super::raw_out::RawOut;
-use super::{Codec, FilterError};
+use super::{Codec, FilterError, Geometry};
 
 const NAME: &str = filter::DEFLATE.name;
 
@@ -23,33 +23,23 @@ pub struct Deflate {
 }
 
 impl Codec for Deflate {
-    fn filter(&self) -> Filter {
-        filter::DEFLATE
-    }
-
     fn user_cd_values(&self) -> Vec<u32> {
         vec![self.level]
     }
 
     /// `H5Pset_deflate`, HDF5's own setter (h5py's).
-    fn apply(&self, dcpl: hid_t) -> Result<(), FilterError> {
+    fn apply(&self, dcpl: hid_t, f: Filter) -> Result<(), FilterError> {
         // SAFETY: `dcpl` is a live dataset-creation property list (the caller's contract).
         let status =
             hdf5::sync::sync(|| unsafe { hdf5_sys::h5p::H5Pset_deflate(dcpl, self.level) });
-        super::added(filter::DEFLATE, status)
+        super::added(f, status)
     }
 
-    fn encode(&self, chunk: &[u8], _: usize, _: &[usize]) -> Result<Option<Vec<u8>>, FilterError> {
+    fn encode(&self, chunk: &[u8], _: Geometry) -> Result<Option<Vec<u8>>, FilterError> {
         encode(chunk, self.level).map(Some)
     }
 
-    fn decode(
-        &self,
-        stored: &[u8],
-        _: usize,
-        _: &[usize],
-        out: &mut [u8],
-    ) -> Result<(), FilterError> {
+    fn decode(&self, stored: &[u8], _: Geometry, out: &mut [u8]) -> Result<(), FilterError> {
         decode(stored, out)
     }
 }

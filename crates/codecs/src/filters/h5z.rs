@@ -28,7 +28,7 @@ use hdf5_sys::h5z::{H5Z_class2_t, H5Z_filter_t, H5Zregister, H5Z_CLASS_T_VERS, H
 use stemz_record::catalogue::filter::Filter;
 
 use super::raw_out::RawOut;
-use super::FilterError;
+use super::{FilterError, Geometry};
 use stemz_data::chunk_guard;
 
 /// A set_local's pure part: the cd_values to store for a dataset ([`Local`]), None to refuse it.
@@ -54,20 +54,16 @@ pub(super) trait Plugin {
     fn run(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Output, FilterError>;
 }
 
-/// The cd_values plugin `P` leaves in a file for `user` values on a dataset of `typesize`-byte
-/// elements in chunks of `chunk_shape`: its set_local run on what HDF5 would give it.
-pub(super) fn stored<P: Plugin>(
-    user: Vec<u32>,
-    typesize: usize,
-    chunk_shape: &[usize],
-) -> Option<Vec<u32>> {
+/// The cd_values plugin `P` leaves in a file for `user` values on chunks of `g`: its
+/// set_local run on what HDF5 would give it.
+pub(super) fn stored<P: Plugin>(user: Vec<u32>, g: Geometry) -> Option<Vec<u32>> {
     match P::SET_LOCAL {
         None => Some(user),
         Some(set_local) => set_local(&Local {
             values: user,
-            chunk: chunk_shape.iter().map(|&d| d as u64).collect(),
-            typesize,
-            base_size: typesize,
+            chunk: g.shape.iter().map(|&d| d as u64).collect(),
+            typesize: g.typesize,
+            base_size: g.typesize,
         }),
     }
 }
@@ -285,7 +281,7 @@ unsafe fn run(
 /// anything is allocated when the claim is implausible ([`checked_decoded_len`]); allocated
 /// fallibly, so a claim that passes the checks but does not fit in memory is an error too,
 /// never an abort. It is HDF5's memory, zeroed, handed to HDF5 as the callback's output.
-pub(super) fn decode_buffer(
+fn decode_buffer(
     filter: &'static str,
     claimed: usize,
     stored: usize,
@@ -298,6 +294,20 @@ pub(super) fn decode_buffer(
             format!("cannot allocate {len} bytes for the decoded chunk"),
         )
     })
+}
+
+/// Decode a chunk whose header claims `claimed` bytes with `decode`, into a [`decode_buffer`]
+/// that becomes the callback's output.
+pub(super) fn decode_into(
+    filter: &'static str,
+    claimed: usize,
+    stored: usize,
+    max_ratio: usize,
+    decode: impl FnOnce(&mut [u8]) -> Result<(), FilterError>,
+) -> Result<Output, FilterError> {
+    let mut out = decode_buffer(filter, claimed, stored, max_ratio)?;
+    decode(&mut out)?;
+    Ok(Output::Hdf5(out))
 }
 
 /// `claimed` (the decoded size a chunk's header states), refused when it exceeds what a chunk

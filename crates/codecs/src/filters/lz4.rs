@@ -9,9 +9,9 @@ use std::os::raw::{c_char, c_int};
 use lz4::liblz4::{LZ4_compressBound, LZ4_compress_default, LZ4_decompress_safe};
 use stemz_record::catalogue::filter::{self, Filter};
 
-use super::h5z::{decode_buffer, H5Buf, Output, Plugin};
+use super::h5z::{decode_into, H5Buf, Output, Plugin};
 use super::raw_out::RawOut;
-use super::{Codec, FilterError};
+use super::{Codec, FilterError, Geometry};
 
 const NAME: &str = filter::LZ4.name;
 
@@ -26,25 +26,15 @@ pub struct Lz4 {
 }
 
 impl Codec for Lz4 {
-    fn filter(&self) -> Filter {
-        filter::LZ4
-    }
-
     fn user_cd_values(&self) -> Vec<u32> {
         vec![self.block_size]
     }
 
-    fn encode(&self, chunk: &[u8], _: usize, _: &[usize]) -> Result<Option<Vec<u8>>, FilterError> {
+    fn encode(&self, chunk: &[u8], _: Geometry) -> Result<Option<Vec<u8>>, FilterError> {
         encode::<Vec<u8>>(chunk, self.block_size).map(Some)
     }
 
-    fn decode(
-        &self,
-        stored: &[u8],
-        _: usize,
-        _: &[usize],
-        out: &mut [u8],
-    ) -> Result<(), FilterError> {
+    fn decode(&self, stored: &[u8], _: Geometry, out: &mut [u8]) -> Result<(), FilterError> {
         decode(stored, out)
     }
 }
@@ -55,9 +45,9 @@ impl Plugin for Lz4 {
 
     fn run(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Output, FilterError> {
         if reverse {
-            let mut out = decode_buffer(NAME, decoded_len(input)?, input.len(), MAX_RATIO)?;
-            decode(input, &mut out)?;
-            Ok(Output::Hdf5(out))
+            decode_into(NAME, decoded_len(input)?, input.len(), MAX_RATIO, |out| {
+                decode(input, out)
+            })
         } else {
             encode::<H5Buf>(input, cd.first().copied().unwrap_or(0)).map(Output::Hdf5)
         }

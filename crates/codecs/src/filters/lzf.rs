@@ -11,7 +11,7 @@ use stemz_record::catalogue::filter::{self, Filter};
 
 use super::h5z::{self, decode_c, H5Buf, Local, Output, Plugin, SetLocal};
 use super::raw_out::RawOut;
-use super::{Codec, FilterError};
+use super::{Codec, FilterError, Geometry};
 
 const NAME: &str = filter::LZF.name;
 
@@ -27,30 +27,20 @@ const MAX_RATIO: usize = 264;
 pub struct Lzf;
 
 impl Codec for Lzf {
-    fn filter(&self) -> Filter {
-        filter::LZF
-    }
-
     /// h5py passes none; set_local fills (4, 261, chunk bytes).
     fn user_cd_values(&self) -> Vec<u32> {
         Vec::new()
     }
 
-    fn stored_cd_values(&self, typesize: usize, chunk_shape: &[usize]) -> Option<Vec<u32>> {
-        h5z::stored::<Lzf>(self.user_cd_values(), typesize, chunk_shape)
+    fn stored_cd_values(&self, g: Geometry) -> Option<Vec<u32>> {
+        h5z::stored::<Lzf>(self.user_cd_values(), g)
     }
 
-    fn encode(&self, chunk: &[u8], _: usize, _: &[usize]) -> Result<Option<Vec<u8>>, FilterError> {
+    fn encode(&self, chunk: &[u8], _: Geometry) -> Result<Option<Vec<u8>>, FilterError> {
         encode(chunk)
     }
 
-    fn decode(
-        &self,
-        stored: &[u8],
-        _: usize,
-        _: &[usize],
-        out: &mut [u8],
-    ) -> Result<(), FilterError> {
+    fn decode(&self, stored: &[u8], _: Geometry, out: &mut [u8]) -> Result<(), FilterError> {
         decode(stored, out)
     }
 }

@@ -140,9 +140,6 @@ impl BitshuffleCodec {
 /// [`h5z::Plugin`]), one line in [`filter_specs!`] below, its catalogue entry
 /// (`stemz_record::catalogue::filter`) and its methods in `method.rs`.
 trait Codec {
-    /// Its catalogue entry: HDF5 filter id and short name.
-    fn filter(&self) -> Filter;
-
     /// The cd_values the user hands to `H5Pset_filter`, as hdf5plugin's `filter_options`
     /// (h5py's `compression_opts`).
     fn user_cd_values(&self) -> Vec<u32>;
@@ -150,42 +147,38 @@ trait Codec {
     /// The cd_values h5py + hdf5plugin leave in the file: what the filter's set_local makes of
     /// [`Codec::user_cd_values`] on this chunk (None: it refuses the dataset). Unchanged by
     /// default (filters without a set_local).
-    fn stored_cd_values(&self, _typesize: usize, _chunk_shape: &[usize]) -> Option<Vec<u32>> {
+    fn stored_cd_values(&self, _: Geometry) -> Option<Vec<u32>> {
         Some(self.user_cd_values())
     }
 
     /// Add the filter to a dataset-creation property list as h5py + hdf5plugin do. By default
     /// `H5Pset_filter` with H5Z_FLAG_OPTIONAL and [`Codec::user_cd_values`], after registering
     /// stemz's plugins.
-    fn apply(&self, dcpl: hid_t) -> Result<(), FilterError> {
+    fn apply(&self, dcpl: hid_t, f: Filter) -> Result<(), FilterError> {
         register_all()?;
         let values = self.user_cd_values();
-        let id = self.filter().id as hdf5_sys::h5z::H5Z_filter_t;
+        let id = f.id as hdf5_sys::h5z::H5Z_filter_t;
         // SAFETY: `dcpl` is live (the caller's contract) and `values` holds `values.len()`
         // cd_values.
         let status = hdf5::sync::sync(|| unsafe {
             hdf5_sys::h5p::H5Pset_filter(dcpl, id, FLAG_OPTIONAL, values.len(), values.as_ptr())
         });
-        added(self.filter(), status)
+        added(f, status)
     }
 
     /// Compress one whole chunk (C-order bytes of the full, padded chunk) exactly as the HDF5
     /// filter would, byte for byte; Ok(None) when the filter declines.
-    fn encode(
-        &self,
-        chunk: &[u8],
-        typesize: usize,
-        chunk_shape: &[usize],
-    ) -> Result<Option<Vec<u8>>, FilterError>;
+    fn encode(&self, chunk: &[u8], g: Geometry) -> Result<Option<Vec<u8>>, FilterError>;
 
     /// Decompress one stored chunk into `out` (exactly the chunk's uncompressed byte size).
-    fn decode(
-        &self,
-        stored: &[u8],
-        typesize: usize,
-        chunk_shape: &[usize],
-        out: &mut [u8],
-    ) -> Result<(), FilterError>;
+    fn decode(&self, stored: &[u8], g: Geometry, out: &mut [u8]) -> Result<(), FilterError>;
+}
+
+/// The chunk a [`Codec`] works on: its element size and shape.
+#[derive(Debug, Clone, Copy)]
+struct Geometry<'a> {
+    typesize: usize,
+    shape: &'a [usize],
 }
 
 /// The error for a failed `H5Pset_*` of filter `f` (`status` < 0), Ok otherwise.
@@ -204,7 +197,7 @@ fn added(f: Filter, status: i32) -> Result<(), FilterError> {
 
 /// [`FilterSpec`], one variant per filter type, and its dispatch to the [`Codec`] inside.
 macro_rules! filter_specs {
-    ($($(#[$doc:meta])* $variant:ident($ty:ty),)*) => {
+    ($($(#[$doc:meta])* $variant:ident($ty:ty) = $filter:ident,)*) => {
         /// One HDF5 filter with its user parameters, as hdf5plugin / h5py spell them.
         #[derive(Debug, Clone, PartialEq)]
         pub enum FilterSpec {
@@ -217,27 +210,34 @@ macro_rules! filter_specs {
                     $(FilterSpec::$variant(c) => c,)*
                 }
             }
+
+            /// The registered HDF5 filter (id and name) of the catalogue.
+            pub fn registered(&self) -> Filter {
+                match self {
+                    $(FilterSpec::$variant(_) => filter::$filter,)*
+                }
+            }
         }
     };
 }
 
 filter_specs! {
     /// id 1, zlib `compress2` (h5py's `compression="gzip"`).
-    Deflate(Deflate),
+    Deflate(Deflate) = DEFLATE,
     /// id 32000 (h5py's `compression="lzf"`).
-    Lzf(Lzf),
+    Lzf(Lzf) = LZF,
     /// id 4, HDF5's szip through libaec, nearest-neighbour coding.
-    Szip(Szip),
+    Szip(Szip) = SZIP,
     /// id 32001, hdf5-blosc.
-    Blosc(Blosc),
+    Blosc(Blosc) = BLOSC,
     /// id 32004, hdf5plugin's LZ4.
-    Lz4(Lz4),
+    Lz4(Lz4) = LZ4,
     /// id 32008, bitshuffle with LZ4 or zstd.
-    Bitshuffle(Bitshuffle),
+    Bitshuffle(Bitshuffle) = BITSHUFFLE,
     /// id 32015, one zstd frame per chunk.
-    Zstd(Zstd),
+    Zstd(Zstd) = ZSTD,
     /// id 32026, hdf5plugin's Blosc2: a B2ND frame per chunk.
-    Blosc2(Blosc2),
+    Blosc2(Blosc2) = BLOSC2,
 }
 
 /// The classes of the filters stemz registers with libhdf5 (the [`h5z::Plugin`]s).
@@ -328,11 +328,6 @@ pub const BLOSC2_ID: u32 = filter::BLOSC2.id;
 const FLAG_OPTIONAL: c_uint = 0x0001;
 
 impl FilterSpec {
-    /// The registered HDF5 filter (id and name) of the catalogue.
-    pub fn registered(&self) -> Filter {
-        self.codec().filter()
-    }
-
     /// The HDF5 filter id.
     pub fn id(&self) -> u32 {
         self.registered().id
@@ -346,7 +341,10 @@ impl FilterSpec {
     /// cd_values as h5py + hdf5plugin leave them stored in the file, computed by the filter's
     /// own set_local; None when that set_local refuses such a dataset.
     pub fn stored_cd_values(&self, typesize: usize, chunk_shape: &[usize]) -> Option<Vec<u32>> {
-        self.codec().stored_cd_values(typesize, chunk_shape)
+        self.codec().stored_cd_values(Geometry {
+            typesize,
+            shape: chunk_shape,
+        })
     }
 
     /// Add the filter to a dataset-creation property list exactly as h5py + hdf5plugin do
@@ -360,7 +358,7 @@ impl FilterSpec {
         _typesize: usize,
         _chunk_shape: &[usize],
     ) -> Result<(), FilterError> {
-        self.codec().apply(dcpl)
+        self.codec().apply(dcpl, self.registered())
     }
 
     /// Compress one whole chunk (C-order bytes of the full, padded chunk) exactly as the HDF5
@@ -373,7 +371,13 @@ impl FilterSpec {
         chunk_shape: &[usize],
     ) -> Result<Option<Vec<u8>>, FilterError> {
         check_typesize(self.name(), chunk.len(), typesize)?;
-        self.codec().encode(chunk, typesize, chunk_shape)
+        self.codec().encode(
+            chunk,
+            Geometry {
+                typesize,
+                shape: chunk_shape,
+            },
+        )
     }
 
     /// Decompress one stored chunk into `out` (exactly the chunk's uncompressed byte size).
@@ -385,7 +389,11 @@ impl FilterSpec {
         out: &mut [u8],
     ) -> Result<(), FilterError> {
         check_typesize(self.name(), out.len(), typesize)?;
-        self.codec().decode(stored, typesize, chunk_shape, out)
+        let g = Geometry {
+            typesize,
+            shape: chunk_shape,
+        };
+        self.codec().decode(stored, g, out)
     }
 }
 

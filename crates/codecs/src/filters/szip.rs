@@ -11,7 +11,7 @@ use std::os::raw::c_int;
 use hdf5_sys::h5i::hid_t;
 use stemz_record::catalogue::filter::{self, Filter};
 
-use super::{Codec, FilterError};
+use super::{Codec, FilterError, Geometry};
 
 const NAME: &str = filter::SZIP.name;
 
@@ -60,53 +60,38 @@ pub struct Szip {
     pub pixels_per_block: u32,
 }
 
-impl Codec for Szip {
-    fn filter(&self) -> Filter {
-        filter::SZIP
+impl Szip {
+    /// What HDF5's set_local makes of these settings for a chunk.
+    fn params(&self, g: Geometry) -> Params {
+        Params::new(self.pixels_per_block, g.typesize, g.shape)
     }
+}
 
+impl Codec for Szip {
     fn user_cd_values(&self) -> Vec<u32> {
         vec![NN_OPTION_MASK, self.pixels_per_block]
     }
 
     /// HDF5's own szip set_local ([`Params::new`]).
-    fn stored_cd_values(&self, typesize: usize, chunk_shape: &[usize]) -> Option<Vec<u32>> {
-        Some(Params::new(self.pixels_per_block, typesize, chunk_shape).cd_values())
+    fn stored_cd_values(&self, g: Geometry) -> Option<Vec<u32>> {
+        Some(self.params(g).cd_values())
     }
 
     /// `H5Pset_szip`, HDF5's own setter (h5py's).
-    fn apply(&self, dcpl: hid_t) -> Result<(), FilterError> {
+    fn apply(&self, dcpl: hid_t, f: Filter) -> Result<(), FilterError> {
         // SAFETY: `dcpl` is a live dataset-creation property list (the caller's contract).
         let status = hdf5::sync::sync(|| unsafe {
             hdf5_sys::h5p::H5Pset_szip(dcpl, NN_OPTION_MASK, self.pixels_per_block)
         });
-        super::added(filter::SZIP, status)
+        super::added(f, status)
     }
 
-    fn encode(
-        &self,
-        chunk: &[u8],
-        typesize: usize,
-        chunk_shape: &[usize],
-    ) -> Result<Option<Vec<u8>>, FilterError> {
-        encode(
-            chunk,
-            &Params::new(self.pixels_per_block, typesize, chunk_shape),
-        )
+    fn encode(&self, chunk: &[u8], g: Geometry) -> Result<Option<Vec<u8>>, FilterError> {
+        encode(chunk, &self.params(g))
     }
 
-    fn decode(
-        &self,
-        stored: &[u8],
-        typesize: usize,
-        chunk_shape: &[usize],
-        out: &mut [u8],
-    ) -> Result<(), FilterError> {
-        decode(
-            stored,
-            &Params::new(self.pixels_per_block, typesize, chunk_shape),
-            out,
-        )
+    fn decode(&self, stored: &[u8], g: Geometry, out: &mut [u8]) -> Result<(), FilterError> {
+        decode(stored, &self.params(g), out)
     }
 }
 

@@ -6,8 +6,8 @@ use std::ffi::CStr;
 use stemz_record::catalogue::filter::{self, Filter};
 use zstd::zstd_safe;
 
-use super::h5z::{decode_buffer, Output, Plugin};
-use super::{Codec, FilterError};
+use super::h5z::{decode_into, Output, Plugin};
+use super::{Codec, FilterError, Geometry};
 
 const NAME: &str = filter::ZSTD.name;
 
@@ -25,27 +25,17 @@ pub struct Zstd {
 }
 
 impl Codec for Zstd {
-    fn filter(&self) -> Filter {
-        filter::ZSTD
-    }
-
     /// cd_values are unsigned: a negative level travels as its two's complement, and the
     /// plugin casts it back to int.
     fn user_cd_values(&self) -> Vec<u32> {
         vec![self.level as u32]
     }
 
-    fn encode(&self, chunk: &[u8], _: usize, _: &[usize]) -> Result<Option<Vec<u8>>, FilterError> {
+    fn encode(&self, chunk: &[u8], _: Geometry) -> Result<Option<Vec<u8>>, FilterError> {
         encode(chunk, self.level).map(Some)
     }
 
-    fn decode(
-        &self,
-        stored: &[u8],
-        _: usize,
-        _: &[usize],
-        out: &mut [u8],
-    ) -> Result<(), FilterError> {
+    fn decode(&self, stored: &[u8], _: Geometry, out: &mut [u8]) -> Result<(), FilterError> {
         decode(stored, out)
     }
 }
@@ -56,9 +46,9 @@ impl Plugin for Zstd {
 
     fn run(reverse: bool, cd: &[u32], input: &[u8]) -> Result<Output, FilterError> {
         if reverse {
-            let mut out = decode_buffer(NAME, decoded_len(input)?, input.len(), MAX_RATIO)?;
-            decode(input, &mut out)?;
-            Ok(Output::Hdf5(out))
+            decode_into(NAME, decoded_len(input)?, input.len(), MAX_RATIO, |out| {
+                decode(input, out)
+            })
         } else {
             let level = cd.first().map(|&v| v as i32).unwrap_or(DEFAULT_LEVEL);
             encode(input, level).map(Output::from)
