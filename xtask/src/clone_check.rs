@@ -7,33 +7,13 @@
 
 use crate::util::{cargo, exec, output, root};
 use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
+use stemz_record::runinfo::{CloneCheck, CloneStep};
 
 /// The committed record of the last clone check.
 pub const RECORD: &str = "data/runs/clone-check.toml";
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct CloneCheck {
-    /// The commit cloned.
-    pub revision: String,
-    /// When the check started (UTC).
-    pub started: String,
-    /// What it ran on (`run.toml`'s fields of the same names).
-    pub cpu: String,
-    pub cores: usize,
-    /// Each step, in order.
-    pub steps: Vec<Step>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Step {
-    /// What a user types in the clone.
-    pub command: String,
-    pub wall_s: f64,
-}
 
 pub fn run() -> Result<()> {
     let root = root();
@@ -91,7 +71,7 @@ pub fn run() -> Result<()> {
                 .env_remove("STEMZ_LIBAEC_DIR")
                 .env_remove("CARGO_TARGET_DIR"),
         )?;
-        record.steps.push(Step {
+        record.steps.push(CloneStep {
             command: format!("cargo {}", args.join(" ")),
             wall_s: t.elapsed().as_secs_f64(),
         });

@@ -198,7 +198,22 @@ fn report_cmd(check: bool) -> Result<()> {
             .args(["run", "--quiet", "-p", "stemz-report", "--"])
             .args(["--study", STUDY, "--run", &run, "--out", "."])
             .args(paper.iter().flat_map(|p| ["--paper-run", p.as_str()]))
-            .args(["--perf", "data/runs", "--blosc2", "data/runs"])
+            .args([
+                "--perf",
+                "data/runs",
+                "--blosc2",
+                "data/runs",
+                "--readme",
+                "README.md",
+            ])
+            .args(
+                root()
+                    .join(crate::clone_check::RECORD)
+                    .is_file()
+                    .then_some(["--clone-check", crate::clone_check::RECORD])
+                    .into_iter()
+                    .flatten(),
+            )
             .args(
                 fidelity
                     .is_dir()

@@ -112,6 +112,29 @@ pub fn segments(info: &RunInfo, total: usize) -> Vec<Segment> {
     out
 }
 
+/// `data/runs/clone-check.toml`, written by `cargo xtask clone-check`: a clone of `revision`
+/// with nothing beside it, set up, built and checked, each step timed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CloneCheck {
+    /// The commit cloned.
+    pub revision: String,
+    /// When the check started (UTC).
+    pub started: String,
+    /// What it ran on (the fields of [`Machine`] of the same names).
+    pub cpu: String,
+    pub cores: usize,
+    /// Each step, in order.
+    pub steps: Vec<CloneStep>,
+}
+
+/// One timed step of a [`CloneCheck`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CloneStep {
+    /// What a user types in the clone.
+    pub command: String,
+    pub wall_s: f64,
+}
+
 /// Wall time of one `stemz bench` invocation against the sum of its timed regions.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
 pub struct RunTiming {

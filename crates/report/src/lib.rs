@@ -13,6 +13,7 @@ pub mod figures;
 pub mod markdown;
 pub mod perf;
 pub mod tables;
+pub mod times;
 pub mod writer;
 
 use std::collections::BTreeMap;

@@ -29,6 +29,13 @@ struct Args {
     /// small run) becomes its quick check.
     #[arg(long, requires = "run")]
     paper_run: Option<PathBuf>,
+    /// README.md: its generated block of measured times (between the markers of
+    /// `stemz_report::times`) is rendered from `--run`, `--paper-run` and `--clone-check`.
+    #[arg(long, requires = "run")]
+    readme: Option<PathBuf>,
+    /// `data/runs/clone-check.toml` (written by `cargo xtask clone-check`), for `--readme`.
+    #[arg(long, requires = "readme")]
+    clone_check: Option<PathBuf>,
     /// Write nothing; fail when any artifact differs from what would be written.
     #[arg(long)]
     check: bool,
@@ -139,8 +146,16 @@ fn measured_by(text: &str, path: &Path, rows: &[Measurement]) -> Result<Option<S
     Ok(Some(parts.join("; ")))
 }
 
+/// A stemz run folder, analysed: the analysis, its provenance, its run.toml and rows.
+struct Run {
+    analysed: Analysed,
+    provenance: Vec<(String, String)>,
+    info: runinfo::RunInfo,
+    rows: Vec<Measurement>,
+}
+
 /// A stemz run folder (raw.csv, datasets.csv, run.toml), analysed, with its provenance.
-fn load_run(dir: &Path) -> Result<(Analysed, Vec<(String, String)>)> {
+fn load_run(dir: &Path) -> Result<Run> {
     let raw = dir.join("raw.csv");
     let dsf = dir.join("datasets.csv");
     let rows = read_measurements(open(&raw)?).with_context(|| raw.display().to_string())?;
@@ -189,7 +204,12 @@ fn load_run(dir: &Path) -> Result<(Analysed, Vec<(String, String)>)> {
             format!("data/runs/{}", name.unwrap_or_default()),
         ),
     );
-    Ok((a, prov))
+    Ok(Run {
+        analysed: a,
+        provenance: prov,
+        info,
+        rows,
+    })
 }
 
 fn main() -> Result<()> {
@@ -199,7 +219,8 @@ fn main() -> Result<()> {
         return Ok(());
     }
     let study = load_study(args.study.as_deref())?;
-    let (ours, prov) = match &args.run {
+    let small = args.run.as_deref().map(load_run).transpose()?;
+    let (ours, prov) = match &small {
         None => (
             study.clone(),
             vec![
@@ -213,10 +234,12 @@ fn main() -> Result<()> {
                 ),
             ],
         ),
-        Some(dir) => load_run(dir)?,
+        Some(run) => (run.analysed.clone(), run.provenance.clone()),
     };
     let paper = args.paper_run.as_deref().map(load_run).transpose()?;
-    let paper_ref = paper.as_ref().map(|(a, p)| (a, p.as_slice()));
+    let paper_ref = paper
+        .as_ref()
+        .map(|r| (&r.analysed, r.provenance.as_slice()));
     let mut files = render_all(&study, &ours, &Catalogue::study(), &prov, paper_ref)?;
     if let Some(dir) = &args.fidelity {
         let section = beyond_lossless(dir)?;
@@ -228,6 +251,17 @@ fn main() -> Result<()> {
         files.push((
             PathBuf::from("paper/calibration.md"),
             calibration(path, args.study.as_deref())?,
+        ));
+    }
+    if let Some(path) = &args.readme {
+        files.push((
+            PathBuf::from("README.md"),
+            readme(
+                path,
+                args.clone_check.as_deref(),
+                small.as_ref(),
+                paper.as_ref(),
+            )?,
         ));
     }
     if let Some(dir) = &args.perf {
@@ -257,6 +291,37 @@ fn main() -> Result<()> {
         print!("{text}");
     }
     Ok(())
+}
+
+/// README.md with its block of measured times rendered from the runs and the clone check.
+fn readme(
+    path: &Path,
+    clone_check: Option<&Path>,
+    small: Option<&Run>,
+    paper: Option<&Run>,
+) -> Result<Vec<u8>> {
+    use stemz_report::times::{block, splice, RunTimes, BEGIN, END};
+    let text = read_text(path)?;
+    let clone: Option<runinfo::CloneCheck> = clone_check
+        .map(|p| {
+            toml::from_str(&read_text(p)?)
+                .with_context(|| format!("{}: not a clone-check record", p.display()))
+        })
+        .transpose()?;
+    fn times(r: &Run) -> RunTimes<'_> {
+        RunTimes {
+            info: &r.info,
+            rows: &r.rows,
+        }
+    }
+    let new = block(clone.as_ref(), small.map(times), paper.map(times));
+    match splice(&text, &new) {
+        Some(out) => Ok(out.into_bytes()),
+        None => bail!(
+            "{}: no block of measured times to render (a line `{BEGIN}`, later one `{END}`)",
+            path.display()
+        ),
+    }
 }
 
 /// The folder name of `dir`, as its record id.

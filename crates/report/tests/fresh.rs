@@ -43,6 +43,21 @@ fn committed_artifacts_equal_what_the_committed_records_render() {
                 .flatten()
                 .collect::<Vec<std::path::PathBuf>>(),
         )
+        .arg("--readme")
+        .arg(root.join("README.md"))
+        .args(
+            root.join("data/runs/clone-check.toml")
+                .is_file()
+                .then(|| {
+                    [
+                        "--clone-check".into(),
+                        root.join("data/runs/clone-check.toml"),
+                    ]
+                })
+                .into_iter()
+                .flatten()
+                .collect::<Vec<std::path::PathBuf>>(),
+        )
         .arg("--perf")
         .arg(root.join("data/runs"))
         .arg("--blosc2")
