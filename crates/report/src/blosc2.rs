@@ -102,7 +102,7 @@ fn section(out: &mut String, r: &Blosc2Record) {
     let unverified = aggs.iter().filter(|a| a.lossless.is_none()).count();
     let rev = &r.info.software.git_revision;
     let _ = writeln!(out, "## {}\n", r.id);
-    let _ = writeln!(out, "`{}`\n", r.info.command.join(" "));
+    let _ = writeln!(out, "`{}`\n", portable_command(&r.info.command));
     let _ = writeln!(
         out,
         "{} × {}, {} chunking, {} engine, {runs} run{} each, on {} ({} cores), revision {}; \
@@ -196,5 +196,39 @@ fn section(out: &mut String, r: &Blosc2Record) {
             }
             out.push('\n');
         }
+    }
+}
+
+/// A recorded command as another machine can read it: an absolute path of the machine that ran
+/// it (an input file, a scratch folder) is shown by its last component.
+fn portable_command(command: &[String]) -> String {
+    command
+        .iter()
+        .map(|a| match a.strip_prefix('/') {
+            Some(_) => a.rsplit('/').next().unwrap_or(a).to_string(),
+            None => a.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_name_no_path_of_the_machine_that_ran_them() {
+        let cmd: Vec<String> = [
+            "stemz",
+            "bench",
+            "/tmp/mib/a.mib",
+            "--out",
+            "/tmp/runs",
+            "x/y",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(portable_command(&cmd), "stemz bench a.mib --out runs x/y");
     }
 }

@@ -72,3 +72,29 @@ fn committed_artifacts_equal_what_the_committed_records_render() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn no_generated_document_names_a_path_of_the_machine_that_made_it() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut docs: Vec<std::path::PathBuf> = vec![root.join("README.md")];
+    for dir in ["paper", "paper/tables"] {
+        for e in std::fs::read_dir(root.join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension()
+                .is_some_and(|x| x == "md" || x == "csv" || x == "tex")
+            {
+                docs.push(p);
+            }
+        }
+    }
+    for p in &docs {
+        let text = std::fs::read_to_string(p).unwrap();
+        for local in ["/work/", "/tmp/", "/root/", "/home/"] {
+            assert!(
+                !text.contains(local),
+                "{}: names a path under {local}",
+                p.display()
+            );
+        }
+    }
+}
