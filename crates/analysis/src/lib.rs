@@ -26,6 +26,8 @@ pub mod study;
 pub mod tables;
 
 pub use stemz_record::catalogue;
+/// `machine-load.csv` (from `stemz-record`), for the report's provenance.
+pub use stemz_record::load;
 /// The `cargo xtask perf` record types (from `stemz-record`), for `paper/PERF.md`.
 pub use stemz_record::perf;
 /// The record types this stage consumes (from `stemz-record`), re-exported for the renderers.

@@ -11,11 +11,13 @@
 //!   and `datasets.csv` (one row per dataset), their column tables, readers and flushing writer.
 //! - [`runinfo`] — `run.toml`, the provenance of a run (command, data, software, machine), and
 //!   the rule for which process may continue a run.
+//! - [`load`] — `machine-load.csv`, the machine's load sampled beside a run's rows.
 //! - [`perf`] — a `cargo xtask perf` record: `perf.csv`, `invocations.csv` and `perf.toml`.
 //! - [`sample`] — one candidate measured on a sample of a file (`stemz recommend`), for the
 //!   projection to the whole file.
 
 pub mod catalogue;
+pub mod load;
 pub mod perf;
 pub mod record;
 pub mod runinfo;

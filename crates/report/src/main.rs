@@ -146,6 +146,34 @@ fn measured_by(text: &str, path: &Path, rows: &[Measurement]) -> Result<Option<S
     Ok(Some(parts.join("; ")))
 }
 
+/// Which rows of a run were measured while the machine's 1-minute load exceeded its cores plus
+/// one (something besides the benchmark ran), from the folder's `machine-load.csv` when it has
+/// one.
+fn under_load(dir: &Path, info: &runinfo::RunInfo, rows: usize) -> Result<Option<String>> {
+    use stemz_analysis::load::{ranges, read_load, rows_under_load, MACHINE_LOAD_CSV};
+    let path = dir.join(MACHINE_LOAD_CSV);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let samples = read_load(open(&path)?).with_context(|| path.display().to_string())?;
+    let above = info.machine.cores as f64 + 1.0;
+    let loaded = rows_under_load(&samples, above, rows);
+    let Some(first) = samples.iter().map(|s| s.rows_done + 1).min() else {
+        return Ok(None);
+    };
+    let sampled = format!("rows {first}–{rows} sampled, {MACHINE_LOAD_CSV}");
+    Ok(Some(if loaded.is_empty() {
+        format!("none: the 1-minute load never exceeded {above} ({sampled})")
+    } else {
+        format!(
+            "{} rows had a 1-minute load above {above} at some sample while measured, something \
+             else running on the machine ({sampled}): {}",
+            loaded.len(),
+            ranges(&loaded)
+        )
+    }))
+}
+
 /// A stemz run folder, analysed: the analysis, its provenance, its run.toml and rows.
 struct Run {
     analysed: Analysed,
@@ -185,6 +213,9 @@ fn load_run(dir: &Path) -> Result<Run> {
     let mut prov = provenance(&text, &toml_path)?;
     if let Some(line) = measured_by(&text, &toml_path, &rows)? {
         prov.push(("measured by".into(), line));
+    }
+    if let Some(line) = under_load(dir, &info, rows.len())? {
+        prov.push(("measured under load".into(), line));
     }
     if let Some(expected) = partial {
         prov.push((
