@@ -17,6 +17,17 @@ use std::fmt::Write as _;
 use stemz_analysis::catalogue;
 use stemz_analysis::perf::{implementation as imp, Invocation, PerfInfo, PerfRow};
 
+/// The peer and stemz's two engines, in the order the ratio tables read them.
+const PEER_AND_STEMZ: [&str; 3] = [imp::PEER, imp::STEMZ_SERIAL, imp::STEMZ_PARALLEL];
+/// The same, then a baseline build's two engines (a before/after record).
+const WITH_BASELINE: [&str; 5] = [
+    imp::PEER,
+    imp::STEMZ_SERIAL,
+    imp::STEMZ_PARALLEL,
+    imp::BASELINE_SERIAL,
+    imp::BASELINE_PARALLEL,
+];
+
 /// One `cargo xtask perf` record: its folder name and its files, parsed.
 #[derive(Debug, Clone)]
 pub struct PerfRecord {
@@ -185,7 +196,7 @@ impl Targets {
 
     fn of_build(sums: &Sums) -> Targets {
         let mut t = Targets::default();
-        for (c, [p, se, pa]) in sums.complete([imp::PEER, imp::STEMZ_SERIAL, imp::STEMZ_PARALLEL]) {
+        for (c, [p, se, pa]) in sums.complete(PEER_AND_STEMZ) {
             t.count(p, se, pa);
             if let Some(mt) = sums.config(c, imp::PEER_MT) {
                 t.vs_mt
@@ -197,14 +208,7 @@ impl Targets {
 
     fn of_baseline(sums: &Sums) -> Targets {
         let mut t = Targets::default();
-        let all = [
-            imp::PEER,
-            imp::STEMZ_SERIAL,
-            imp::STEMZ_PARALLEL,
-            imp::BASELINE_SERIAL,
-            imp::BASELINE_PARALLEL,
-        ];
-        for (_, [p, _, _, bse, bpa]) in sums.complete(all) {
+        for (_, [p, _, _, bse, bpa]) in sums.complete(WITH_BASELINE) {
             t.count(p, bse, bpa);
         }
         t
@@ -363,8 +367,7 @@ fn per_config(s: &mut String, sums: &Sums) {
         "| method | chunking | peer write | serial/peer | parallel/peer | parallel/peer-mt | peer read | serial/peer | parallel/peer |"
     );
     let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
-    for ((m, c), [p, se, pa]) in sums.complete([imp::PEER, imp::STEMZ_SERIAL, imp::STEMZ_PARALLEL])
-    {
+    for ((m, c), [p, se, pa]) in sums.complete(PEER_AND_STEMZ) {
         let pw = p.write_gib_s();
         let pr = p.read_gib_s();
         let vs_mt = sums
@@ -400,14 +403,7 @@ fn against_baseline(s: &mut String, sums: &Sums, label: &str) {
         s,
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
-    let all = [
-        imp::PEER,
-        imp::STEMZ_SERIAL,
-        imp::STEMZ_PARALLEL,
-        imp::BASELINE_SERIAL,
-        imp::BASELINE_PARALLEL,
-    ];
-    for ((m, c), [p, se, pa, bse, bpa]) in sums.complete(all) {
+    for ((m, c), [p, se, pa, bse, bpa]) in sums.complete(WITH_BASELINE) {
         let w = |x: &Totals| x.write_gib_s() / p.write_gib_s();
         let r = |x: &Totals| x.read_gib_s() / p.read_gib_s();
         let pw_min = parallel_write_min(p.write_gib_s());
