@@ -55,6 +55,10 @@ struct Args {
     /// (`raw.csv`, `datasets.csv`, `run.toml`), by name, is rendered into `paper/BLOSC2.md`.
     #[arg(long)]
     blosc2: Option<PathBuf>,
+    /// The dataset manifest (`data/datasets.toml`): a run measured on stand-ins other than the
+    /// ones it names says so in its provenance. Default: the repository's, compiled in.
+    #[arg(long)]
+    manifest: Option<PathBuf>,
     /// Print the `paper/PERF.md` section of one `cargo xtask perf` record folder and exit
     /// (what `cargo xtask perf` shows when it has measured); nothing else is rendered.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["run", "check", "summary"])]
@@ -182,8 +186,73 @@ struct Run {
     rows: Vec<Measurement>,
 }
 
+/// The manifest's SHA-256 of every stand-in at every scale: the fields of `data/datasets.toml`
+/// (`stemz_data::synth::Manifest`, which links HDF5) that the provenance needs.
+#[derive(Debug, serde::Deserialize)]
+struct Manifest {
+    dataset: Vec<ManifestDataset>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct ManifestDataset {
+    name: String,
+    generator_version: u32,
+    #[serde(default)]
+    scales: std::collections::BTreeMap<String, ManifestScale>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct ManifestScale {
+    sha256: Option<String>,
+}
+
+/// The manifest from `--manifest`, else the repository's, compiled in.
+fn load_manifest(path: Option<&Path>) -> Result<Manifest> {
+    let text = match path {
+        Some(p) => {
+            std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))?
+        }
+        None => include_str!("../../../data/datasets.toml").to_string(),
+    };
+    let name = path.map_or("data/datasets.toml (compiled in)".into(), |p| {
+        p.display().to_string()
+    });
+    toml::from_str(&text).with_context(|| format!("{name}: not a dataset manifest"))
+}
+
+/// The provenance line for a run whose synthetic datasets are not the manifest's at its scale
+/// (the stand-ins changed after it was measured), or `None` when every one matches. Datasets the
+/// manifest does not list (real files) are not synthetic and are left out.
+fn stale_stand_ins(
+    scale: &str,
+    measured: &std::collections::BTreeMap<String, String>,
+    manifest: &Manifest,
+) -> Option<String> {
+    let mut changed = Vec::new();
+    let mut generator = 0;
+    for d in &manifest.dataset {
+        let Some(measured) = measured.get(&d.name) else {
+            continue;
+        };
+        let now = d.scales.get(scale).and_then(|s| s.sha256.as_deref());
+        if now.is_some_and(|now| now != measured) {
+            changed.push(d.name.as_str());
+            generator = generator.max(d.generator_version);
+        }
+    }
+    (!changed.is_empty()).then(|| {
+        format!(
+            "{} measured on earlier stand-ins: the manifest's generator {generator} makes other \
+             bytes for them at {} scale (data/datasets.toml), so their ratios describe the \
+             earlier data",
+            changed.join(", "),
+            scale
+        )
+    })
+}
+
 /// A stemz run folder (raw.csv, datasets.csv, run.toml), analysed, with its provenance.
-fn load_run(dir: &Path) -> Result<Run> {
+fn load_run(dir: &Path, manifest: &Manifest) -> Result<Run> {
     let raw = dir.join("raw.csv");
     let dsf = dir.join("datasets.csv");
     let rows = read_measurements(open(&raw)?).with_context(|| raw.display().to_string())?;
@@ -216,6 +285,9 @@ fn load_run(dir: &Path) -> Result<Run> {
     }
     if let Some(line) = under_load(dir, &info, rows.len())? {
         prov.push(("measured under load".into(), line));
+    }
+    if let Some(line) = stale_stand_ins(&info.scale, &info.datasets, manifest) {
+        prov.push(("stand-ins".into(), line));
     }
     if let Some(expected) = partial {
         prov.push((
@@ -250,7 +322,12 @@ fn main() -> Result<()> {
         return Ok(());
     }
     let study = load_study(args.study.as_deref())?;
-    let small = args.run.as_deref().map(load_run).transpose()?;
+    let manifest = load_manifest(args.manifest.as_deref())?;
+    let small = args
+        .run
+        .as_deref()
+        .map(|d| load_run(d, &manifest))
+        .transpose()?;
     let (ours, prov) = match &small {
         None => (
             study.clone(),
@@ -267,7 +344,11 @@ fn main() -> Result<()> {
         ),
         Some(run) => (run.analysed.clone(), run.provenance.clone()),
     };
-    let paper = args.paper_run.as_deref().map(load_run).transpose()?;
+    let paper = args
+        .paper_run
+        .as_deref()
+        .map(|d| load_run(d, &manifest))
+        .transpose()?;
     let paper_ref = paper
         .as_ref()
         .map(|r| (&r.analysed, r.provenance.as_slice()));
@@ -511,4 +592,70 @@ fn summarize(study: &Analysed, ours: &Analysed) -> String {
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MANIFEST: &str = r#"
+[[dataset]]
+name = "4D_Diff"
+generator_version = 2
+[dataset.scales.paper]
+sha256 = "new"
+[dataset.scales.small]
+sha256 = "same"
+
+[[dataset]]
+name = "3D_EELS"
+generator_version = 2
+[dataset.scales.paper]
+sha256 = "eels"
+"#;
+
+    #[test]
+    fn a_run_of_stand_ins_the_manifest_no_longer_makes_says_which() {
+        let m: Manifest = toml::from_str(MANIFEST).unwrap();
+        let run = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        let line = stale_stand_ins(
+            "paper",
+            &run(&[("4D_Diff", "old"), ("3D_EELS", "eels")]),
+            &m,
+        )
+        .expect("4D_Diff changed");
+        assert!(
+            line.starts_with("4D_Diff measured on earlier stand-ins"),
+            "{line}"
+        );
+        assert!(
+            line.contains("generator 2") && !line.contains("3D_EELS"),
+            "{line}"
+        );
+        assert_eq!(
+            stale_stand_ins("paper", &run(&[("4D_Diff", "new")]), &m),
+            None
+        );
+        assert_eq!(
+            stale_stand_ins("small", &run(&[("4D_Diff", "same")]), &m),
+            None
+        );
+        // A real file the manifest does not list is not a stand-in.
+        assert_eq!(
+            stale_stand_ins("paper", &run(&[("scan.mib", "x")]), &m),
+            None
+        );
+    }
+
+    #[test]
+    fn the_compiled_in_manifest_parses() {
+        let m = load_manifest(None).unwrap();
+        assert_eq!(m.dataset.len(), 5);
+        assert!(m.dataset.iter().all(|d| d.scales.contains_key("paper")));
+    }
 }

@@ -37,7 +37,7 @@ use std::sync::Arc;
 
 /// Generator version: bump whenever a model change alters any byte, then rerun
 /// `stemz synth --update-manifest` for every scale.
-pub const GENERATOR_VERSION: u32 = 1;
+pub const GENERATOR_VERSION: u32 = 2;
 
 /// How large a synthetic dataset is. Detector dimensions never change; the scan does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
