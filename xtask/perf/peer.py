@@ -4,6 +4,12 @@ read = `dset[:]` with the file already open). The Zarr methods (`zarr_*`) go thr
 zarr-python 3 instead, with the codecs, inner chunks and shard shape stemz writes (write =
 create_array and assign the data; read = `a[...]` of the opened array).
 
+zarr-python 3 encodes and decodes chunks on a thread pool (`asyncio.to_thread`, as many workers
+as cores by default; its Blosc runs single-threaded inside each). `--zarr-threads 1` caps that
+pool at one worker (`threading.max_workers`), which makes the Zarr peer single-threaded as
+h5py is: the peer `stemz`'s serial engine is held to. Without it, zarr-python uses every core,
+the peer of the parallel engine (as `BLOSC_NTHREADS` is for hdf5plugin's Blosc).
+
 Generated data stay in memory as a NumPy array (as in the study). Appends one CSV row per
 measurement to --out: impl,method,chunking,rep,write_s,read_s,file_bytes,uncompressed_bytes,ratio,lossless
 """
@@ -139,7 +145,13 @@ def main():
     p.add_argument("--workdir", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--impl", default="h5py", help="the impl column (h5py-mt with BLOSC_NTHREADS)")
+    p.add_argument("--zarr-threads", type=int, help="zarr-python's worker threads (default: its own, one per core)")
     a = p.parse_args()
+    if a.zarr_threads is not None:
+        import zarr
+
+        # Read when zarr-python first starts its pool, so set before any array is touched.
+        zarr.config.set({"threading.max_workers": a.zarr_threads})
 
     with h5py.File(a.input, "r") as f:
         data = f[a.dataset][...]

@@ -40,6 +40,9 @@ use stemz_record::perf::{self as record, implementation as imp, Invocation, Perf
 
 const ENGINES: [&str; 2] = ["serial", "parallel"];
 
+/// zarr-python's worker threads in the peer's turn: one, as h5py's loop is single-threaded.
+const ZARR_PEER_THREADS: u32 = 1;
+
 /// Run `cmd` as one timed invocation; under `/usr/bin/time` when present, for its peak RSS.
 fn timed(mut cmd: Command, implementation: &str, rep: u32, work: &Path) -> Result<Invocation> {
     let gnu_time = Path::new("/usr/bin/time");
@@ -163,12 +166,15 @@ pub fn run(args: &PerfArgs) -> Result<()> {
             );
             let group_arg = group.join(",");
             // The strongest Python peer: hdf5plugin's Blosc honours BLOSC_NTHREADS, so a Python
-            // user can give Blosc and Blosc2 every core. Only those methods are affected; only
-            // they are run.
-            let group_blosc: Vec<&str> = group
+            // user can give Blosc and Blosc2 every core, and zarr-python codes chunks on a pool
+            // of one worker per core. Only those methods are affected; only they are run.
+            let group_mt: Vec<&str> = group
                 .iter()
                 .copied()
-                .filter(|m| m.starts_with("blosc"))
+                .filter(|&m| {
+                    m.starts_with("blosc")
+                        || catalogue::method(m).is_some_and(|e| e.kind == catalogue::Kind::Zarr)
+                })
                 .collect();
             // Turns alternate direction from one group to the next and from one repetition to
             // the next, so no implementation always runs first or always follows the same one
@@ -182,14 +188,14 @@ pub fn run(args: &PerfArgs) -> Result<()> {
             }
             for turn in turns {
                 match turn {
-                    0 => invocations.push(timed(
-                        peer(&group_arg, &peer_csv, "h5py", rep),
-                        imp::PEER,
-                        rep,
-                        &work,
-                    )?),
-                    3 if !group_blosc.is_empty() => {
-                        let mut c = peer(&group_blosc.join(","), &peer_mt_csv, "h5py-mt", rep);
+                    0 => {
+                        // Single-threaded, as the study's loop: zarr-python on one worker.
+                        let mut c = peer(&group_arg, &peer_csv, "h5py", rep);
+                        c.args(["--zarr-threads", &ZARR_PEER_THREADS.to_string()]);
+                        invocations.push(timed(c, imp::PEER, rep, &work)?);
+                    }
+                    3 if !group_mt.is_empty() => {
+                        let mut c = peer(&group_mt.join(","), &peer_mt_csv, "h5py-mt", rep);
                         c.env("BLOSC_NTHREADS", cores.to_string());
                         invocations.push(timed(c, imp::PEER_MT, rep, &work)?);
                     }
@@ -263,6 +269,7 @@ pub fn run(args: &PerfArgs) -> Result<()> {
         scratch_dir: work.display().to_string(),
         scratch_fs,
         baseline: args.baseline.as_ref().map(|_| args.baseline_label.clone()),
+        zarr_peer_threads: Some(ZARR_PEER_THREADS),
     };
     write_record(&dir, &rows, &invocations, &info)?;
     // Built with `stemz` by `release_bin` above.

@@ -43,11 +43,12 @@ pub const PERF_TOML: &str = "perf.toml";
 /// The `implementation` values of `perf.csv` and `invocations.csv`.
 pub mod implementation {
     /// h5py + hdf5plugin running the study's loop (`xtask/perf/peer.py`; zarr-python 3 for the
-    /// Zarr methods).
+    /// Zarr methods, on one worker thread where `PerfInfo::zarr_peer_threads` says so).
     pub const PEER: &str = "h5py+hdf5plugin";
     pub const STEMZ_SERIAL: &str = "stemz-serial";
     pub const STEMZ_PARALLEL: &str = "stemz-parallel";
-    /// The peer with `BLOSC_NTHREADS` = cores, on the Blosc methods only.
+    /// The peer with every core: `BLOSC_NTHREADS` = cores on the Blosc methods, zarr-python's
+    /// default pool (a worker per core) on the Zarr methods; those methods only.
     pub const PEER_MT: &str = "h5py+hdf5plugin BLOSC_NTHREADS";
     /// Another stemz build measured in the same turns (`cargo xtask perf --baseline`).
     pub const BASELINE_SERIAL: &str = "baseline-serial";
@@ -103,6 +104,11 @@ pub struct PerfInfo {
     pub scratch_fs: Option<String>,
     /// What the baseline build is (`--baseline-label`), when one was measured.
     pub baseline: Option<String>,
+    /// zarr-python's worker threads in the peer's turn (`peer.py --zarr-threads`): 1 in records
+    /// made since the peer was pinned to one thread; absent in earlier ones, whose Zarr peer
+    /// used its default pool (a worker per core).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zarr_peer_threads: Option<u32>,
 }
 
 impl PerfInfo {
@@ -208,9 +214,13 @@ mod tests {
             scratch_dir: "/dev/shm/stemz-perf".into(),
             scratch_fs: Some("tmpfs".into()),
             baseline: None,
+            zarr_peer_threads: Some(1),
         };
         let text = info.to_toml().unwrap();
         assert!(!text.contains("baseline"), "{text}");
         assert_eq!(PerfInfo::from_toml(&text).unwrap(), info);
+        // A record made before the Zarr peer was pinned to one thread says nothing of it.
+        let old = text.replace("zarr_peer_threads = 1\n", "");
+        assert_eq!(PerfInfo::from_toml(&old).unwrap().zarr_peer_threads, None);
     }
 }

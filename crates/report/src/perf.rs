@@ -176,7 +176,8 @@ struct Targets {
     serial_read: Tally,
     parallel_write: Tally,
     parallel_read: Tally,
-    /// Parallel write against the `BLOSC_NTHREADS` peer, where it ran.
+    /// Parallel write against the every-core peer (`BLOSC_NTHREADS`, zarr-python's pool), where
+    /// it ran.
     vs_mt: Tally,
 }
 
@@ -221,11 +222,7 @@ impl Targets {
             self.serial_write, self.serial_read, self.parallel_write, self.parallel_read
         );
         if mt {
-            let _ = write!(
-                s,
-                ", parallel write vs the `BLOSC_NTHREADS` peer {}",
-                self.vs_mt
-            );
+            let _ = write!(s, ", parallel write vs the every-core peer {}", self.vs_mt);
         }
         s
     }
@@ -294,7 +291,8 @@ pub fn section(r: &PerfRecord) -> String {
         "Targets: serial ≥ {SERIAL_MIN}× write and read; parallel write ≥ {PARALLEL_WRITE_MIN}× \
          (≥ {PARALLEL_WRITE_SLOW_PEER_MIN}× where the peer writes below {SLOW_PEER_GIB_S} GiB/s); \
          parallel read ≥ {PARALLEL_READ_MIN}×; parallel write ≥ {PARALLEL_VS_MT_MIN}× the \
-         `BLOSC_NTHREADS` peer on the Blosc methods. ✗ marks a ratio below its target. \
+         every-core peer (peer-mt: `BLOSC_NTHREADS` on the Blosc methods, zarr-python's default \
+         pool on the Zarr ones). ✗ marks a ratio below its target. \
          Scratch files: {scratch}. {}\n",
         if by_method {
             "The implementations took turns one method at a time (every chunking), \
@@ -308,7 +306,13 @@ pub fn section(r: &PerfRecord) -> String {
     if let Some(label) = baseline {
         against_baseline(&mut s, &sums, label);
     }
-    invocations(&mut s, &r.invocations, &r.rows, by_method);
+    invocations(
+        &mut s,
+        &r.invocations,
+        &r.rows,
+        by_method,
+        r.info.zarr_peer_threads,
+    );
     s
 }
 
@@ -429,7 +433,13 @@ fn against_baseline(s: &mut String, sums: &Sums, label: &str) {
     );
 }
 
-fn invocations(s: &mut String, invocations: &[Invocation], rows: &[PerfRow], by_method: bool) {
+fn invocations(
+    s: &mut String,
+    invocations: &[Invocation],
+    rows: &[PerfRow],
+    by_method: bool,
+    zarr_peer_threads: Option<u32>,
+) {
     let of = |i: &str| -> Vec<&Invocation> {
         invocations
             .iter()
@@ -468,10 +478,16 @@ fn invocations(s: &mut String, invocations: &[Invocation], rows: &[PerfRow], by_
             imp::STEMZ_PARALLEL => "`stemz bench --engines parallel`",
             imp::BASELINE_SERIAL => "the baseline, `--engines serial`",
             imp::BASELINE_PARALLEL => "the baseline, `--engines parallel`",
+            imp::PEER if zarr && zarr_peer_threads == Some(1) => {
+                "h5py + hdf5plugin; zarr-python 3 on one worker thread for `zarr_*` methods (`xtask/perf/peer.py`)"
+            }
             imp::PEER if zarr => {
-                "h5py + hdf5plugin; zarr-python 3 for `zarr_*` methods (`xtask/perf/peer.py`)"
+                "h5py + hdf5plugin; zarr-python 3 with its default pool (a worker per core) for `zarr_*` methods (`xtask/perf/peer.py`)"
             }
             imp::PEER => "h5py + hdf5plugin (`xtask/perf/peer.py`)",
+            _ if zarr => {
+                "every core: `BLOSC_NTHREADS` = cores (Blosc methods), zarr-python 3's default pool (`zarr_*` methods)"
+            }
             _ => "h5py + hdf5plugin, `BLOSC_NTHREADS` = cores (Blosc methods only)",
         };
         let _ = writeln!(
