@@ -132,9 +132,16 @@ fn damage_is_found_and_stores_are_replaced_only_whole_and_only_with_force() {
         .find(|(n, _)| n.starts_with('c'))
         .unwrap();
     bytes[40] ^= 0x5a;
-    std::fs::write(store.join(&rel), bytes).unwrap();
+    std::fs::write(store.join(&rel), &bytes).unwrap();
     let err = refused(&["verify", st]);
     assert!(err.contains("c.zarr"), "{err}");
+    // A shard cut short loses its index (at its end): one line naming the store and the shard.
+    std::fs::write(store.join(&rel), &bytes[..bytes.len() / 2]).unwrap();
+    let err = refused(&["verify", st]);
+    assert!(
+        err.contains("c.zarr") && err.contains("Zarr shard") && err.lines().count() == 1,
+        "{err}"
+    );
 }
 
 #[test]

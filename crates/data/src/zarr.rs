@@ -7,10 +7,10 @@
 //! read as `(sy, sx, 1, E)`. The array is the store's root, or the one named with `dataset`
 //! (its path inside the store), or else the only 4D array of the hierarchy.
 //!
-//! A sharded array (sharding the only codec, as stemz and zarr-python write them) is read inner
-//! chunk by inner chunk: `zarrs` fetches each chunk's encoded bytes through the shard index and
-//! decodes it whole with the inner codec chain, and the rows of the part the slab needs are
-//! copied into place here. `zarrs`'s own subset read places a decoded chunk row by row through a
+//! A sharded array (sharding the only codec, as stemz and zarr-python write them) is read shard
+//! by shard: `zarrs` fetches a shard's bytes in one read, its index is decoded with the index
+//! codecs, each inner chunk the slab meets is decoded whole with the inner codec chain, and the
+//! rows of the part the slab needs are copied into place here. `zarrs`'s own subset read places a decoded chunk row by row through a
 //! generic index iterator, which cost more than the decoding on chunks narrower than the
 //! detector (13 % of a serial write-and-read of the small 4D_EELS in `balanced` chunks, beside
 //! 5 % for zstd's decompression; profiled with `perf record -g`). Other arrays go through
@@ -24,14 +24,13 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use unsafe_cell_slice::UnsafeCellSlice;
-use zarrs::array::ArrayToBytesCodecTraits;
 use zarrs::array::{
-    Array, ArrayBytesFixedDisjointView, ArrayShardedExt, ArrayShardedReadableExt,
-    ArrayShardedReadableExtCache, ArraySubset, CodecChain, CodecOptions,
+    Array, ArrayBytesFixedDisjointView, ArrayShardedExt, ArraySubset, ArrayToBytesCodecTraits,
+    BytesRepresentation, CodecChain, CodecOptions, FillValue,
 };
 use zarrs::filesystem::FilesystemStore;
 use zarrs::metadata::ArrayMetadata;
-use zarrs::metadata_ext::codec::sharding::ShardingCodecConfiguration;
+use zarrs::metadata_ext::codec::sharding::{ShardingCodecConfiguration, ShardingIndexLocation};
 
 /// The metadata document of every Zarr v3 node.
 pub const METADATA: &str = "zarr.json";
@@ -157,13 +156,21 @@ pub struct ZarrCube {
 
 /// What reading a sharded array inner chunk by inner chunk needs.
 struct InnerChunks {
-    /// Each shard's index, read once.
-    cache: ArrayShardedReadableExtCache,
     /// The codecs of one inner chunk (inside the sharding codec).
-    codecs: Arc<CodecChain>,
+    codecs: CodecChain,
+    /// The codecs of a shard's index, where it sits, and its encoded length.
+    index_codecs: CodecChain,
+    index_at_start: bool,
+    index_bytes: usize,
     /// The inner chunk shape, in the array's own dimensions.
     shape: Vec<NonZeroU64>,
+    /// Inner chunks per shard along each dimension, and the index's shape (those, then 2).
+    per_shard: Vec<u64>,
+    index_shape: Vec<NonZeroU64>,
 }
+
+/// What an empty entry of a shard index holds (an inner chunk never written).
+const EMPTY: u64 = u64::MAX;
 
 impl InnerChunks {
     /// `None` unless sharding is the array's only codec (an array-to-array codec before it
@@ -187,10 +194,55 @@ impl InnerChunks {
             _ => return Ok(None),
         };
         let codecs = CodecChain::from_metadata(&config.codecs).map_err(|e| bad(e.to_string()))?;
+        let index_codecs =
+            CodecChain::from_metadata(&config.index_codecs).map_err(|e| bad(e.to_string()))?;
+        let shape = config.chunk_shape.to_vec();
+        let shard = array
+            .chunk_shape(&vec![0; shape.len()])
+            .map_err(|e| bad(e.to_string()))?;
+        if shard.len() != shape.len()
+            || shard
+                .iter()
+                .zip(&shape)
+                .any(|(s, c)| s.get() % c.get() != 0)
+        {
+            return Err(bad(format!(
+                "inner chunks {:?} do not tile the shard {:?}",
+                config.chunk_shape.to_vec(),
+                shard.to_vec()
+            )));
+        }
+        let per_shard: Vec<u64> = shard
+            .iter()
+            .zip(&shape)
+            .map(|(s, c)| s.get() / c.get())
+            .collect();
+        let two = NonZeroU64::new(2).expect("2 is not zero");
+        let index_shape: Vec<NonZeroU64> = shard
+            .iter()
+            .zip(&shape)
+            .filter_map(|(s, c)| NonZeroU64::new(s.get() / c.get()))
+            .chain([two])
+            .collect();
+        let index_bytes = match index_codecs
+            .encoded_representation(
+                &index_shape,
+                &zarrs::array::data_type::uint64(),
+                &FillValue::from(EMPTY),
+            )
+            .map_err(|e| bad(e.to_string()))?
+        {
+            BytesRepresentation::FixedSize(n) => n as usize,
+            _ => return Ok(None),
+        };
         Ok(Some(InnerChunks {
-            cache: ArrayShardedReadableExtCache::new(array),
-            codecs: Arc::new(codecs),
-            shape: config.chunk_shape.to_vec(),
+            codecs,
+            index_codecs,
+            index_at_start: config.index_location == ShardingIndexLocation::Start,
+            index_bytes,
+            shape,
+            per_shard,
+            index_shape,
         }))
     }
 }
@@ -395,8 +447,8 @@ impl CubeReader for ZarrCube {
 }
 
 /// Decode every inner chunk the array region `ranges` meets and copy its part into `out` (the
-/// region, C order), on the current rayon pool: one chunk per task, each writing rows no other
-/// chunk writes.
+/// region, C order). Shards are read one at a time (one read each); the inner chunks of a shard
+/// run on the current rayon pool, each writing rows no other chunk writes.
 fn read_inner_chunks(
     array: &Array<FilesystemStore>,
     inner: &InnerChunks,
@@ -407,79 +459,167 @@ fn read_inner_chunks(
 ) -> Result<()> {
     let chunk: Vec<u64> = inner.shape.iter().map(|c| c.get()).collect();
     let extent: Vec<u64> = ranges.iter().map(|r| r.end - r.start).collect();
-    let first: Vec<u64> = ranges
+    let span = |per: &[u64]| -> (Vec<u64>, Vec<u64>) {
+        let first = ranges.iter().zip(per).map(|(r, c)| r.start / c).collect();
+        let last = ranges
+            .iter()
+            .zip(per)
+            .map(|(r, c)| (r.end.max(1) - 1) / c)
+            .collect();
+        (first, last)
+    };
+    let shard: Vec<u64> = chunk
         .iter()
-        .zip(&chunk)
-        .map(|(r, c)| r.start / c)
-        .collect();
-    let last: Vec<u64> = ranges
-        .iter()
-        .zip(&chunk)
-        .map(|(r, c)| (r.end.max(1) - 1) / c)
+        .zip(&inner.per_shard)
+        .map(|(c, k)| c * k)
         .collect();
     let fill = array.fill_value().as_ne_bytes().to_vec();
     let chunk_bytes = chunk.iter().product::<u64>() as usize * itemsize;
     let options = CodecOptions::default().with_concurrent_target(1);
     let out = UnsafeCellSlice::new(out);
-    let decode = |index: &Vec<u64>| -> Result<()> {
-        let at = |what: &str, e: &dyn std::fmt::Display| {
-            DataError::format(path, format!("{what} Zarr chunk {index:?}: {e}"))
-        };
-        let encoded = array
-            .retrieve_encoded_subchunk(&inner.cache, index)
-            .map_err(|e| at("reading", &e))?;
-        let decoded = match encoded {
-            Some(bytes) => {
-                let b = inner
-                    .codecs
-                    .decode(
-                        bytes.into(),
-                        &inner.shape,
-                        array.data_type(),
-                        array.fill_value(),
-                        &options,
-                    )
-                    .map_err(|e| at("decoding", &e))?
-                    .into_fixed()
-                    .map_err(|e| at("decoding", &e))?;
-                if b.len() != chunk_bytes {
-                    let why = format!("{} bytes, expected {chunk_bytes}", b.len());
-                    return Err(at("decoding", &why));
-                }
-                Some(b)
-            }
+    let (first, last) = span(&shard);
+    for shard_index in grid_indices(&first, &last) {
+        let damaged =
+            |what: String| DataError::format(path, format!("Zarr shard {shard_index:?}: {what}"));
+        let bytes = array
+            .retrieve_encoded_chunk(&shard_index)
+            .map_err(|e| damaged(format!("cannot be read: {e}")))?;
+        let index = match &bytes {
+            Some(b) => Some(shard_index_of(inner, b).map_err(damaged)?),
             None => None,
         };
-        let origin: Vec<u64> = index.iter().zip(&chunk).map(|(i, c)| i * c).collect();
-        for_each_row(
-            &origin,
-            &chunk,
-            ranges,
-            &extent,
-            itemsize,
-            |src, dst, len| {
-                // SAFETY: `dst..dst + len` lies in the part of the region this chunk covers, and
-                // chunks cover disjoint parts, so no other task writes these bytes, and no other
-                // reference to them exists while this one lives.
-                let row = unsafe { out.index_mut(dst..dst + len) };
-                match &decoded {
-                    Some(bytes) => row.copy_from_slice(&bytes[src..src + len]),
-                    // An inner chunk never written is the fill value throughout.
-                    None => row
-                        .iter_mut()
-                        .zip(fill.iter().cycle())
-                        .for_each(|(b, f)| *b = *f),
+        // The inner chunks of this shard that meet the region.
+        let (cf, cl) = span(&chunk);
+        let lo: Vec<u64> = (0..chunk.len())
+            .map(|d| cf[d].max(shard_index[d] * inner.per_shard[d]))
+            .collect();
+        let hi: Vec<u64> = (0..chunk.len())
+            .map(|d| cl[d].min((shard_index[d] + 1) * inner.per_shard[d] - 1))
+            .collect();
+        let decode = |ci: &Vec<u64>| -> Result<()> {
+            // Its entry in the shard index: C order over the shard's inner chunks.
+            let entry =
+                ci.iter()
+                    .zip(&shard_index)
+                    .zip(&inner.per_shard)
+                    .fold(0u64, |acc, ((c, s), k)| acc * k + (c - s * k)) as usize;
+            let stored = match (&bytes, &index) {
+                (Some(b), Some(ix)) => match (ix[2 * entry], ix[2 * entry + 1]) {
+                    (EMPTY, EMPTY) => None,
+                    (offset, size) => {
+                        let range = offset
+                            .checked_add(size)
+                            .filter(|&end| end <= b.len() as u64)
+                            .map(|end| offset as usize..end as usize)
+                            .ok_or_else(|| {
+                                damaged(format!(
+                                    "its index places inner chunk {ci:?} at {offset}+{size}, \
+                                     past the shard's {} bytes",
+                                    b.len()
+                                ))
+                            })?;
+                        Some(&b[range])
+                    }
+                },
+                _ => None,
+            };
+            let decoded = match stored {
+                Some(enc) => {
+                    let why = |e: &dyn std::fmt::Display| {
+                        damaged(format!("inner chunk {ci:?} cannot be decoded: {e}"))
+                    };
+                    let b = inner
+                        .codecs
+                        .decode(
+                            enc.into(),
+                            &inner.shape,
+                            array.data_type(),
+                            array.fill_value(),
+                            &options,
+                        )
+                        .map_err(|e| why(&e))?
+                        .into_fixed()
+                        .map_err(|e| why(&e))?;
+                    if b.len() != chunk_bytes {
+                        return Err(why(&format!("{} bytes, expected {chunk_bytes}", b.len())));
+                    }
+                    Some(b)
                 }
-            },
-        );
-        Ok(())
-    };
-    let indices = grid_indices(&first, &last);
-    if rayon::current_num_threads() > 1 {
-        indices.par_iter().try_for_each(decode)
-    } else {
-        indices.iter().try_for_each(decode)
+                None => None,
+            };
+            let origin: Vec<u64> = ci.iter().zip(&chunk).map(|(i, c)| i * c).collect();
+            for_each_row(
+                &origin,
+                &chunk,
+                ranges,
+                &extent,
+                itemsize,
+                |src, dst, len| {
+                    // SAFETY: `dst..dst + len` lies in the part of the region this chunk covers,
+                    // and chunks cover disjoint parts, so no other task writes these bytes, and no
+                    // other reference to them exists while this one lives.
+                    let row = unsafe { out.index_mut(dst..dst + len) };
+                    match &decoded {
+                        Some(b) => row.copy_from_slice(&b[src..src + len]),
+                        // An inner chunk never written is the fill value throughout.
+                        None => row
+                            .iter_mut()
+                            .zip(fill.iter().cycle())
+                            .for_each(|(b, f)| *b = *f),
+                    }
+                },
+            );
+            Ok(())
+        };
+        let chunks = grid_indices(&lo, &hi);
+        if rayon::current_num_threads() > 1 {
+            chunks.par_iter().try_for_each(decode)?;
+        } else {
+            chunks.iter().try_for_each(decode)?;
+        }
     }
+    Ok(())
+}
+
+/// The decoded index of a shard (`bytes`, the whole stored shard): offset and length of each
+/// inner chunk, C order, [`EMPTY`] twice for one never written.
+fn shard_index_of(inner: &InnerChunks, bytes: &[u8]) -> std::result::Result<Vec<u64>, String> {
+    let n = inner.index_bytes;
+    if bytes.len() < n {
+        return Err(format!(
+            "{} bytes, shorter than its {n}-byte index",
+            bytes.len()
+        ));
+    }
+    let encoded = if inner.index_at_start {
+        &bytes[..n]
+    } else {
+        &bytes[bytes.len() - n..]
+    };
+    let decoded = inner
+        .index_codecs
+        .decode(
+            encoded.into(),
+            &inner.index_shape,
+            &zarrs::array::data_type::uint64(),
+            &FillValue::from(EMPTY),
+            &CodecOptions::default(),
+        )
+        .map_err(|e| format!("its index cannot be decoded: {e}"))?
+        .into_fixed()
+        .map_err(|e| format!("its index cannot be decoded: {e}"))?;
+    let entries = inner.per_shard.iter().product::<u64>() as usize * 2;
+    let index: Vec<u64> = decoded
+        .chunks_exact(8)
+        .map(|v| u64::from_ne_bytes(v.try_into().expect("8 bytes")))
+        .collect();
+    if index.len() != entries {
+        return Err(format!(
+            "its index holds {} entries, expected {entries}",
+            index.len()
+        ));
+    }
+    Ok(index)
 }
 
 /// Every index from `first` to `last` (inclusive, per dimension), in C order.

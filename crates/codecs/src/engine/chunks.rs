@@ -138,6 +138,50 @@ pub(crate) fn read_stored(
     Ok(Some((mask, buf)))
 }
 
+/// Read the stored bytes of the chunk at `origin` straight into `into`, which must be exactly
+/// their length (an unfiltered chunk: its uncompressed bytes). `Ok(false)` when the chunk was
+/// never written (`into` is left as it was); an error when it is stored at another size.
+pub(crate) fn read_stored_into(
+    ds: hid_t,
+    origin: Shape4,
+    path: &Path,
+    into: &mut [u8],
+) -> Result<bool> {
+    let Some(size) = stored_size(ds, origin, path)? else {
+        return Ok(false);
+    };
+    if size != into.len() as u64 {
+        return Err(CodecError::format(
+            path,
+            format!(
+                "the chunk at offset {origin:?} is stored raw in {size} bytes, expected {}",
+                into.len()
+            ),
+        ));
+    }
+    let offset = origin.map(|v| v as hsize_t);
+    let (mut mask, mut capacity) = (0u32, into.len());
+    // SAFETY: `into` is `capacity` bytes long, and H5Dread_chunk2 is told so (it fails rather
+    // than write more); `offset` has one element per axis.
+    let status = hdf5::sync::sync(|| unsafe {
+        hdf5_sys::h5d::H5Dread_chunk2(
+            ds,
+            H5P_DEFAULT,
+            offset.as_ptr(),
+            &mut mask,
+            into.as_mut_ptr().cast(),
+            &mut capacity,
+        )
+    });
+    if status < 0 {
+        return Err(CodecError::hdf5(
+            path,
+            format!("H5Dread_chunk at {origin:?} failed"),
+        ));
+    }
+    Ok(true)
+}
+
 /// One stored chunk as it sits in the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawChunk {

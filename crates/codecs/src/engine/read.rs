@@ -14,7 +14,7 @@
 //! else through a reused decode buffer. Memory beyond the caller's buffer is a few stored
 //! chunks and one decode buffer per worker, whatever the slab's size.
 
-use super::chunks::{file_len, read_stored};
+use super::chunks::{file_len, read_stored, read_stored_into};
 use super::write::region_rows;
 use super::{pipeline, Engine};
 use crate::error::{CodecError, Result};
@@ -304,12 +304,34 @@ impl Hdf5Cube {
         // 16 KiB frame) do not each cost a hand-off between threads.
         let per_batch = pipeline::chunks_per_batch(BATCH_BYTES, chunk_bytes);
         let file_len = file_len(path);
+        // Where an unfiltered chunk is one contiguous range of the slab, HDF5 reads it straight
+        // there, as it does for `dset[:]`: no chunk-sized buffer to allocate, fault in and copy
+        // from, and nothing for the workers to do.
+        let direct = |b: &Hyperslab| {
+            (filter.is_none() && !fletcher32)
+                .then(|| contiguous_in(&intersect(b, slab), b, slab, item))
+                .flatten()
+        };
         let produce = |send: &mut dyn FnMut(Vec<(Hyperslab, Stored)>, usize) -> Result<()>| {
             boxes.chunks(per_batch).try_for_each(|group| {
-                let batch = group
-                    .iter()
-                    .map(|b| Ok((*b, read_stored(ds, b.origin, path, file_len)?)))
-                    .collect::<Result<Vec<_>>>()?;
+                let mut batch = Vec::with_capacity(group.len());
+                for b in group {
+                    match direct(b) {
+                        Some(at) => {
+                            // SAFETY: the chunk's bytes are this one range of the slab (checked
+                            // by `contiguous_in`); chunks do not overlap and this one is not
+                            // handed to a worker, so nothing else writes the range.
+                            let into = unsafe { dst.range(at, chunk_bytes) };
+                            if !read_stored_into(ds, b.origin, path, into)? {
+                                into.fill(0);
+                            }
+                        }
+                        None => batch.push((*b, read_stored(ds, b.origin, path, file_len)?)),
+                    }
+                }
+                if batch.is_empty() {
+                    return Ok(());
+                }
                 send(batch, 0)
             })
         };
