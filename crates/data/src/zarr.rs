@@ -478,6 +478,8 @@ fn read_inner_chunks(
     let options = CodecOptions::default().with_concurrent_target(1);
     let out = UnsafeCellSlice::new(out);
     let (first, last) = span(&shard);
+    // The inner chunks that meet the region, over all shards.
+    let (cf, cl) = span(&chunk);
     for shard_index in grid_indices(&first, &last) {
         let damaged =
             |what: String| DataError::format(path, format!("Zarr shard {shard_index:?}: {what}"));
@@ -489,7 +491,6 @@ fn read_inner_chunks(
             None => None,
         };
         // The inner chunks of this shard that meet the region.
-        let (cf, cl) = span(&chunk);
         let lo: Vec<u64> = (0..chunk.len())
             .map(|d| cf[d].max(shard_index[d] * inner.per_shard[d]))
             .collect();

@@ -107,31 +107,11 @@ pub(crate) fn read_stored(
             ),
         ));
     }
-    let offset = origin.map(|v| v as hsize_t);
     let size = size as usize;
     // Uninitialised: HDF5 overwrites all of it, so zeroing it first would be a wasted pass.
     let mut buf: Vec<u8> = Vec::with_capacity(size);
-    let mut mask = 0u32;
-    let mut capacity = size;
-    // SAFETY: `buf` has capacity for the chunk's stored size, as the index reported it, and
-    // H5Dread_chunk2 is told so (`capacity`: it fails rather than write more); `offset` has one
-    // element per axis.
-    let status = hdf5::sync::sync(|| unsafe {
-        hdf5_sys::h5d::H5Dread_chunk2(
-            ds,
-            H5P_DEFAULT,
-            offset.as_ptr(),
-            &mut mask,
-            buf.as_mut_ptr().cast(),
-            &mut capacity,
-        )
-    });
-    if status < 0 {
-        return Err(CodecError::hdf5(
-            path,
-            format!("H5Dread_chunk at {origin:?} failed"),
-        ));
-    }
+    // SAFETY: `buf` has capacity for the chunk's stored size, as the index reported it.
+    let mask = unsafe { read_chunk_to(ds, origin, path, buf.as_mut_ptr(), size)? };
     // SAFETY: on success H5Dread_chunk has written the whole stored chunk, `size` bytes (the
     // index entry it reads is the one H5Dget_chunk_storage_size reported), within capacity.
     unsafe { buf.set_len(size) };
@@ -159,17 +139,35 @@ pub(crate) fn read_stored_into(
             ),
         ));
     }
+    // SAFETY: `into` is writable for its whole length.
+    unsafe { read_chunk_to(ds, origin, path, into.as_mut_ptr(), into.len())? };
+    Ok(true)
+}
+
+/// `H5Dread_chunk` of the chunk at `origin` into `dst`, told that `capacity` bytes are there (it
+/// fails rather than write more); its filter mask.
+///
+/// # Safety
+/// `dst` must be valid for writes of `capacity` bytes, and nothing else may access them during
+/// the call.
+unsafe fn read_chunk_to(
+    ds: hid_t,
+    origin: Shape4,
+    path: &Path,
+    dst: *mut u8,
+    capacity: usize,
+) -> Result<u32> {
     let offset = origin.map(|v| v as hsize_t);
-    let (mut mask, mut capacity) = (0u32, into.len());
-    // SAFETY: `into` is `capacity` bytes long, and H5Dread_chunk2 is told so (it fails rather
-    // than write more); `offset` has one element per axis.
+    let (mut mask, mut capacity) = (0u32, capacity);
+    // SAFETY: `dst` holds `capacity` bytes (the caller's contract) and H5Dread_chunk2 is told
+    // so; `offset` has one element per axis.
     let status = hdf5::sync::sync(|| unsafe {
         hdf5_sys::h5d::H5Dread_chunk2(
             ds,
             H5P_DEFAULT,
             offset.as_ptr(),
             &mut mask,
-            into.as_mut_ptr().cast(),
+            dst.cast(),
             &mut capacity,
         )
     });
@@ -179,7 +177,7 @@ pub(crate) fn read_stored_into(
             format!("H5Dread_chunk at {origin:?} failed"),
         ));
     }
-    Ok(true)
+    Ok(mask)
 }
 
 /// One stored chunk as it sits in the file.
