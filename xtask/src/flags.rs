@@ -31,7 +31,7 @@ pub enum Cmd {
     /// data/runs/fidelity-small/ (the records of REPORT.md's "Beyond lossless").
     Fidelity,
     /// stemz (serial, parallel) against h5py + hdf5plugin on the same data, same run.
-    Perf(PerfArgs),
+    Perf(Box<PerfArgs>),
     /// Clone HEAD with nothing beside it, time set-up, build, `reproduce --scale tiny` and `ci`
     /// there, and record the times in data/runs/clone-check.toml.
     CloneCheck,
@@ -123,7 +123,13 @@ pub struct PerfArgs {
     /// previous revision: before and after, side by side); paper/PERF.md then compares the two.
     #[arg(long, value_name = "STEMZ")]
     pub baseline: Option<std::path::PathBuf>,
-    /// What the baseline is, for paper/PERF.md (e.g. "HDF5 1.10.8 (system)").
-    #[arg(long, default_value = "baseline")]
-    pub baseline_label: String,
+    /// A revision of this repository to measure as the baseline instead: checked out in
+    /// target/worktrees/ and built there by its own set-up and cargo (e.g. `a85186d`, the last
+    /// revision on Debian's HDF5 1.10.8, whose set-up installs `libhdf5-dev` as root).
+    #[arg(long, value_name = "REV", conflicts_with = "baseline")]
+    pub baseline_rev: Option<String>,
+    /// What the baseline is, for paper/PERF.md (e.g. "HDF5 1.10.8 (system)"); with
+    /// --baseline-rev, the revision and the HDF5 its records name when not given.
+    #[arg(long)]
+    pub baseline_label: Option<String>,
 }

@@ -99,6 +99,11 @@ pub fn run(args: &PerfArgs) -> Result<()> {
     };
     let chunkings = args.chunkings.as_deref().unwrap_or(chunkings);
     let stemz = release_bin("stemz")?;
+    let baseline = match (&args.baseline, &args.baseline_rev) {
+        (Some(bin), _) => Some(bin.clone()),
+        (None, Some(rev)) => Some(baseline_build(rev)?),
+        (None, None) => None,
+    };
     let python = crate::pyenv::ensure()?;
     let input = generated_dir(&args.scale).join(format!("{}.emd", args.dataset));
     if !input.exists() {
@@ -180,7 +185,7 @@ pub fn run(args: &PerfArgs) -> Result<()> {
             // the next, so no implementation always runs first or always follows the same one
             // (whose freed memory and deleted scratch file the next process inherits).
             let mut turns: Vec<usize> = vec![0, 3, 1, 2];
-            if args.baseline.is_some() {
+            if baseline.is_some() {
                 turns.extend([4, 5]);
             }
             if (g + rep as usize) % 2 == 0 {
@@ -203,7 +208,7 @@ pub fn run(args: &PerfArgs) -> Result<()> {
                     _ => {
                         // Turns 1, 2 and 4, 5: serial then parallel, in ENGINES order.
                         let engine = ENGINES[if turn >= 4 { turn - 4 } else { turn - 1 }];
-                        let (bin, run_id) = match (&args.baseline, turn) {
+                        let (bin, run_id) = match (&baseline, turn) {
                             (Some(b), 4 | 5) => (b, format!("baseline-{engine}")),
                             _ => (&stemz, format!("stemz-{engine}")),
                         };
@@ -237,7 +242,7 @@ pub fn run(args: &PerfArgs) -> Result<()> {
             &dir.join(format!("stemz-{engine}/raw.csv")),
             "stemz",
         )?);
-        if args.baseline.is_some() {
+        if baseline.is_some() {
             rows.extend(stemz_rows(
                 &dir.join(format!("baseline-{engine}/raw.csv")),
                 "baseline",
@@ -268,7 +273,11 @@ pub fn run(args: &PerfArgs) -> Result<()> {
         interleave: args.interleave.clone(),
         scratch_dir: work.display().to_string(),
         scratch_fs,
-        baseline: args.baseline.as_ref().map(|_| args.baseline_label.clone()),
+        baseline: match (&baseline, &args.baseline_label) {
+            (None, _) => None,
+            (Some(_), Some(label)) => Some(label.clone()),
+            (Some(_), None) => Some(baseline_label(args.baseline_rev.as_deref(), &dir)?),
+        },
         zarr_peer_threads: Some(ZARR_PEER_THREADS),
     };
     write_record(&dir, &rows, &invocations, &info)?;
@@ -280,6 +289,42 @@ pub fn run(args: &PerfArgs) -> Result<()> {
     )?;
     eprintln!("perf: records in data/runs/{id}/; run `cargo xtask report` to render them into paper/PERF.md, and commit");
     Ok(())
+}
+
+/// `--baseline-rev`: revision `rev` built in its worktree by that revision's own set-up and
+/// cargo (a revision before HDF5 was built in installs Debian's `libhdf5-dev`); its `stemz`.
+fn baseline_build(rev: &str) -> Result<std::path::PathBuf> {
+    let worktree = crate::util::revision_worktree(rev)?;
+    exec(crate::util::cargo_in(&worktree).args(["xtask", "setup"]))?;
+    exec(crate::util::cargo_in(&worktree).args([
+        "build",
+        "--release",
+        "--quiet",
+        "-p",
+        "stemz-cli",
+    ]))?;
+    Ok(worktree.join("target/release/stemz"))
+}
+
+/// The baseline's name in paper/PERF.md when none was given: its revision (or "baseline") and
+/// the HDF5 its own records name (`baseline-serial/run.toml`).
+fn baseline_label(rev: Option<&str>, dir: &Path) -> Result<String> {
+    let (_, info) = crate::util::read_run_info(&dir.join("baseline-serial/run.toml"))?;
+    let libs = &info.software.libraries;
+    let hdf5 = match (libs.get("hdf5"), libs.get("hdf5-build")) {
+        (Some(v), Some(build)) => format!("HDF5 {v}, {build}"),
+        (Some(v), None) => format!("HDF5 {v}, the system's"),
+        _ => "HDF5 not recorded".to_string(),
+    };
+    let what = match rev {
+        Some(_) => {
+            let r = &info.software.git_revision;
+            let dirty = if r.ends_with("+dirty") { "+dirty" } else { "" };
+            format!("revision {}{dirty}", &r[..r.len().min(7)])
+        }
+        None => "baseline".to_string(),
+    };
+    Ok(format!("{what} ({hdf5})"))
 }
 
 /// The record's three files (`stemz_record::perf`).

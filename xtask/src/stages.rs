@@ -276,16 +276,7 @@ fn run_revision_worktree(id: &str) -> Result<Option<PathBuf>> {
     if head == rev && !dirty {
         return Ok(None);
     }
-    let worktree = root.join("target/worktrees").join(&rev);
-    if !worktree.join(".git").exists() {
-        std::fs::create_dir_all(root.join("target/worktrees"))?;
-        exec(
-            Command::new("git")
-                .args(["worktree", "add", "--detach"])
-                .arg(&worktree)
-                .arg(&rev),
-        )?;
-    }
+    let worktree = crate::util::revision_worktree(&rev)?;
     // Shared, not copied: the datasets (regenerated here if missing, same bytes) and the run.
     let link = |target: PathBuf, at: PathBuf| -> Result<()> {
         if at.symlink_metadata().is_err() {
@@ -319,14 +310,9 @@ pub fn reproduce(args: &ReproduceArgs) -> Result<()> {
         if let Some(worktree) = run_revision_worktree(id)? {
             // The run's own revision continues it, with its own xtask and build.
             return exec(
-                cargo()
-                    .current_dir(&worktree)
+                crate::util::cargo_in(&worktree)
                     .args(["xtask", "reproduce", "--scale", &args.scale])
-                    .args(["--runs", &args.runs.to_string(), "--resume", id])
-                    // This checkout's [env] paths must not leak into the worktree's build.
-                    .env_remove("CMAKE")
-                    .env_remove("CMAKE_TOOLCHAIN_FILE")
-                    .env_remove("STEMZ_LIBAEC_DIR"),
+                    .args(["--runs", &args.runs.to_string(), "--resume", id]),
             );
         }
     }

@@ -71,3 +71,39 @@ pub fn read_run_info(path: &Path) -> Result<(String, stemz_record::runinfo::RunI
 pub fn is_commit(revision: &str) -> bool {
     !revision.ends_with("+dirty") && revision != "unknown"
 }
+
+/// Revision `rev` checked out (detached) in `target/worktrees/<commit>`, created once and
+/// reused: an earlier revision built with its own xtask, set-up and `target/`.
+pub fn revision_worktree(rev: &str) -> Result<PathBuf> {
+    let root = root();
+    let commit = output(
+        Command::new("git")
+            .arg("-C")
+            .arg(&root)
+            .args(["rev-parse", "--verify", "--quiet"])
+            .arg(format!("{rev}^{{commit}}")),
+    )
+    .with_context(|| format!("`{rev}` is not a commit of this repository"))?;
+    let worktree = root.join("target/worktrees").join(&commit);
+    if !worktree.join(".git").exists() {
+        std::fs::create_dir_all(root.join("target/worktrees"))?;
+        exec(
+            Command::new("git")
+                .args(["worktree", "add", "--detach"])
+                .arg(&worktree)
+                .arg(&commit),
+        )?;
+    }
+    Ok(worktree)
+}
+
+/// `cargo` run in another checkout (a [`revision_worktree`]): this checkout's `[env]` paths
+/// (`.cargo/config.toml`, set in this process by `cargo xtask`) must not leak into its build.
+pub fn cargo_in(checkout: &Path) -> Command {
+    let mut c = cargo();
+    c.current_dir(checkout)
+        .env_remove("CMAKE")
+        .env_remove("CMAKE_TOOLCHAIN_FILE")
+        .env_remove("STEMZ_LIBAEC_DIR");
+    c
+}

@@ -22,7 +22,8 @@
 //! order whatever order they finish in (zarrs' default is completion order, which differs run
 //! to run with more than one thread), so both engines write the same bytes. The source is
 //! streamed in slabs of whole shards (at most [`crate::engine::DEFAULT_SLAB_BYTES`] unless one
-//! shard row is larger), zero-padded at the cube's edges as Zarr pads edge chunks.
+//! shard row is larger), zero-padded at the cube's edges as Zarr pads edge chunks; a source
+//! already in memory whose shape no shard pads is encoded in place, all shards in one call.
 
 use crate::engine::WriteOptions;
 use crate::error::{CodecError, Result};
@@ -304,6 +305,18 @@ pub fn write_store(
     let options = CodecOptions::default().with_concurrent_target(threads);
 
     let grid: Shape4 = std::array::from_fn(|i| shape[i].div_ceil(shard[i]));
+    // A cube already in memory that no shard pads is encoded where it lies, every shard in one
+    // call: each worker copies out its own shard, so the copying runs on every thread too.
+    if let Some(all) = reader
+        .in_memory()
+        .filter(|_| shape.iter().zip(&shard).all(|(n, s)| n % s == 0))
+    {
+        let shards = ArraySubset::new_with_ranges(&grid.map(|g| 0..g as u64));
+        let bytes = ArrayBytes::new_flen(Cow::Borrowed(all));
+        pool.install(|| array.store_chunks_opt(&shards, bytes, &options))
+            .map_err(|e| zerr("write", &e))?;
+        return Ok(StoreReport { inner, shard });
+    }
     let shard_bytes = shard.iter().product::<usize>() * itemsize;
     // Shards per slab along scan_x: whole shard rows when they fit the budget.
     let per_slab = (opts.slab_bytes / shard_bytes.max(1)).clamp(1, grid[1].max(1));
@@ -583,6 +596,81 @@ mod tests {
             assert!(
                 (0..4).all(|i| c.origin[i] % inner[i] == 0 && c.origin[i] < shape[i] + inner[i])
             );
+        }
+    }
+
+    /// A source that hides its memory: the streamed path of [`write_store`].
+    struct Streamed(stemz_data::mem::MemCube);
+
+    impl CubeReader for Streamed {
+        fn shape(&self) -> Shape4 {
+            self.0.shape()
+        }
+        fn dtype(&self) -> DType {
+            self.0.dtype()
+        }
+        fn info(&self) -> stemz_data::SourceInfo {
+            self.0.info()
+        }
+        fn read_slab(&mut self, slab: &Hyperslab, out: &mut [u8]) -> stemz_data::Result<()> {
+            self.0.read_slab(slab, out)
+        }
+    }
+
+    /// Every file of a store, by path relative to it, with its bytes.
+    fn store_files(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+        let mut files = std::collections::BTreeMap::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    let rel = p.strip_prefix(dir).unwrap().display().to_string();
+                    files.insert(rel, std::fs::read(&p).unwrap());
+                }
+            }
+        }
+        files
+    }
+
+    #[test]
+    fn a_cube_in_memory_is_stored_as_the_same_bytes_as_streamed_slabs() {
+        use crate::engine::{write, Engine, Layout};
+        // 128 MiB in two shards of 64 MiB (32 scan rows of 4 frames each): the in-memory path
+        // stores both in one call, the streamed one a slab at a time.
+        let shape = [64, 4, 512, 512];
+        let n: usize = shape.iter().product();
+        let data: Vec<u8> = (0..n)
+            .map(|i| if i % 37 < 2 { (i % 4000) as u16 } else { 0 })
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let cube = stemz_data::mem::MemCube::new(shape, DType::U16, data).unwrap();
+        let inner = [1, 1, 512, 512];
+        assert_eq!(shard_shape(shape, inner, 2), [32, 4, 512, 512]);
+        let dir = tempfile::tempdir().unwrap();
+        let mut streamed = Streamed(cube);
+        for engine in [Engine::Serial, Engine::Parallel { threads: 2 }] {
+            let opts = WriteOptions::new(
+                crate::Method::ZarrBloscZstd,
+                crate::Chunking::Explicit(inner),
+                engine,
+                Layout::hdf5_default(),
+            );
+            let a = dir.path().join(format!("memory-{}.zarr", engine.threads()));
+            write(&mut streamed.0, &a, &opts).unwrap();
+            let b = dir
+                .path()
+                .join(format!("streamed-{}.zarr", engine.threads()));
+            write(&mut streamed, &b, &opts).unwrap();
+            let (a, b) = (store_files(&a), store_files(&b));
+            assert_eq!(
+                a.keys().filter(|k| k.starts_with('c')).count(),
+                2,
+                "{engine:?}"
+            );
+            assert!(a == b, "{engine:?}: the stores differ");
         }
     }
 

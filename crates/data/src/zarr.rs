@@ -447,8 +447,8 @@ impl CubeReader for ZarrCube {
 }
 
 /// Decode every inner chunk the array region `ranges` meets and copy its part into `out` (the
-/// region, C order). Shards are read one at a time (one read each); the inner chunks of a shard
-/// run on the current rayon pool, each writing rows no other chunk writes.
+/// region, C order). Each shard is read whole (one read); on the current rayon pool the shards,
+/// and the inner chunks of each, run side by side, each chunk writing rows no other writes.
 fn read_inner_chunks(
     array: &Array<FilesystemStore>,
     inner: &InnerChunks,
@@ -480,11 +480,11 @@ fn read_inner_chunks(
     let (first, last) = span(&shard);
     // The inner chunks that meet the region, over all shards.
     let (cf, cl) = span(&chunk);
-    for shard_index in grid_indices(&first, &last) {
+    let read_shard = |shard_index: &Vec<u64>| -> Result<()> {
         let damaged =
             |what: String| DataError::format(path, format!("Zarr shard {shard_index:?}: {what}"));
         let bytes = array
-            .retrieve_encoded_chunk(&shard_index)
+            .retrieve_encoded_chunk(shard_index)
             .map_err(|e| damaged(format!("cannot be read: {e}")))?;
         let index = match &bytes {
             Some(b) => Some(shard_index_of(inner, b).map_err(damaged)?),
@@ -501,7 +501,7 @@ fn read_inner_chunks(
             // Its entry in the shard index: C order over the shard's inner chunks.
             let entry =
                 ci.iter()
-                    .zip(&shard_index)
+                    .zip(shard_index.iter())
                     .zip(&inner.per_shard)
                     .fold(0u64, |acc, ((c, s), k)| acc * k + (c - s * k)) as usize;
             let stored = match (&bytes, &index) {
@@ -574,12 +574,19 @@ fn read_inner_chunks(
         };
         let chunks = grid_indices(&lo, &hi);
         if rayon::current_num_threads() > 1 {
-            chunks.par_iter().try_for_each(decode)?;
+            chunks.par_iter().try_for_each(decode)
         } else {
-            chunks.iter().try_for_each(decode)?;
+            chunks.iter().try_for_each(decode)
         }
+    };
+    // With more than one thread, shards are read and decoded side by side too: one shard's read
+    // overlaps another's decoding, and a region of few shards still has every thread busy.
+    let shards = grid_indices(&first, &last);
+    if rayon::current_num_threads() > 1 {
+        shards.par_iter().try_for_each(read_shard)
+    } else {
+        shards.iter().try_for_each(read_shard)
     }
-    Ok(())
 }
 
 /// The decoded index of a shard (`bytes`, the whole stored shard): offset and length of each
