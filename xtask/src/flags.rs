@@ -78,8 +78,8 @@ pub struct ReproduceArgs {
     /// target/worktrees/ and the run continues there. Without it every reproduce measures anew.
     #[arg(long, value_name = "RUN_ID")]
     pub resume: Option<String>,
-    /// With --resume: continue the run here with this checkout's build, on whatever kind of
-    /// machine this is (a session-bound evaluation may land on another CPU). Each
+    /// With --resume: continue the run on whatever kind of machine this is (a session-bound
+    /// evaluation may land on another CPU), still with the revision that started it. Each
     /// continuation's CPU, cores and revision go into the run's [[resumed]], and the report
     /// says which rows each measured.
     #[arg(long, requires = "resume")]

@@ -306,13 +306,15 @@ fn rows_in(raw: &std::path::Path) -> usize {
 
 pub fn reproduce(args: &ReproduceArgs) -> Result<()> {
     check_scale(&args.scale)?;
-    if let Some(id) = args.resume.as_ref().filter(|_| !args.across_machines) {
+    if let Some(id) = &args.resume {
         if let Some(worktree) = run_revision_worktree(id)? {
-            // The run's own revision continues it, with its own xtask and build.
+            // The run's own revision continues it, with its own xtask and build, on whatever
+            // machine --across-machines allows: every row of a run is measured by one build.
             return exec(
                 crate::util::cargo_in(&worktree)
                     .args(["xtask", "reproduce", "--scale", &args.scale])
-                    .args(["--runs", &args.runs.to_string(), "--resume", id]),
+                    .args(["--runs", &args.runs.to_string(), "--resume", id])
+                    .args(args.across_machines.then_some("--across-machines")),
             );
         }
     }
