@@ -70,3 +70,27 @@ pub fn sparse_f32(shape: Shape4, seed: u64) -> MemCube {
         data: bytemuck::cast_slice(&v).to_vec(),
     }
 }
+
+/// Every file of a directory tree (a Zarr store), by its path inside it, with its bytes, sorted
+/// by path: two stores are byte-identical when these are equal.
+pub fn store_objects(store: &std::path::Path) -> std::io::Result<Vec<(String, Vec<u8>)>> {
+    let mut out = Vec::new();
+    let mut stack = vec![store.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d)? {
+            let p = e?.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p
+                    .strip_prefix(store)
+                    .unwrap_or(&p)
+                    .to_string_lossy()
+                    .into_owned();
+                out.push((rel, std::fs::read(&p)?));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}

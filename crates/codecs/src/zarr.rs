@@ -617,24 +617,6 @@ mod tests {
         }
     }
 
-    /// Every file of a store, by path relative to it, with its bytes.
-    fn store_files(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
-        let mut files = std::collections::BTreeMap::new();
-        let mut stack = vec![dir.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else {
-                    let rel = p.strip_prefix(dir).unwrap().display().to_string();
-                    files.insert(rel, std::fs::read(&p).unwrap());
-                }
-            }
-        }
-        files
-    }
-
     #[test]
     fn a_cube_in_memory_is_stored_as_the_same_bytes_as_streamed_slabs() {
         use crate::engine::{write, Engine, Layout};
@@ -664,9 +646,10 @@ mod tests {
                 .path()
                 .join(format!("streamed-{}.zarr", engine.threads()));
             write(&mut streamed, &b, &opts).unwrap();
-            let (a, b) = (store_files(&a), store_files(&b));
+            let store = |p: &Path| crate::testing::store_objects(p).unwrap();
+            let (a, b) = (store(&a), store(&b));
             assert_eq!(
-                a.keys().filter(|k| k.starts_with('c')).count(),
+                a.iter().filter(|(k, _)| k.starts_with('c')).count(),
                 2,
                 "{engine:?}"
             );
